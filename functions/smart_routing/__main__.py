@@ -1,0 +1,5 @@
+import sys
+
+from smart_routing.cli import main
+
+sys.exit(main())

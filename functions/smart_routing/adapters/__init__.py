@@ -1,0 +1,1 @@
+"""Adapters that need no account and no network: the embedded defaults."""

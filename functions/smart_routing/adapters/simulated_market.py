@@ -1,0 +1,129 @@
+"""A deterministic market for all four asset classes: the default when no venue is configured.
+
+Every symbol gets a price (known symbols a realistic one, others one derived from the symbol),
+a spread typical of its asset class, and a reproducible history of one-minute bars that ends at
+that price. Tests and demos can set any quote or bar series.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import timedelta
+
+from smart_routing.assets import AssetClass
+from smart_routing.clock import SystemClock
+from smart_routing.market_data import Bar, Quote
+from smart_routing.ports import Clock
+
+SOURCE = "simulated"
+
+KNOWN_PRICES = {
+    "AAPL": 190.0,
+    "MSFT": 420.0,
+    "SPY": 555.0,
+    "TSLA": 250.0,
+    "EUR/USD": 1.10,
+    "GBP/USD": 1.27,
+    "USD/JPY": 150.0,
+    "BTC/USD": 50_000.0,
+    "ETH/USD": 3_000.0,
+    "SOL/USD": 150.0,
+}
+
+# Typical full spreads as a fraction of price, well inside the default thresholds.
+TYPICAL_SPREAD = {
+    AssetClass.EQUITY: 0.0002,
+    AssetClass.FOREX: 0.00005,
+    AssetClass.CRYPTO: 0.0005,
+    AssetClass.OPTIONS: 0.02,
+}
+
+_PRICE_RANGE = {
+    AssetClass.EQUITY: (20.0, 500.0),
+    AssetClass.FOREX: (0.5, 2.0),
+    AssetClass.CRYPTO: (0.5, 5_000.0),
+    AssetClass.OPTIONS: (0.5, 25.0),
+}
+_BAR_COUNT = 60
+
+
+class SimulatedMarket:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self._quotes: dict[str, tuple[float, float] | None] = {}
+        self._closes: dict[str, list[float]] = {}
+
+    def set_quote(self, symbol: str, bid: float, ask: float) -> None:
+        self._quotes[symbol] = (bid, ask)
+
+    def remove_quote(self, symbol: str) -> None:
+        """From now on the symbol has no quote, as with a halted instrument."""
+        self._quotes[symbol] = None
+
+    def set_closes(self, symbol: str, closes: list[float]) -> None:
+        self._closes[symbol] = list(closes)
+
+    def get_quote(self, symbol: str, asset_class: AssetClass) -> Quote | None:
+        if symbol in self._quotes:
+            touch = self._quotes[symbol]
+            if touch is None:
+                return None
+            bid, ask = touch
+        else:
+            mid = self._last_close(symbol, asset_class)
+            half = mid * TYPICAL_SPREAD[asset_class] / 2
+            bid, ask = _round(mid - half, mid), _round(mid + half, mid)
+        return Quote(symbol=symbol, bid=bid, ask=ask, as_of=self.clock.now(), source=SOURCE)
+
+    def get_bars(self, symbol: str, asset_class: AssetClass, limit: int) -> list[Bar]:
+        closes = self._closes.get(symbol) or _random_walk(symbol, _base_price(symbol, asset_class))
+        closes = closes[-limit:]
+        end = self.clock.now().replace(second=0, microsecond=0)
+        bars = []
+        previous = closes[0]
+        for age, close in zip(range(len(closes) - 1, -1, -1), closes, strict=True):
+            bars.append(
+                Bar(
+                    start=end - timedelta(minutes=age),
+                    open=previous,
+                    high=max(previous, close),
+                    low=min(previous, close),
+                    close=close,
+                    volume=1_000.0,
+                )
+            )
+            previous = close
+        return bars
+
+    def _last_close(self, symbol: str, asset_class: AssetClass) -> float:
+        closes = self._closes.get(symbol)
+        return closes[-1] if closes else _base_price(symbol, asset_class)
+
+
+def _seed(symbol: str) -> int:
+    return int.from_bytes(hashlib.sha256(symbol.encode()).digest()[:8], "big")
+
+
+def _base_price(symbol: str, asset_class: AssetClass) -> float:
+    if symbol in KNOWN_PRICES:
+        return KNOWN_PRICES[symbol]
+    low, high = _PRICE_RANGE[asset_class]
+    return round(random.Random(_seed(symbol)).uniform(low, high), 2)
+
+
+def _random_walk(symbol: str, last: float) -> list[float]:
+    """A reproducible walk with a per-symbol drift, ending exactly at `last`."""
+    rng = random.Random(_seed(symbol) + 1)
+    drift = rng.uniform(-0.001, 0.001)
+    steps = [drift + rng.gauss(0, 0.0005) for _ in range(_BAR_COUNT - 1)]
+    closes = [last]
+    for step in reversed(steps):
+        closes.append(closes[-1] / (1 + step))
+    return list(reversed(closes))
+
+
+def _round(price: float, reference: float) -> float:
+    """Round to a tick that fits the price level (0.01 for equities, finer for FX)."""
+    digits = 2 if reference >= 10 else 5
+    return round(price, digits)

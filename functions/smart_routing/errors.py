@@ -1,0 +1,31 @@
+"""Errors the core raises or expects its adapters to raise."""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed. Raised at start-up, never silently defaulted."""
+
+
+class UnknownStrategyError(LookupError):
+    """No strategy is registered under the requested id."""
+
+
+class BrokerError(Exception):
+    """Base of the outcomes a broker reports instead of an order."""
+
+
+class OrderRejected(BrokerError):
+    """The venue refused the order; nothing was placed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class VenueUnavailable(BrokerError):
+    """The venue could not be reached, and the order certainly was not placed."""
+
+
+class OrderOutcomeUnknown(BrokerError):
+    """The order may or may not have reached the venue (a timeout after sending, say)."""

@@ -1,0 +1,57 @@
+"""Market data: top-of-book quotes, bars, and whether a quote can be priced at all."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+# A venue's clock may run slightly ahead of ours; beyond this a timestamp is not plausible.
+MAX_CLOCK_SKEW_S = 2.0
+
+
+class Quote(BaseModel):
+    """Best bid and ask as a venue reported them. Built as reported; see `quote_problem`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    bid: float
+    ask: float
+    as_of: AwareDatetime
+    source: str
+    bid_size: float | None = None
+    ask_size: float | None = None
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) / 2
+
+
+def quote_problem(quote: Quote, now: datetime, max_age_s: float) -> str | None:
+    """Why the quote cannot be used to price a trade, or None when it can."""
+    bid, ask = quote.bid, quote.ask
+    if not (math.isfinite(bid) and math.isfinite(ask)):
+        return f"bid {bid} / ask {ask} is not a finite price"
+    if bid <= 0 or ask <= 0:
+        return f"bid {bid} / ask {ask} is not positive"
+    if bid > ask:
+        return f"crossed quote: bid {bid} above ask {ask}"
+    age_s = (now - quote.as_of).total_seconds()
+    if age_s > max_age_s:
+        return f"stale quote: {age_s:.1f}s old, limit {max_age_s:g}s"
+    if age_s < -MAX_CLOCK_SKEW_S:
+        return f"quote timestamp {quote.as_of.isoformat()} is in the future"
+    return None
+
+
+class Bar(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: AwareDatetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0

@@ -1,0 +1,148 @@
+"""Orders: what a strategy intends, what goes to a venue, and what the venue reports."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from smart_routing.assets import AssetClass, parse_symbol
+
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class OrderSide(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+
+
+class OrderStatus(StrEnum):
+    """An order's state at the venue."""
+
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+class OrderIntent(BaseModel):
+    """What a strategy (or a person) wants to trade. The symbol is stored canonically.
+
+    With no asset_class it is detected from the symbol, so a plain ticker is EQUITY. With no
+    tenant_id or uid the engine uses its configured ones. Retrying with the same
+    idempotency_key can never make a second order or trade record.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    symbol: str
+    side: OrderSide
+    qty: PositiveFinite
+    asset_class: AssetClass | None = None
+    order_type: OrderType = OrderType.MARKET
+    limit_price: PositiveFinite | None = None
+    time_in_force: TimeInForce | None = None
+    strategy_id: str = "manual"
+    tenant_id: str | None = None
+    uid: str | None = None
+    idempotency_key: IdempotencyKey = Field(default_factory=lambda: uuid.uuid4().hex)
+    estimated_slippage: float | None = None
+
+    @model_validator(mode="after")
+    def _canonical_symbol(self) -> OrderIntent:
+        instrument = parse_symbol(self.symbol, self.asset_class)
+        object.__setattr__(self, "symbol", instrument.symbol)
+        object.__setattr__(self, "asset_class", instrument.asset_class)
+        if self.order_type is OrderType.LIMIT and self.limit_price is None:
+            raise ValueError("a limit order needs a limit_price")
+        if self.order_type is OrderType.MARKET and self.limit_price is not None:
+            raise ValueError("a market order takes no limit_price")
+        return self
+
+
+def client_order_id_for(tenant_id: str, uid: str, idempotency_key: str) -> str:
+    """The venue-facing order id: the same (tenant, user, key) always gives the same id."""
+    digest = hashlib.sha256(f"{tenant_id}\x1f{uid}\x1f{idempotency_key}".encode()).hexdigest()
+    return f"sr-{digest[:40]}"
+
+
+class OrderRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    client_order_id: str
+    symbol: str
+    asset_class: AssetClass
+    side: OrderSide
+    qty: PositiveFinite
+    order_type: OrderType = OrderType.MARKET
+    limit_price: PositiveFinite | None = None
+    time_in_force: TimeInForce | None = None
+
+
+class Order(BaseModel):
+    """An order as the venue reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    broker: str
+    broker_order_id: str
+    client_order_id: str
+    symbol: str
+    asset_class: AssetClass
+    side: OrderSide
+    qty: float
+    order_type: OrderType
+    limit_price: float | None = None
+    status: OrderStatus
+    filled_qty: float = 0.0
+    filled_avg_price: float | None = None
+    fees: float = 0.0
+    reject_reason: str | None = None
+    submitted_at: AwareDatetime
+    filled_at: AwareDatetime | None = None
+
+    @property
+    def has_fill(self) -> bool:
+        return self.filled_qty > 0 and self.filled_avg_price is not None
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    asset_class: AssetClass
+    qty: float
+    avg_price: float
+
+
+class AccountSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    cash: float
+    buying_power: float
+    positions: dict[str, Position] = Field(default_factory=dict)
+    as_of: datetime
+
+    def position_qty(self, symbol: str) -> float:
+        position = self.positions.get(symbol)
+        return position.qty if position else 0.0

@@ -1,0 +1,52 @@
+"""The core's ports: what it needs from the outside world, as small protocols."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from smart_routing.assets import AssetClass
+    from smart_routing.ledger import LedgerTrade
+    from smart_routing.market_data import Bar, Quote
+    from smart_routing.orders import AccountSnapshot, Order, OrderRequest
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class MarketDataProvider(Protocol):
+    """Live quotes and recent bars. May raise on a venue failure; callers handle it."""
+
+    def get_quote(self, symbol: str, asset_class: AssetClass) -> Quote | None: ...
+
+    def get_bars(self, symbol: str, asset_class: AssetClass, limit: int) -> list[Bar]: ...
+
+
+class Broker(Protocol):
+    """A venue that takes orders.
+
+    `submit_order` is idempotent on `client_order_id`: submitting one the venue already has
+    returns that order and never places a second. It raises `OrderRejected` when the venue
+    refuses, `VenueUnavailable` when the order certainly did not reach the venue, and
+    `OrderOutcomeUnknown` when it may have.
+    """
+
+    name: str
+
+    def submit_order(self, request: OrderRequest) -> Order: ...
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
+
+    def get_account(self) -> AccountSnapshot: ...
+
+
+class LedgerStore(Protocol):
+    """The append-only trade ledger."""
+
+    def append(self, trade: LedgerTrade) -> LedgerTrade:
+        """Store a trade unless its trade_id exists; return what is stored under that id."""
+        ...
+
+    def get(self, tenant_id: str, trade_id: str) -> LedgerTrade | None: ...
