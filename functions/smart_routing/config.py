@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass
 from smart_routing.errors import ConfigError
@@ -27,7 +26,7 @@ class EngineConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     smart_routing_enabled: bool = False
-    routing: RoutingPolicy = RoutingPolicy()
+    routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
     dry_run: bool = False
     uid: str = "local-user"
     tenant_id: str = "local-tenant"
@@ -43,7 +42,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
         c: _fraction(env, f"EXEC_MAX_SPREAD_PCT_{c.value}", class_defaults[c]) for c in AssetClass
     }
     routing = RoutingPolicy(
-        thresholds=MappingProxyType(thresholds),
+        thresholds=thresholds,
         max_quote_age_s=_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
         fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
     )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
-from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +29,7 @@ class FailMode(StrEnum):
 class RoutingPolicy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    thresholds: Mapping[AssetClass, float] = Field(
+    thresholds: dict[AssetClass, float] = Field(
         default_factory=lambda: default_thresholds(DEFAULT_MAX_SPREAD_PCT)
     )
     max_quote_age_s: float = Field(default=DEFAULT_MAX_QUOTE_AGE_S, gt=0)
@@ -44,10 +42,11 @@ class RoutingPolicy(BaseModel):
         return self.model_copy(update={"thresholds": {c: threshold for c in AssetClass}})
 
 
-def default_thresholds(max_spread_pct: float) -> Mapping[AssetClass, float]:
+def default_thresholds(max_spread_pct: float) -> dict[AssetClass, float]:
+    """`max_spread_pct` for every class but options, which keep their own wider default."""
     thresholds = {asset_class: max_spread_pct for asset_class in AssetClass}
     thresholds[AssetClass.OPTIONS] = DEFAULT_OPTIONS_MAX_SPREAD_PCT
-    return MappingProxyType(thresholds)
+    return thresholds
 
 
 class SmartRoutingDecision(BaseModel):

@@ -71,7 +71,10 @@ class PaperBroker:
 
     def _fill_price(self, request: OrderRequest) -> float | None:
         """The touch price a marketable order fills at, or None for a resting limit order."""
-        quote = self.market_data.get_quote(request.symbol, request.asset_class)
+        try:
+            quote = self.market_data.get_quote(request.symbol, request.asset_class)
+        except Exception as exc:  # no price, no fill: the order is certainly not placed
+            raise VenueUnavailable(f"paper broker has no market data: {exc}") from exc
         if quote is None:
             raise VenueUnavailable(f"paper broker has no quote for {request.symbol}")
         problem = quote_problem(quote, self.clock.now(), _MAX_QUOTE_AGE_S)

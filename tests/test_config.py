@@ -1,0 +1,71 @@
+import pytest
+
+from smart_routing.assets import AssetClass
+from smart_routing.config import load_config
+from smart_routing.errors import ConfigError
+from smart_routing.routing import FailMode
+
+
+def test_defaults_with_an_empty_environment():
+    config = load_config({})
+    assert config.smart_routing_enabled is False
+    assert config.dry_run is False
+    assert config.routing.threshold_for(AssetClass.EQUITY) == 0.001
+    assert config.routing.threshold_for(AssetClass.FOREX) == 0.001
+    assert config.routing.threshold_for(AssetClass.CRYPTO) == 0.001
+    assert config.routing.threshold_for(AssetClass.OPTIONS) == 0.05
+    assert config.routing.fail_mode is FailMode.OPEN
+    assert config.routing.max_quote_age_s == 5.0
+    assert (config.uid, config.tenant_id) == ("local-user", "local-tenant")
+
+
+def test_every_variable_is_read():
+    config = load_config(
+        {
+            "EXEC_SMART_ROUTING_ENABLED": "true",
+            "EXEC_MAX_SPREAD_PCT": "0.002",
+            "EXEC_MAX_SPREAD_PCT_CRYPTO": "0.004",
+            "EXEC_MAX_SPREAD_PCT_OPTIONS": "0.1",
+            "EXEC_MAX_QUOTE_AGE_S": "2.5",
+            "EXEC_ROUTING_FAIL_MODE": "closed",
+            "EXEC_DRY_RUN": "yes",
+            "EXEC_UID": "user_12345",
+            "EXEC_TENANT_ID": "tenant_abc",
+            "EXEC_PAPER_STARTING_CASH": "50000",
+        }
+    )
+    assert config.smart_routing_enabled and config.dry_run
+    assert config.routing.threshold_for(AssetClass.EQUITY) == 0.002
+    assert config.routing.threshold_for(AssetClass.FOREX) == 0.002
+    assert config.routing.threshold_for(AssetClass.CRYPTO) == 0.004
+    assert config.routing.threshold_for(AssetClass.OPTIONS) == 0.1
+    assert config.routing.max_quote_age_s == 2.5
+    assert config.routing.fail_mode is FailMode.CLOSED
+    assert (config.uid, config.tenant_id) == ("user_12345", "tenant_abc")
+    assert config.paper_starting_cash == 50_000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("EXEC_MAX_SPREAD_PCT", "abc", "EXEC_MAX_SPREAD_PCT='abc' is not a number"),
+        ("EXEC_MAX_SPREAD_PCT", "-0.001", "EXEC_MAX_SPREAD_PCT=-0.001 must be a fraction"),
+        ("EXEC_MAX_SPREAD_PCT", "nan", "not a finite number"),
+        ("EXEC_MAX_SPREAD_PCT", "5", "must be a fraction between 0 and 1"),
+        ("EXEC_MAX_SPREAD_PCT_OPTIONS", "x", "EXEC_MAX_SPREAD_PCT_OPTIONS='x'"),
+        ("EXEC_SMART_ROUTING_ENABLED", "maybe", "is not a boolean"),
+        ("EXEC_MAX_QUOTE_AGE_S", "0", "must be greater than 0"),
+        ("EXEC_ROUTING_FAIL_MODE", "sideways", "must be open or closed"),
+        ("EXEC_TENANT_ID", "a/b", "no '/'"),
+        ("EXEC_PAPER_STARTING_CASH", "-1", "must be greater than 0"),
+    ],
+)
+def test_a_bad_value_is_an_error_naming_the_variable(name, value, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_config({name: value})
+
+
+def test_blank_values_mean_unset():
+    assert load_config({"EXEC_MAX_SPREAD_PCT": "  "}).routing.threshold_for(AssetClass.EQUITY) == (
+        0.001
+    )

@@ -1,0 +1,325 @@
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+
+from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.adapters.paper_broker import PaperBroker
+from smart_routing.adapters.simulated_market import SimulatedMarket
+from smart_routing.assets import AssetClass
+from smart_routing.clock import FixedClock
+from smart_routing.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.orders import (
+    Order,
+    OrderIntent,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    client_order_id_for,
+)
+from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+
+
+class CountingBroker:
+    """Wraps the paper broker and counts what reaches it; can be told to fail."""
+
+    name = "counting"
+
+    def __init__(self, inner, fail_with=None, then_lookup=None):
+        self.inner, self.fail_with, self.then_lookup = inner, fail_with, then_lookup
+        self.submitted, self.lookups = [], 0
+
+    def submit_order(self, request):
+        self.submitted.append(request)
+        if self.fail_with is not None:
+            if self.then_lookup == "placed":
+                self.inner.submit_order(request)  # it reached the venue before the failure
+            raise self.fail_with
+        return self.inner.submit_order(request)
+
+    def get_order_by_client_id(self, client_order_id):
+        self.lookups += 1
+        if self.then_lookup == "lookup-fails":
+            raise ConnectionError("still down")
+        return self.inner.get_order_by_client_id(client_order_id)
+
+    def get_account(self):
+        return self.inner.get_account()
+
+
+@pytest.fixture
+def market(clock):
+    return SimulatedMarket(clock)
+
+
+def engine_with(market, clock, broker=None, **kwargs):
+    broker = broker or CountingBroker(PaperBroker(market, clock))
+    ledger = kwargs.pop("ledger", InMemoryLedgerStore())
+    return ExecutionEngine(broker, market_data=market, ledger=ledger, clock=clock, **kwargs)
+
+
+def buy(symbol="AAPL", qty=10.0, **kwargs):
+    return OrderIntent(symbol=symbol, side=OrderSide.BUY, qty=qty, **kwargs)
+
+
+def test_smart_routing_is_off_by_default(market, clock):
+    market.set_quote("BTC/USD", 49_950, 50_050)
+    engine = engine_with(market, clock)
+    assert engine.enable_smart_routing is False
+    result = engine.execute_intent(intent=buy("BTC/USD", 0.5))
+    assert result.status is ExecutionStatus.FILLED
+    assert result.routing is None
+
+
+def test_a_downgraded_intent_never_reaches_the_broker(market, clock):
+    market.set_quote("BTC/USD", 49_950, 50_050)
+    engine = engine_with(market, clock, enable_smart_routing=True)
+    result = engine.execute_intent(intent=buy("BTC/USD", 0.5))
+    assert result.status is ExecutionStatus.DOWNGRADED
+    assert result.routing.reason == "Spread 0.20% exceeds threshold 0.10%"
+    assert engine.broker.submitted == []
+    assert result.order is None and result.trade is None
+
+
+def test_dry_run_places_no_order_but_still_routes(market, clock):
+    engine = engine_with(market, clock, enable_smart_routing=True, dry_run=True)
+    result = engine.execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.DRY_RUN
+    assert result.routing.should_execute
+    assert engine.broker.submitted == []
+    live = engine_with(market, clock)
+    assert live.execute_intent(buy(), dry_run=True).status is ExecutionStatus.DRY_RUN
+    assert live.broker.submitted == []
+
+
+def test_a_fill_is_written_to_the_ledger_with_every_field(market, clock):
+    ledger = InMemoryLedgerStore()
+    engine = engine_with(
+        market, clock, enable_smart_routing=True, ledger=ledger, tenant_id="t1", uid="u1"
+    )
+    result = engine.execute_intent(
+        intent=buy("ETH/USD", 2, strategy_id="crypto_momentum", idempotency_key="k-1")
+    )
+    assert result.status is ExecutionStatus.FILLED
+    trade = result.trade
+    quote = market.get_quote("ETH/USD", AssetClass.CRYPTO)
+    assert trade == ledger.get("t1", trade.trade_id)
+    assert trade.trade_id == trade.client_order_id == client_order_id_for("t1", "u1", "k-1")
+    assert (trade.tenant_id, trade.uid) == ("t1", "u1")
+    assert (trade.symbol, trade.asset_class, trade.side) == ("ETH/USD", AssetClass.CRYPTO, "buy")
+    assert trade.qty == 2 and trade.price == quote.ask
+    assert trade.notional == pytest.approx(2 * quote.ask)
+    assert trade.fees == 0
+    assert trade.estimated_slippage == pytest.approx(result.routing.estimated_slippage)
+    assert trade.strategy_id == "crypto_momentum"
+    assert trade.timestamp == clock.now() and trade.timestamp.utcoffset().total_seconds() == 0
+    assert trade.trading_date == date(2025, 12, 30)
+    assert trade.broker == "paper" and trade.broker_order_id == result.order.broker_order_id
+
+
+def test_options_notional_uses_the_contract_multiplier(market, clock):
+    engine = engine_with(market, clock)
+    result = engine.execute_intent(intent=buy("AAPL250117C00190000", 2))
+    assert result.trade.notional == pytest.approx(2 * 100 * result.trade.price)
+
+
+def test_the_same_intent_twice_makes_one_order_and_one_trade(market, clock):
+    ledger = InMemoryLedgerStore()
+    paper = PaperBroker(market, clock)
+    engine = engine_with(market, clock, broker=CountingBroker(paper), ledger=ledger)
+    intent = buy(idempotency_key="double-click")
+    first = engine.execute_intent(intent=intent)
+    second = engine.execute_intent(intent=intent)
+    assert first.trade == second.trade
+    assert first.order.broker_order_id == second.order.broker_order_id
+    assert len(ledger.trades("local-tenant")) == 1
+    assert paper.get_account().position_qty("AAPL") == 10
+
+
+def test_the_same_key_at_once_from_many_threads_makes_one_trade(market, clock):
+    ledger = InMemoryLedgerStore()
+    paper = PaperBroker(market, clock)
+    engine = engine_with(market, clock, broker=paper, ledger=ledger)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(lambda _: engine.execute_intent(buy(idempotency_key="k")), range(16))
+        )
+    assert {r.trade.trade_id for r in results} == {results[0].trade.trade_id}
+    assert len(ledger.trades("local-tenant")) == 1
+    assert paper.get_account().position_qty("AAPL") == 10
+
+
+def test_different_users_with_the_same_key_get_different_orders():
+    assert client_order_id_for("t", "alice", "k") != client_order_id_for("t", "bob", "k")
+    assert client_order_id_for("t", "alice", "k") == client_order_id_for("t", "alice", "k")
+    assert len(client_order_id_for("t", "alice", "k")) <= 48
+
+
+def test_a_venue_rejection_comes_back_with_its_reason(market, clock):
+    engine = engine_with(market, clock)
+    result = engine.execute_intent(intent=OrderIntent(symbol="AAPL", side="sell", qty=5))
+    assert result.status is ExecutionStatus.REJECTED
+    assert "insufficient position" in result.message
+    assert result.trade is None
+
+
+@pytest.mark.parametrize(
+    ("failure", "lookup", "status", "words"),
+    [
+        (VenueUnavailable("connection refused"), None, ExecutionStatus.ERROR, "venue unavailable"),
+        (OrderRejected("market closed"), None, ExecutionStatus.REJECTED, "market closed"),
+        (OrderOutcomeUnknown("read timeout"), None, ExecutionStatus.UNKNOWN, "outcome unknown"),
+        (TimeoutError("read timeout"), None, ExecutionStatus.UNKNOWN, "does not show the order"),
+        (TimeoutError("read timeout"), "lookup-fails", ExecutionStatus.UNKNOWN, "lookup failed"),
+    ],
+)
+def test_broker_failures_become_statuses_never_exceptions(
+    market, clock, failure, lookup, status, words
+):
+    broker = CountingBroker(PaperBroker(market, clock), fail_with=failure, then_lookup=lookup)
+    result = engine_with(market, clock, broker=broker).execute_intent(intent=buy())
+    assert result.status is status
+    assert words in result.message
+    assert result.trade is None
+
+
+def test_after_a_timeout_an_order_that_reached_the_venue_is_found_and_recorded(market, clock):
+    paper = PaperBroker(market, clock)
+    broker = CountingBroker(paper, fail_with=TimeoutError("read timeout"), then_lookup="placed")
+    ledger = InMemoryLedgerStore()
+    result = engine_with(market, clock, broker=broker, ledger=ledger).execute_intent(buy())
+    assert result.status is ExecutionStatus.FILLED
+    assert broker.lookups == 1 and len(broker.submitted) == 1
+    assert len(ledger.trades("local-tenant")) == 1
+
+
+class ScriptedBroker:
+    """Answers every order with the given state: a collaborator, not the thing under test."""
+
+    name = "scripted"
+
+    def __init__(self, status, filled_qty, price=100.0):
+        self.status, self.filled_qty, self.price = status, filled_qty, price
+
+    def submit_order(self, request):
+        return Order(
+            broker=self.name,
+            broker_order_id="s-1",
+            client_order_id=request.client_order_id,
+            symbol=request.symbol,
+            asset_class=request.asset_class,
+            side=request.side,
+            qty=request.qty,
+            order_type=request.order_type,
+            status=self.status,
+            filled_qty=self.filled_qty,
+            filled_avg_price=self.price if self.filled_qty else None,
+            submitted_at=FixedClock().now(),
+        )
+
+    def get_order_by_client_id(self, client_order_id):
+        return None
+
+    def get_account(self):
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    ("venue_status", "filled", "status", "ledger_qty"),
+    [
+        (OrderStatus.FILLED, 10, ExecutionStatus.FILLED, 10),
+        (OrderStatus.PARTIALLY_FILLED, 3, ExecutionStatus.PARTIALLY_FILLED, 3),
+        (OrderStatus.CANCELED, 4, ExecutionStatus.PARTIALLY_FILLED, 4),
+        (OrderStatus.NEW, 0, ExecutionStatus.ACCEPTED, None),
+        (OrderStatus.ACCEPTED, 0, ExecutionStatus.ACCEPTED, None),
+        (OrderStatus.REJECTED, 0, ExecutionStatus.REJECTED, None),
+        (OrderStatus.EXPIRED, 0, ExecutionStatus.REJECTED, None),
+    ],
+)
+def test_venue_states_map_onto_statuses_and_only_filled_quantity_is_recorded(
+    market, clock, venue_status, filled, status, ledger_qty
+):
+    ledger = InMemoryLedgerStore()
+    engine = engine_with(market, clock, broker=ScriptedBroker(venue_status, filled), ledger=ledger)
+    result = engine.execute_intent(intent=buy())
+    assert result.status is status
+    trades = ledger.trades("local-tenant")
+    assert [t.qty for t in trades] == ([ledger_qty] if ledger_qty else [])
+
+
+def test_a_failed_ledger_write_reports_the_fill_and_a_retry_records_it(market, clock):
+    class FlakyLedger(InMemoryLedgerStore):
+        failures = 1
+
+        def append(self, trade):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("firestore unavailable")
+            return super().append(trade)
+
+    ledger = FlakyLedger()
+    engine = engine_with(market, clock, ledger=ledger)
+    intent = buy(idempotency_key="retry-me")
+    first = engine.execute_intent(intent=intent)
+    assert first.status is ExecutionStatus.FILLED and first.trade is None
+    assert "ledger write failed" in first.message
+    second = engine.execute_intent(intent=intent)
+    assert second.trade is not None
+    assert len(engine.broker.submitted) == 2
+    assert engine.broker.inner.get_account().position_qty("AAPL") == 10  # still one order
+
+
+def test_fail_closed_without_a_quote_holds_the_order(market, clock):
+    market.remove_quote("AAPL")
+    router = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED), clock)
+    engine = engine_with(market, clock, enable_smart_routing=True, router=router)
+    result = engine.execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.DOWNGRADED
+    assert engine.broker.submitted == []
+
+
+def test_limit_orders_need_a_price_and_a_resting_one_is_accepted(market, clock):
+    with pytest.raises(ValueError, match="limit_price"):
+        OrderIntent(symbol="AAPL", side="buy", qty=1, order_type=OrderType.LIMIT)
+    engine = engine_with(market, clock)
+    resting = buy(order_type=OrderType.LIMIT, limit_price=100.0)
+    result = engine.execute_intent(intent=resting)
+    assert result.status is ExecutionStatus.ACCEPTED and result.trade is None
+
+
+def test_routing_and_execution_are_logged_with_the_seed_fields(market, clock, log_records):
+    market.set_quote("BTC/USD", 49_950, 50_050)
+    engine_with(market, clock, enable_smart_routing=True).execute_intent(intent=buy("BTC/USD", 1))
+    routing = [r for r in log_records() if r["event"] == "exec.smart_routing"]
+    assert routing == [
+        {
+            "severity": "INFO",
+            "event": "exec.smart_routing",
+            "gate": "engine",
+            "should_execute": False,
+            "reason": "Spread 0.20% exceeds threshold 0.10%",
+            "spread_pct": pytest.approx(0.002),
+            "downgraded": True,
+            "symbol": "BTC/USD",
+            "asset_class": "CRYPTO",
+            "threshold_pct": 0.001,
+            "estimated_slippage": pytest.approx(0.001),
+        }
+    ]
+
+
+def test_a_missing_quote_under_fail_open_logs_a_warning(market, clock, log_records):
+    market.remove_quote("AAPL")
+
+    class QuoteFreeBroker(PaperBroker):
+        def _fill_price(self, request):
+            return 190.0
+
+    broker = QuoteFreeBroker(market, clock)
+    result = engine_with(market, clock, broker=broker, enable_smart_routing=True).execute_intent(
+        buy()
+    )
+    assert result.status is ExecutionStatus.FILLED
+    (warning,) = [r for r in log_records() if r["event"] == "exec.smart_routing"]
+    assert warning["severity"] == "WARNING" and "fail-open" in warning["reason"]

@@ -1,0 +1,97 @@
+from datetime import timedelta
+
+import pytest
+
+from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
+from smart_routing.clock import FixedClock
+from smart_routing.ledger import LedgerTrade
+from smart_routing.portfolio import apply_fifo, symbol_key
+from smart_routing.trading_calendar import trading_date
+
+START = FixedClock().now()
+
+
+def trade(n, side, qty, price, symbol="AAPL", fees=0.0, uid="u1"):
+    at = START + timedelta(minutes=n)
+    return LedgerTrade(
+        trade_id=f"t{n}", tenant_id="tenant", uid=uid, symbol=symbol, asset_class="EQUITY",
+        side=side, qty=qty, price=price, notional=qty * price, fees=fees,
+        estimated_slippage=0.0001, strategy_id="manual", timestamp=at,
+        trading_date=trading_date("EQUITY", at), broker="paper", broker_order_id=f"p{n}",
+        client_order_id=f"t{n}",
+    )  # fmt: skip
+
+
+def run(trades):
+    lots, records = [], []
+    for t in trades:
+        lots, record = apply_fifo(lots, t)
+        records.append(record)
+    return lots, records
+
+
+def test_the_fifo_example_from_the_issue():
+    lots, records = run(
+        [trade(1, "buy", 1, 100), trade(2, "buy", 1, 110), trade(3, "sell", 1.5, 120)]
+    )
+    sell = records[-1]
+    assert sell.cost_basis == pytest.approx(155)
+    assert sell.realized_gain == pytest.approx(25)
+    assert [(c.trade_id, c.qty) for c in sell.lots_consumed] == [("t1", 1), ("t2", 0.5)]
+    assert [(lot.trade_id, lot.qty, lot.unit_cost) for lot in lots] == [("t2", 0.5, 110)]
+    assert sell.tax_lot_method == "FIFO"
+
+
+def test_a_buy_records_its_cost_including_fees_and_no_gain():
+    _, (record,) = run([trade(1, "buy", 2, 50, fees=1.0)])
+    assert record.cost_basis == 101
+    assert record.realized_gain is None
+    assert record.notional == 100 and record.fees == 1.0
+
+
+def test_sell_fees_reduce_the_gain():
+    _, records = run([trade(1, "buy", 1, 100), trade(2, "sell", 1, 120, fees=2)])
+    assert records[-1].realized_gain == pytest.approx(18)
+
+
+def test_selling_more_than_held_leaves_the_excess_unmatched():
+    lots, records = run([trade(1, "buy", 1, 100), trade(2, "sell", 3, 120)])
+    sell = records[-1]
+    assert sell.unmatched_qty == pytest.approx(2)
+    assert sell.cost_basis == 100
+    assert sell.realized_gain == pytest.approx(20)
+    assert lots == []
+
+
+def test_the_record_carries_the_seed_schema():
+    _, (record,) = run([trade(1, "buy", 0.5, 50_000, symbol="BTC/USD")])
+    fields = record.model_dump(mode="json")
+    seed_fields = {
+        "symbol", "asset_class", "side", "qty", "price", "notional", "timestamp",
+        "trading_date", "strategy_id", "estimated_slippage", "fees", "cost_basis",
+        "tax_lot_method",
+    }  # fmt: skip
+    assert seed_fields <= set(fields)
+    assert fields["notional"] == 25_000 and fields["trading_date"] == "2025-12-30"
+
+
+def test_mirroring_the_same_trade_twice_changes_nothing(log_records):
+    portfolio = InMemoryPortfolio()
+    buy = trade(1, "buy", 1, 100)
+    assert portfolio.mirror(buy) is not None
+    assert portfolio.mirror(buy) is None
+    assert len(portfolio.history("u1")) == 1
+    assert [lot.qty for lot in portfolio.lots("u1", "AAPL")] == [1]
+    (written,) = [r for r in log_records() if r["event"] == "exec.portfolio_history_written"]
+    assert (written["uid"], written["symbol"], written["qty"], written["price"]) == (
+        "u1", "AAPL", 1, 100
+    )  # fmt: skip
+
+
+def test_lots_are_kept_per_user_and_symbol():
+    portfolio = InMemoryPortfolio()
+    portfolio.mirror(trade(1, "buy", 1, 100, uid="alice"))
+    portfolio.mirror(trade(2, "buy", 1, 100, uid="bob", symbol="BTC/USD"))
+    assert portfolio.lots("bob", "AAPL") == []
+    assert len(portfolio.lots("bob", "BTC/USD")) == 1
+    assert symbol_key("BTC/USD") == "BTC-USD"

@@ -1,0 +1,80 @@
+"""Properties that hold for any quote, not just the examples."""
+
+import math
+from datetime import timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smart_routing.assets import AssetClass, detect_asset_class
+from smart_routing.clock import FixedClock
+from smart_routing.costs import spread_pct
+from smart_routing.market_data import Quote, quote_problem
+from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+
+CLOCK = FixedClock()
+prices = st.floats(min_value=1e-6, max_value=1e9, allow_nan=False, allow_infinity=False)
+any_floats = st.floats(allow_nan=True, allow_infinity=True)
+thresholds = st.floats(min_value=0, max_value=1)
+
+
+def quote(bid, ask, age_s=0.0):
+    as_of = CLOCK.now() - timedelta(seconds=age_s)
+    return Quote(symbol="AAPL", bid=bid, ask=ask, as_of=as_of, source="hypothesis")
+
+
+@given(prices, prices)
+def test_spread_of_any_valid_quote_is_non_negative(a, b):
+    bid, ask = min(a, b), max(a, b)
+    assert quote_problem(quote(bid, ask), CLOCK.now(), 5) is None
+    assert spread_pct(bid, ask) >= 0
+
+
+@given(any_floats, any_floats, st.floats(min_value=-100, max_value=100))
+def test_a_bad_quote_never_counts_as_cheap(bid, ask, age_s):
+    q = quote(bid, ask, age_s)
+    if quote_problem(q, CLOCK.now(), 5) is None:
+        return  # a valid quote: covered elsewhere
+    for mode in FailMode:
+        decision = SmartRouter(RoutingPolicy(fail_mode=mode), CLOCK).decide(
+            "AAPL", AssetClass.EQUITY, q
+        )
+        assert decision.spread_pct is None
+        assert decision.estimated_slippage is None
+        assert "Quote unavailable" in decision.reason
+        assert decision.should_execute is (mode is FailMode.OPEN)
+
+
+@given(prices, st.floats(min_value=0, max_value=0.5), st.floats(min_value=0, max_value=0.5),
+       thresholds)  # fmt: skip
+def test_downgrading_is_monotone_in_the_spread(mid, half_a, half_b, threshold):
+    narrow, wide = sorted((half_a, half_b))
+    router = SmartRouter(RoutingPolicy().with_uniform_threshold(threshold), CLOCK)
+
+    def downgraded(half: float) -> bool:
+        q = quote(mid * (1 - half), mid * (1 + half))
+        return router.decide("AAPL", AssetClass.EQUITY, q).downgraded
+
+    if downgraded(narrow):
+        assert downgraded(wide)
+
+
+@given(prices, st.floats(min_value=0, max_value=0.9))
+def test_execution_matches_the_threshold_comparison(mid, half):
+    q = quote(mid * (1 - half), mid * (1 + half))
+    decision = SmartRouter(clock=CLOCK).decide("AAPL", AssetClass.EQUITY, q)
+    assert math.isclose(decision.spread_pct, spread_pct(q.bid, q.ask))
+    assert decision.should_execute is not decision.downgraded
+    if decision.spread_pct < 0.00099:
+        assert decision.should_execute
+    if decision.spread_pct > 0.00101:
+        assert decision.downgraded
+
+
+@given(st.text(max_size=30))
+def test_detect_asset_class_raises_nothing_but_value_error(symbol):
+    try:
+        detected = detect_asset_class(symbol)
+    except ValueError:
+        return
+    assert detected in AssetClass
