@@ -28,7 +28,7 @@ format: $(STAMP)
 	$(PY) -m ruff format .
 
 bench: $(STAMP)
-	$(PY) bench/bench_core.py
+	PYTHONPATH=functions $(PY) bench/bench_core.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)

@@ -13,23 +13,19 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
-
-from smart_routing.adapters.memory_ledger import InMemoryLedgerStore  # noqa: E402
-from smart_routing.adapters.paper_broker import PaperBroker  # noqa: E402
-from smart_routing.adapters.simulated_market import SimulatedMarket  # noqa: E402
-from smart_routing.assets import AssetClass  # noqa: E402
-from smart_routing.clock import FixedClock  # noqa: E402
-from smart_routing.engine import ExecutionEngine  # noqa: E402
-from smart_routing.market_data import Quote  # noqa: E402
-from smart_routing.orders import OrderIntent, OrderSide  # noqa: E402
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest  # noqa: E402
-from smart_routing.routing import SmartRouter  # noqa: E402
+from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.adapters.paper_broker import PaperBroker
+from smart_routing.adapters.simulated_market import SimulatedMarket
+from smart_routing.assets import AssetClass
+from smart_routing.clock import FixedClock
+from smart_routing.engine import ExecutionEngine
+from smart_routing.market_data import Quote
+from smart_routing.orders import OrderIntent, OrderSide
+from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.routing import SmartRouter
 
 
 def median_us(call: Callable[[int], object], runs: int, warmup: int = 200) -> float:
