@@ -1,22 +1,41 @@
-# Every target does its own set-up: a fresh clone needs nothing but python3.11.
+# Every target does its own set-up: a fresh clone needs python3.11, node/npm and a JDK, plus the
+# Google Cloud CLI's Firestore emulator (see README).
 PYTHON ?= python3.11
 VENV := functions/venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+FIREBASE := node_modules/.bin/firebase
+PROJECT := demo-smart-routing
 
-.PHONY: setup demo test lint format bench route clean
+.PHONY: setup demo demo-local serve test lint format bench route emulator-data clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): requirements.txt functions/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+# The main job on the emulators: the demo user calls execute_strategy for all four classes.
+demo: setup
+	PYTHONPATH=functions $(PY) -m tools.emulator_demo
+
+# The same scenario in-process, without Firebase.
+demo-local: $(STAMP)
 	cd functions && ../$(PY) -m smart_routing demo
 
-test: $(STAMP) lint
+# Emulators with the demo data, left running for a web app (Ctrl-C stops them).
+serve: setup
+	FIRESTORE_EMULATOR_BINARY_PATH=$$(scripts/firestore-emulator-jar.sh) \
+	  $(FIREBASE) emulators:start --only auth,firestore,functions --project $(PROJECT) \
+	  --import emulator-data
+
+test: setup lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -29,10 +48,18 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	PYTHONPATH=functions $(PY) bench/bench_core.py
+	$(PY) bench/bench_cold_start.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)
 	cd functions && ../$(PY) -m smart_routing route $(ARGS)
 
+# Rebuild emulator-data/ from scripts/seed_emulator_data.py.
+emulator-data: setup
+	rm -rf emulator-data
+	FIRESTORE_EMULATOR_BINARY_PATH=$$(scripts/firestore-emulator-jar.sh) \
+	  $(FIREBASE) emulators:exec --only auth,firestore --project $(PROJECT) \
+	  --export-on-exit emulator-data "$(PY) scripts/seed_emulator_data.py"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .benchmarks
+	rm -rf $(VENV) node_modules .cache .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -69,3 +69,27 @@ def test_blank_values_mean_unset():
     assert load_config({"EXEC_MAX_SPREAD_PCT": "  "}).routing.threshold_for(AssetClass.EQUITY) == (
         0.001
     )
+
+
+def test_simulated_quotes_are_parsed_and_canonical():
+    config = load_config({"EXEC_SIM_QUOTES": "btcusd=49950:50050; AAPL=189.9:190.1;"})
+    assert config.simulated_quotes == {"BTC/USD": (49_950, 50_050), "AAPL": (189.9, 190.1)}
+
+
+@pytest.mark.parametrize("value", ["BTC/USD=50050:49950", "NOPE!=1:2", "AAPL=x:2", "AAPL"])
+def test_bad_simulated_quotes_are_errors(value):
+    with pytest.raises(ConfigError, match="EXEC_SIM_QUOTES"):
+        load_config({"EXEC_SIM_QUOTES": value})
+
+
+def test_halted_symbols_have_no_simulated_quote():
+    from smart_routing.adapters.simulated_market import simulated_market
+    from smart_routing.assets import AssetClass
+    from smart_routing.clock import FixedClock
+
+    config = load_config({"EXEC_SIM_HALTED": "HALT, btcusd"})
+    assert config.simulated_halted == {"HALT", "BTC/USD"}
+    market = simulated_market(config, FixedClock())
+    assert market.get_quote("HALT", AssetClass.EQUITY) is None
+    with pytest.raises(ConfigError, match="EXEC_SIM_HALTED"):
+        load_config({"EXEC_SIM_HALTED": "NOT A SYMBOL"})

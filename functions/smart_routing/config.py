@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smart_routing.assets import AssetClass
+from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import ConfigError
 from smart_routing.routing import (
     DEFAULT_MAX_QUOTE_AGE_S,
@@ -31,6 +31,10 @@ class EngineConfig(BaseModel):
     uid: str = "local-user"
     tenant_id: str = "local-tenant"
     paper_starting_cash: float = 1_000_000.0
+    # Fixed (bid, ask) per canonical symbol for the simulated market.
+    simulated_quotes: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # Symbols the simulated market has no quote for, as when trading is halted.
+    simulated_halted: frozenset[str] = frozenset()
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
@@ -53,6 +57,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
         uid=_name(env, "EXEC_UID", "local-user"),
         tenant_id=_name(env, "EXEC_TENANT_ID", "local-tenant"),
         paper_starting_cash=_positive(env, "EXEC_PAPER_STARTING_CASH", 1_000_000.0),
+        simulated_quotes=_simulated_quotes(env, "EXEC_SIM_QUOTES"),
+        simulated_halted=_symbols(env, "EXEC_SIM_HALTED"),
     )
 
 
@@ -123,3 +129,33 @@ def _name(env: Mapping[str, str], name: str, default: str) -> str:
     if "/" in value or len(value) > 128:
         raise ConfigError(f"{name}={value!r} must be at most 128 characters with no '/'")
     return value
+
+
+def _simulated_quotes(env: Mapping[str, str], name: str) -> dict[str, tuple[float, float]]:
+    """SYMBOL=BID:ASK pairs separated by ';', e.g. 'BTC/USD=49950:50050;AAPL=189.9:190.1'."""
+    value = _raw(env, name)
+    if value is None:
+        return {}
+    quotes = {}
+    for entry in filter(None, (part.strip() for part in value.split(";"))):
+        symbol, _, touch = entry.partition("=")
+        bid_text, _, ask_text = touch.partition(":")
+        try:
+            canonical = parse_symbol(symbol).symbol
+            bid, ask = float(bid_text), float(ask_text)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {entry!r} is not SYMBOL=BID:ASK ({exc})") from None
+        if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid <= ask):
+            raise ConfigError(f"{name}: {entry!r} needs 0 < bid <= ask")
+        quotes[canonical] = (bid, ask)
+    return quotes
+
+
+def _symbols(env: Mapping[str, str], name: str) -> frozenset[str]:
+    value = _raw(env, name)
+    if value is None:
+        return frozenset()
+    try:
+        return frozenset(parse_symbol(s.strip()).symbol for s in value.split(",") if s.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.adapters.simulated_market import SimulatedMarket
+from smart_routing.adapters.simulated_market import SimulatedMarket, simulated_market
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine
@@ -35,7 +35,7 @@ def build_local_runtime(
     in-process, as the Firestore trigger does in the cloud."""
     config = config or load_config()
     clock = clock or SystemClock()
-    market = SimulatedMarket(clock)
+    market = simulated_market(config, clock)
     broker = PaperBroker(market, clock, starting_cash=config.paper_starting_cash)
     portfolio = InMemoryPortfolio()
     ledger = InMemoryLedgerStore(on_created=portfolio.mirror)

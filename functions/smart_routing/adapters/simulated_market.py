@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
+from smart_routing.config import EngineConfig
 from smart_routing.market_data import Bar, Quote
 from smart_routing.ports import Clock
 
@@ -99,6 +100,16 @@ class SimulatedMarket:
     def _last_close(self, symbol: str, asset_class: AssetClass) -> float:
         closes = self._closes.get(symbol)
         return closes[-1] if closes else _base_price(symbol, asset_class)
+
+
+def simulated_market(config: EngineConfig, clock: Clock) -> SimulatedMarket:
+    """The simulated market with the configured fixed quotes and halted symbols."""
+    market = SimulatedMarket(clock)
+    for symbol, (bid, ask) in config.simulated_quotes.items():
+        market.set_quote(symbol, bid, ask)
+    for symbol in config.simulated_halted:
+        market.remove_quote(symbol)
+    return market
 
 
 def _seed(symbol: str) -> int:

@@ -1,0 +1,34 @@
+"""Cloud Functions entry points: decorators and wiring only; the work is in the modules.
+
+Heavy modules load inside the function that uses them, so each cold start pays only for its
+own function.
+"""
+
+from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
+from smart_routing_firebase import app
+
+options.set_global_options(region="us-central1", max_instances=10)
+# Callable token checks run before any handler code, so the Admin SDK must be ready now.
+app.initialize()
+
+
+@https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60)
+def execute_strategy(request: https_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.execute import handle_execute_strategy
+
+    return handle_execute_strategy(request)
+
+
+@firestore_fn.on_document_created(document="tenants/{tenant_id}/ledger_trades/{trade_id}")
+def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+    from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
+
+    data = event.data.to_dict() if event.data is not None else None
+    handle_ledger_trade_created(data, dict(event.params))
+
+
+@scheduler_fn.on_schedule(schedule="every 5 minutes", timeout_sec=300)
+def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.scheduled import handle_scheduled_run
+
+    handle_scheduled_run(event.schedule_time)

@@ -1,0 +1,23 @@
+"""Models to Firestore documents and back: JSON-shaped, with real timestamps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def to_document(model: BaseModel, timestamp_fields: tuple[str, ...] = ("timestamp",)) -> dict:
+    """JSON types (enums as strings, dates as ISO strings); timestamps stay datetimes so
+    Firestore stores them as Timestamps."""
+    document = model.model_dump(mode="json")
+    for name in timestamp_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, datetime):
+            document[name] = value
+    return document
+
+
+def without_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value is not None}

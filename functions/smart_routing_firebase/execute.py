@@ -1,0 +1,175 @@
+"""The execute_strategy callable: identity, payload, idempotency, then one strategy run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+
+from smart_routing import logs
+from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.engine import ExecutionStatus
+from smart_routing.errors import ConfigError, UnknownStrategyError
+from smart_routing.orders import client_order_id_for
+from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
+from smart_routing.strategies import STRATEGIES
+from smart_routing_firebase import idempotency, paths
+from smart_routing_firebase.services import services
+
+StrictText = Annotated[str, Field(strict=True, min_length=1)]
+
+
+class ExecuteStrategyPayload(BaseModel):
+    """The callable's `data`. Unknown fields are rejected; identity never comes from here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy_id: Annotated[StrictText, Field(max_length=64)]
+    symbol: Annotated[StrictText, Field(max_length=32)]
+    qty: Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+    side: Literal["buy", "sell"] | None = None
+    asset_class: AssetClass | None = None
+    dry_run: StrictBool = False
+    idempotency_key: Annotated[StrictText, Field(max_length=128)] | None = None
+
+    @field_validator("asset_class", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
+    uid, tenant_id = _identity(request)
+    payload = _payload(request.data)
+    run_request = _run_request(payload, uid, tenant_id)
+    try:
+        svc = services()
+    except ConfigError as exc:
+        logs.log_event("exec.config_error", severity="ERROR", error=str(exc))
+        raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
+
+    if payload.idempotency_key is None:
+        return _execute(svc, run_request)
+    claim_path = paths.execution_claim(
+        tenant_id, client_order_id_for(tenant_id, uid, payload.idempotency_key)
+    )
+    fingerprint = idempotency.fingerprint(payload.model_dump(mode="json"))
+    try:
+        stored = idempotency.claim(svc.db, claim_path, fingerprint, uid)
+    except idempotency.IdempotencyConflict as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    except idempotency.ExecutionInProgress as exc:
+        raise HttpsError(FunctionsErrorCode.ABORTED, f"{exc}; retry shortly") from exc
+    if stored is not None:
+        return stored
+    try:
+        response = _execute(svc, run_request)
+    except BaseException:
+        idempotency.release(svc.db, claim_path)
+        raise
+    if response["status"] == ExecutionStatus.UNKNOWN:
+        idempotency.release(svc.db, claim_path)  # a retry must look again, not replay "unknown"
+    else:
+        idempotency.complete(svc.db, claim_path, response)
+    return response
+
+
+def _identity(request: CallableRequest) -> tuple[str, str]:
+    if request.auth is None or not request.auth.uid:
+        raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to execute strategies")
+    tenant_id = (request.auth.token or {}).get("tenant_id")
+    if not isinstance(tenant_id, str) or not tenant_id or "/" in tenant_id:
+        raise HttpsError(
+            FunctionsErrorCode.FAILED_PRECONDITION, "this account has no tenant_id claim"
+        )
+    return request.auth.uid, tenant_id
+
+
+def _payload(data: Any) -> ExecuteStrategyPayload:
+    if not isinstance(data, dict):
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
+    try:
+        return ExecuteStrategyPayload.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "data"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
+
+
+def _run_request(payload: ExecuteStrategyPayload, uid: str, tenant_id: str) -> StrategyRunRequest:
+    """Every check that needs no I/O, so a bad request fails before anything is claimed."""
+    if payload.strategy_id not in STRATEGIES:
+        raise HttpsError(
+            FunctionsErrorCode.NOT_FOUND, f"strategy_id: no strategy {payload.strategy_id!r}"
+        )
+    if payload.strategy_id == "manual" and payload.side is None:
+        raise HttpsError(
+            FunctionsErrorCode.INVALID_ARGUMENT, "side: the manual strategy needs buy or sell"
+        )
+    if payload.strategy_id != "manual" and payload.side is not None:
+        raise HttpsError(
+            FunctionsErrorCode.INVALID_ARGUMENT, "side: only the manual strategy takes a side"
+        )
+    try:
+        parse_symbol(payload.symbol, payload.asset_class)
+    except ValueError as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"symbol: {exc}") from exc
+    return StrategyRunRequest(
+        strategy_id=payload.strategy_id,
+        symbol=payload.symbol,
+        qty=payload.qty,
+        side=payload.side,
+        asset_class=payload.asset_class,
+        dry_run=payload.dry_run,
+        idempotency_key=payload.idempotency_key,
+        tenant_id=tenant_id,
+        uid=uid,
+    )
+
+
+def _execute(svc: Any, run_request: StrategyRunRequest) -> dict[str, Any]:
+    try:
+        result = svc.runner.run(run_request)
+    except UnknownStrategyError as exc:
+        raise HttpsError(FunctionsErrorCode.NOT_FOUND, str(exc)) from exc
+    except ValueError as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    if result.status is ExecutionStatus.ERROR:
+        raise HttpsError(FunctionsErrorCode.UNAVAILABLE, result.message)
+    return response_of(result)
+
+
+ROUTING_FIELDS = {
+    "should_execute", "downgraded", "reason", "spread_pct", "threshold_pct", "estimated_slippage"
+}  # fmt: skip
+QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
+ORDER_FIELDS = {
+    "broker", "broker_order_id", "client_order_id", "status", "order_type", "qty",
+    "filled_qty", "filled_avg_price",
+}  # fmt: skip
+
+
+def response_of(result: StrategyRunResult) -> dict[str, Any]:
+    """The callable's answer, JSON-shaped so it is stored and replayed unchanged."""
+    execution = result.execution
+    order = execution.order if execution else None
+    trade = execution.trade if execution else None
+    quote = None
+    if result.quote is not None:
+        quote = result.quote.model_dump(mode="json", include=QUOTE_FIELDS)
+        quote["mid"] = result.quote.mid
+    return {
+        "status": result.status.value,
+        "message": result.message,
+        "signal": result.signal.model_dump(mode="json"),
+        "routing": _dump(result.routing, ROUTING_FIELDS),
+        "quote": quote,
+        "order": _dump(order, ORDER_FIELDS),
+        "trade_id": trade.trade_id if trade else None,
+    }
+
+
+def _dump(model: BaseModel | None, fields: set[str]) -> dict[str, Any] | None:
+    return None if model is None else model.model_dump(mode="json", include=fields)

@@ -1,0 +1,90 @@
+"""At most one execution per idempotency key, with every caller getting the same answer.
+
+A claim document at tenants/{tenant_id}/executions/{client_order_id} is created with create():
+the caller whose create() succeeds runs the execution and stores its response there; callers
+that find the claim wait for that response. A claim whose holder died is taken over when its
+lease runs out, which is safe because the venue and the ledger are idempotent on the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
+from google.cloud.firestore import Client
+
+LEASE = timedelta(seconds=60)
+WAIT_S = 45.0
+POLL_S = 0.1
+
+
+class IdempotencyConflict(ValueError):
+    """The key was used before for a different request."""
+
+
+class ExecutionInProgress(RuntimeError):
+    """Another call with the same key is still running."""
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def claim(db: Client, path: str, request_fingerprint: str, uid: str) -> dict[str, Any] | None:
+    """None when this caller should execute; the stored response when another caller did."""
+    ref = db.document(path)
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        now = datetime.now(UTC)
+        try:
+            ref.create(
+                {
+                    "state": "running",
+                    "fingerprint": request_fingerprint,
+                    "uid": uid,
+                    "created_at": now,
+                    "lease_until": now + LEASE,
+                }
+            )
+            return None
+        except AlreadyExists:
+            pass
+        snapshot = ref.get()
+        if not snapshot.exists:
+            continue  # released since: try to claim it again
+        stored = snapshot.to_dict()
+        if stored["fingerprint"] != request_fingerprint:
+            raise IdempotencyConflict("idempotency_key: already used for a different request")
+        if stored["state"] == "done":
+            return stored["response"]
+        if stored["lease_until"] < now and _take_over(db, ref, snapshot.update_time, now):
+            return None
+        if time.monotonic() > deadline:
+            raise ExecutionInProgress("an execution with this idempotency_key is still running")
+        time.sleep(POLL_S)
+
+
+def _take_over(db: Client, ref: Any, seen_update_time: Any, now: datetime) -> bool:
+    try:
+        ref.update(
+            {"lease_until": now + LEASE, "taken_over_at": now},
+            option=db.write_option(last_update_time=seen_update_time),
+        )
+        return True
+    except (FailedPrecondition, NotFound):  # someone else moved first
+        return False
+
+
+def complete(db: Client, path: str, response: dict[str, Any]) -> None:
+    db.document(path).update(
+        {"state": "done", "response": response, "completed_at": datetime.now(UTC)}
+    )
+
+
+def release(db: Client, path: str) -> None:
+    """Give the key back: nothing was placed, or the outcome must be checked again on retry."""
+    db.document(path).delete()

@@ -1,0 +1,100 @@
+"""The scheduled run: every enabled strategy config, through the same path as the callable."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+from pydantic import BaseModel, ConfigDict, Field
+
+from smart_routing import logs
+from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+
+
+class ScheduledStrategyConfig(BaseModel):
+    """tenants/{tenant_id}/strategies/{strategy_id}. The document id is the strategy id
+    unless `strategy_id` names another (two configs of one strategy, say)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool
+    uid: Annotated[str, Field(min_length=1)]
+    symbols: Annotated[list[str], Field(min_length=1)]
+    qty: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    strategy_id: str | None = None
+    side: Literal["buy", "sell"] | None = None
+    dry_run: bool = False
+    config: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+
+
+def run_enabled_strategies(
+    db: Client, runner: StrategyRunner, schedule_time: datetime
+) -> Counter[str]:
+    """Run every enabled config; one broken config or symbol is logged and skipped."""
+    tally: Counter[str] = Counter()
+    enabled = db.collection_group("strategies").where(filter=FieldFilter("enabled", "==", True))
+    for snapshot in enabled.stream():
+        tenant_id = snapshot.reference.parent.parent.id
+        try:
+            config = ScheduledStrategyConfig.model_validate(snapshot.to_dict())
+        except ValueError as exc:
+            _log_failure(snapshot.reference.path, None, exc)
+            tally["broken_configs"] += 1
+            continue
+        tally["configs"] += 1
+        for symbol in config.symbols:
+            request = _request(snapshot.id, tenant_id, config, symbol, schedule_time)
+            try:
+                result = runner.run(request)
+            except Exception as exc:  # one bad symbol or config must not stop the rest
+                _log_failure(snapshot.reference.path, symbol, exc)
+                tally["failed_runs"] += 1
+                continue
+            tally[f"status_{result.status.value}"] += 1
+    logs.log_event(
+        "exec.scheduled_run_summary", schedule_time=schedule_time.isoformat(), **dict(tally)
+    )
+    return tally
+
+
+def _request(
+    doc_id: str,
+    tenant_id: str,
+    config: ScheduledStrategyConfig,
+    symbol: str,
+    schedule_time: datetime,
+) -> StrategyRunRequest:
+    # One key per config, symbol and tick: a redelivered tick places no second order.
+    key = f"schedule:{doc_id}:{symbol}:{schedule_time.isoformat()}"
+    return StrategyRunRequest(
+        strategy_id=config.strategy_id or doc_id,
+        symbol=symbol,
+        qty=config.qty,
+        side=config.side,
+        dry_run=config.dry_run,
+        idempotency_key=key[:128],
+        tenant_id=tenant_id,
+        uid=config.uid,
+        config=config.config,
+    )
+
+
+def _log_failure(path: str, symbol: str | None, exc: Exception) -> None:
+    logs.log_event(
+        "exec.scheduled_strategy_failed",
+        severity="ERROR",
+        config=path,
+        symbol=symbol,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+
+
+def handle_scheduled_run(schedule_time: datetime) -> Counter[str]:
+    from smart_routing_firebase.services import services
+
+    svc = services()
+    return run_enabled_strategies(svc.db, svc.runner, schedule_time)

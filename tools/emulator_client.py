@@ -1,0 +1,78 @@
+"""A client of the emulators as a web app would be one: auth REST, the callable over HTTP,
+Firestore REST with ID tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from tools.emulators import PORTS, PROJECT_ID
+
+AUTH_URL = f"http://127.0.0.1:{PORTS['auth']}/identitytoolkit.googleapis.com/v1"
+FUNCTIONS_URL = f"http://127.0.0.1:{PORTS['functions']}/{PROJECT_ID}/us-central1"
+FIRESTORE_URL = (
+    f"http://127.0.0.1:{PORTS['firestore']}/v1/projects/{PROJECT_ID}/databases/(default)/documents"
+)
+API_KEY = "emulator-api-key"  # the auth emulator accepts any key
+
+
+@dataclass(frozen=True)
+class User:
+    uid: str
+    email: str
+    password: str
+    id_token: str
+
+
+def sign_up(email: str, password: str) -> User:
+    body = _auth("accounts:signUp", email, password)
+    return User(body["localId"], email, password, body["idToken"])
+
+
+def sign_in(email: str, password: str) -> User:
+    body = _auth("accounts:signInWithPassword", email, password)
+    return User(body["localId"], email, password, body["idToken"])
+
+
+def _auth(method: str, email: str, password: str) -> dict[str, Any]:
+    response = requests.post(
+        f"{AUTH_URL}/{method}?key={API_KEY}",
+        json={"email": email, "password": password, "returnSecureToken": True},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+@dataclass(frozen=True)
+class CallResult:
+    http_status: int
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def code(self) -> str | None:
+        return self.error["status"] if self.error else None
+
+
+def call(function: str, data: Any, id_token: str | None = None, timeout: float = 90) -> CallResult:
+    """Call an HTTPS-callable function with the callable protocol: {"data": ...} in,
+    {"result": ...} or {"error": {"status", "message"}} out."""
+    headers = {"Authorization": f"Bearer {id_token}"} if id_token else {}
+    response = requests.post(
+        f"{FUNCTIONS_URL}/{function}", json={"data": data}, headers=headers, timeout=timeout
+    )
+    body = response.json()
+    return CallResult(response.status_code, body.get("result"), body.get("error"))
+
+
+def firestore_rest(
+    method: str, path: str, id_token: str | None, body: dict[str, Any] | None = None
+) -> requests.Response:
+    """A Firestore REST request as a client: security rules apply (no admin bypass)."""
+    headers = {"Authorization": f"Bearer {id_token}"} if id_token else {}
+    return requests.request(
+        method, f"{FIRESTORE_URL}/{path}", headers=headers, json=body, timeout=30
+    )

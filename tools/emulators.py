@@ -1,0 +1,110 @@
+"""Start and stop the Firebase emulators (auth, Firestore, functions) for tests and the demo."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ID = "demo-smart-routing"
+FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
+PORTS = {"auth": 9099, "firestore": 8080, "functions": 5001, "hub": 4400, "logging": 4500}
+READY = "All emulators ready"
+START_TIMEOUT_S = 240
+
+
+class EmulatorError(RuntimeError):
+    """The emulators could not start; the message says why."""
+
+
+def emulator_environment() -> dict[str, str]:
+    """What a client process needs to talk to the emulators with the Admin SDK."""
+    return {
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{PORTS['firestore']}",
+        "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{PORTS['auth']}",
+        "GCLOUD_PROJECT": PROJECT_ID,
+    }
+
+
+@contextlib.contextmanager
+def running_emulators(import_dir: Path | None, log_path: Path) -> Iterator[subprocess.Popen]:
+    """Start the emulators, wait until they are ready, stop them on exit."""
+    _check_prerequisites()
+    command = [str(FIREBASE), "emulators:start", "--only", "auth,firestore,functions"]
+    command += ["--project", PROJECT_ID]
+    if import_dir is not None:
+        command += ["--import", str(import_dir)]
+    env = {**os.environ, "FIRESTORE_EMULATOR_BINARY_PATH": _firestore_jar()}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_until_ready(process, log_path)
+        yield process
+    finally:
+        _stop(process)
+
+
+def _check_prerequisites() -> None:
+    if not FIREBASE.exists():
+        raise EmulatorError(f"firebase-tools is not installed at {FIREBASE}: run `make setup`")
+    busy = [f"{name} ({port})" for name, port in PORTS.items() if _port_in_use(port)]
+    if busy:
+        raise EmulatorError(
+            "emulator ports already in use: " + ", ".join(busy) + " (stop `make serve`?)"
+        )
+
+
+def _firestore_jar() -> str:
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "firestore-emulator-jar.sh")], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise EmulatorError(f"no Firestore emulator: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        log = log_path.read_text(errors="replace")
+        if READY in log:
+            if "Loaded functions definitions" not in log:
+                raise EmulatorError("the functions did not load:\n" + _tail(log))
+            return
+        if process.poll() is not None:
+            raise EmulatorError(f"the emulators exited with {process.returncode}:\n{_tail(log)}")
+        time.sleep(0.5)
+    _stop(process)
+    raise EmulatorError(
+        f"the emulators were not ready after {START_TIMEOUT_S}s:\n"
+        + _tail(log_path.read_text(errors="replace"))
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
