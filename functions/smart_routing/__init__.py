@@ -2,37 +2,42 @@
 
 Imports nothing from Firebase or Google Cloud; its collaborators (market data, broker, ledger
 store, clock) come in through the protocols in `smart_routing.ports`.
+
+The public names below load on first use, so a function that needs only part of the core
+(the ledger mirror, say) does not pay at cold start for the rest.
 """
 
-from smart_routing.assets import AssetClass, Instrument, OptionContract, detect_asset_class
-from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus
-from smart_routing.market_data import Bar, Quote
-from smart_routing.orders import OrderIntent, OrderSide, OrderType
-from smart_routing.ports import Broker, Clock, LedgerStore, MarketDataProvider
-from smart_routing.routing import SmartRouter, SmartRoutingDecision
-from smart_routing.signals import SignalType, TradingSignal
-from smart_routing.strategies import BaseStrategy
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "AssetClass",
-    "Bar",
-    "BaseStrategy",
-    "Broker",
-    "Clock",
-    "ExecutionEngine",
-    "ExecutionResult",
-    "ExecutionStatus",
-    "Instrument",
-    "LedgerStore",
-    "MarketDataProvider",
-    "OptionContract",
-    "OrderIntent",
-    "OrderSide",
-    "OrderType",
-    "Quote",
-    "SignalType",
-    "SmartRouter",
-    "SmartRoutingDecision",
-    "TradingSignal",
-    "detect_asset_class",
-]
+_PUBLIC = {
+    "AssetClass": "assets",
+    "Instrument": "assets",
+    "OptionContract": "assets",
+    "detect_asset_class": "assets",
+    "ExecutionEngine": "engine",
+    "ExecutionResult": "engine",
+    "ExecutionStatus": "engine",
+    "Bar": "market_data",
+    "Quote": "market_data",
+    "OrderIntent": "orders",
+    "OrderSide": "orders",
+    "OrderType": "orders",
+    "Broker": "ports",
+    "Clock": "ports",
+    "LedgerStore": "ports",
+    "MarketDataProvider": "ports",
+    "SmartRouter": "routing",
+    "SmartRoutingDecision": "routing",
+    "SignalType": "signals",
+    "TradingSignal": "signals",
+    "BaseStrategy": "strategies",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'smart_routing' has no attribute {name!r}")
+    return getattr(import_module(f"smart_routing.{_PUBLIC[name]}"), name)

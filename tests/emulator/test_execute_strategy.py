@@ -1,0 +1,146 @@
+"""The execute_strategy callable over HTTP, with real auth-emulator ID tokens."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from smart_routing.orders import client_order_id_for
+from tools.emulator_client import call
+
+SIGNAL_FIELDS = {"signal_type", "symbol", "asset_class", "confidence", "reasoning",
+                 "estimated_slippage"}  # fmt: skip
+ROUTING_FIELDS = {"should_execute", "downgraded", "reason", "spread_pct", "threshold_pct",
+                  "estimated_slippage"}  # fmt: skip
+
+
+def ledger_ids(db, tenant_id):
+    return [doc.id for doc in db.collection(f"tenants/{tenant_id}/ledger_trades").stream()]
+
+
+def buy(symbol="AAPL", qty=3, **extra):
+    return {"strategy_id": "manual", "symbol": symbol, "side": "buy", "qty": qty, **extra}
+
+
+def test_a_manual_buy_returns_the_contract_and_writes_one_ledger_document(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    outcome = call("execute_strategy", buy(idempotency_key="first"), user.id_token)
+    assert outcome.http_status == 200, outcome.error
+    result = outcome.result
+    assert set(result) == {"status", "message", "signal", "routing", "quote", "order", "trade_id"}
+    assert result["status"] == "filled"
+    assert set(result["signal"]) == SIGNAL_FIELDS and result["signal"]["signal_type"] == "BUY"
+    assert set(result["routing"]) == ROUTING_FIELDS and result["routing"]["should_execute"]
+    assert set(result["quote"]) == {"bid", "ask", "mid", "as_of", "source"}
+    assert result["order"]["status"] == "filled" and result["order"]["filled_qty"] == 3
+    assert result["trade_id"] == client_order_id_for(tenant_id, user.uid, "first")
+
+    assert ledger_ids(db, tenant_id) == [result["trade_id"]]
+    trade = db.document(f"tenants/{tenant_id}/ledger_trades/{result['trade_id']}").get().to_dict()
+    assert (trade["uid"], trade["tenant_id"], trade["symbol"]) == (user.uid, tenant_id, "AAPL")
+    assert trade["price"] == result["quote"]["ask"] and trade["qty"] == 3
+    assert trade["broker_order_id"] == result["order"]["broker_order_id"]
+
+
+def test_a_wide_spread_is_downgraded_and_writes_nothing(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    outcome = call("execute_strategy", buy("BTC/USD", 0.5), user.id_token)
+    result = outcome.result
+    assert result["status"] == "downgraded"
+    assert result["signal"]["signal_type"] == "WAIT"
+    assert result["routing"]["reason"] == "Spread 0.20% exceeds threshold 0.10%"
+    assert result["order"] is None and result["trade_id"] is None
+    assert ledger_ids(db, tenant_id) == []
+
+
+def test_dry_run_places_nothing(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    result = call("execute_strategy", buy(dry_run=True), user.id_token).result
+    assert result["status"] == "dry_run" and result["trade_id"] is None
+    assert ledger_ids(db, tenant_id) == []
+
+
+@pytest.mark.parametrize("token", [None, "not-a-jwt"])
+def test_without_a_valid_sign_in_it_is_unauthenticated(token):
+    outcome = call("execute_strategy", buy(), token)
+    assert (outcome.http_status, outcome.code) == (401, "UNAUTHENTICATED")
+
+
+def test_a_user_without_a_tenant_claim_is_a_failed_precondition(make_user):
+    outcome = call("execute_strategy", buy(), make_user().id_token)
+    assert outcome.code == "FAILED_PRECONDITION"
+    assert "tenant_id" in outcome.error["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"symbol": "AAPL", "qty": 1}, "strategy_id"),
+        ({"strategy_id": "manual", "side": "buy", "qty": 1}, "symbol"),
+        (buy(qty=0), "qty"),
+        (buy(qty=-5), "qty"),
+        (buy(qty="10"), "qty"),
+        (buy(qty=True), "qty"),
+        (buy(side="hold"), "side"),
+        (buy(asset_class="BONDS"), "asset_class"),
+        (buy(dry_run="yes"), "dry_run"),
+        (buy(idempotency_key="k" * 129), "idempotency_key"),
+        (buy(idempotency_key=""), "idempotency_key"),
+        (buy(tenant_id="someone-else"), "tenant_id"),
+        (buy(uid="someone-else"), "uid"),
+        (buy(symbol="NOT A SYMBOL"), "symbol"),
+        (buy(symbol="AAPL", asset_class="OPTIONS"), "symbol"),
+        ({"strategy_id": "manual", "symbol": "AAPL", "qty": 1}, "side"),
+        ({"strategy_id": "crypto_momentum", "symbol": "BTC/USD", "qty": 1, "side": "buy"}, "side"),
+        (["manual", "AAPL"], "data"),
+    ],
+)
+def test_a_bad_payload_is_invalid_argument_naming_the_field(db, make_user, tenant_id, data, field):
+    outcome = call("execute_strategy", data, make_user(tenant_id).id_token)
+    assert (outcome.http_status, outcome.code) == (400, "INVALID_ARGUMENT"), outcome
+    assert outcome.error["message"].startswith(field)
+    assert ledger_ids(db, tenant_id) == []
+
+
+def test_an_unknown_strategy_is_not_found(make_user, tenant_id):
+    data = {"strategy_id": "martingale", "symbol": "AAPL", "qty": 1}
+    outcome = call("execute_strategy", data, make_user(tenant_id).id_token)
+    assert outcome.code == "NOT_FOUND" and "martingale" in outcome.error["message"]
+
+
+def test_a_venue_that_cannot_fill_is_unavailable(db, make_user, tenant_id):
+    outcome = call("execute_strategy", buy("HALT"), make_user(tenant_id).id_token)
+    assert outcome.code == "UNAVAILABLE"
+    assert "venue unavailable" in outcome.error["message"]
+    assert ledger_ids(db, tenant_id) == []
+
+
+def test_ten_calls_at_once_with_one_key_make_one_ledger_document(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    data = buy(idempotency_key="double-click")
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(
+            pool.map(lambda _: call("execute_strategy", data, user.id_token), range(10))
+        )
+    assert [o.code for o in outcomes] == [None] * 10
+    assert all(o.result == outcomes[0].result for o in outcomes)
+    assert ledger_ids(db, tenant_id) == [outcomes[0].result["trade_id"]]
+    again = call("execute_strategy", data, user.id_token)
+    assert again.result == outcomes[0].result
+    assert len(ledger_ids(db, tenant_id)) == 1
+
+
+def test_a_key_reused_for_a_different_request_is_refused(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    assert call("execute_strategy", buy(idempotency_key="k"), user.id_token).code is None
+    outcome = call("execute_strategy", buy(qty=7, idempotency_key="k"), user.id_token)
+    assert outcome.code == "INVALID_ARGUMENT" and "idempotency_key" in outcome.error["message"]
+    assert len(ledger_ids(db, tenant_id)) == 1
+
+
+def test_the_same_key_from_another_user_is_another_order(db, make_user, tenant_id):
+    first = call("execute_strategy", buy(idempotency_key="k"), make_user(tenant_id).id_token)
+    second = call("execute_strategy", buy(idempotency_key="k"), make_user(tenant_id).id_token)
+    assert first.result["trade_id"] != second.result["trade_id"]
+    assert len(ledger_ids(db, tenant_id)) == 2

@@ -1,0 +1,78 @@
+"""Security rules, asserted cell by cell through the Firestore REST API with ID tokens:
+{no auth, another user, the owner} x {get, list, create, update, delete} on every path."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.emulator_client import firestore_rest
+
+FIELDS = {"fields": {"probe": {"stringValue": "x"}}}
+
+
+@pytest.fixture(scope="module")
+def world(db, emulators):
+    """An owner and another user of one tenant, and one document on each path."""
+    import uuid
+
+    from firebase_admin import auth
+
+    from tools.emulator_client import sign_in, sign_up
+
+    tenant = f"rules-{uuid.uuid4().hex[:8]}"
+    users = {}
+    for name in ("owner", "other"):
+        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+        sign_up(email, "password-123")
+        uid = sign_in(email, "password-123").uid
+        auth.set_custom_user_claims(uid, {"tenant_id": tenant})
+        users[name] = sign_in(email, "password-123")
+    owner = users["owner"].uid
+    documents = {
+        "history": f"users/{owner}/portfolio/history/trades/t1",
+        "lots": f"users/{owner}/portfolio/lots/symbols/AAPL",
+        "ledger": f"tenants/{tenant}/ledger_trades/t1",
+        "strategy": f"tenants/{tenant}/strategies/manual",
+    }
+    for path in documents.values():
+        db.document(path).set({"seeded": True})
+    tokens = {"no auth": None, "another user": users["other"].id_token,
+              "the owner": users["owner"].id_token}  # fmt: skip
+    return documents, tokens
+
+
+ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
+           ("the owner", "lots", "get"), ("the owner", "lots", "list")}  # fmt: skip
+IDENTITIES = ["no auth", "another user", "the owner"]
+TARGETS = ["history", "lots", "ledger", "strategy"]
+OPERATIONS = ["get", "list", "create", "update", "delete"]
+
+
+def request(operation, path, token):
+    collection, _, _ = path.rpartition("/")
+    if operation == "get":
+        return firestore_rest("GET", path, token)
+    if operation == "list":
+        return firestore_rest("GET", collection, token)
+    if operation == "create":
+        return firestore_rest("POST", f"{collection}?documentId=created-by-client", token, FIELDS)
+    if operation == "update":
+        return firestore_rest("PATCH", f"{path}?updateMask.fieldPaths=probe", token, FIELDS)
+    return firestore_rest("DELETE", path, token)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("identity", IDENTITIES)
+def test_only_the_owner_reads_their_own_history_and_lots(world, db, identity, target, operation):
+    documents, tokens = world
+    response = request(operation, documents[target], tokens[identity])
+    if (identity, target, operation) in ALLOWED:
+        assert response.status_code == 200, response.text
+        if operation == "list":
+            assert [d["name"].rsplit("/", 1)[1] for d in response.json()["documents"]] == [
+                documents[target].rsplit("/", 1)[1]
+            ]
+    else:
+        assert response.status_code == 403, response.text
+        assert db.document(documents[target]).get().to_dict() == {"seeded": True}
