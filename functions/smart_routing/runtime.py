@@ -12,7 +12,7 @@ from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine
 from smart_routing.pipeline import StrategyRunner
-from smart_routing.ports import Clock
+from smart_routing.ports import Broker, Clock, LedgerStore, MarketDataProvider
 from smart_routing.routing import SmartRouter
 
 
@@ -40,16 +40,27 @@ def build_local_runtime(
     portfolio = InMemoryPortfolio()
     ledger = InMemoryLedgerStore(on_created=portfolio.mirror)
     router = SmartRouter(config.routing, clock)
-    engine = ExecutionEngine(
+    engine = configured_engine(config, broker, market, ledger, router)
+    runner = StrategyRunner(engine, market, router)
+    return LocalRuntime(config, market, broker, ledger, portfolio, router, engine, runner)
+
+
+def configured_engine(
+    config: EngineConfig,
+    broker: Broker,
+    market_data: MarketDataProvider,
+    ledger: LedgerStore,
+    router: SmartRouter,
+) -> ExecutionEngine:
+    """An engine with the configured switches and default identity, on the given adapters."""
+    return ExecutionEngine(
         broker,
         enable_smart_routing=config.smart_routing_enabled,
         dry_run=config.dry_run,
-        market_data=market,
+        market_data=market_data,
         ledger=ledger,
         router=router,
-        clock=clock,
+        clock=router.clock,
         tenant_id=config.tenant_id,
         uid=config.uid,
     )
-    runner = StrategyRunner(engine, market, router)
-    return LocalRuntime(config, market, broker, ledger, portfolio, router, engine, runner)

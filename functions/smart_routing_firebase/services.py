@@ -11,9 +11,9 @@ from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.engine import ExecutionEngine
 from smart_routing.pipeline import StrategyRunner
 from smart_routing.routing import SmartRouter
+from smart_routing.runtime import configured_engine
 from smart_routing_firebase.app import firestore_client
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 
@@ -34,15 +34,5 @@ def services() -> Services:
     broker = PaperBroker(market, clock, starting_cash=config.paper_starting_cash)
     db = firestore_client()
     router = SmartRouter(config.routing, clock)
-    engine = ExecutionEngine(
-        broker,
-        enable_smart_routing=config.smart_routing_enabled,
-        dry_run=config.dry_run,
-        market_data=market,
-        ledger=FirestoreLedgerStore(db),
-        router=router,
-        clock=clock,
-        tenant_id=config.tenant_id,
-        uid=config.uid,
-    )
+    engine = configured_engine(config, broker, market, FirestoreLedgerStore(db), router)
     return Services(config, db, StrategyRunner(engine, market, router))
