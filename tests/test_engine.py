@@ -305,6 +305,7 @@ def test_routing_and_execution_are_logged_with_the_seed_fields(market, clock, lo
             "asset_class": "CRYPTO",
             "threshold_pct": 0.001,
             "estimated_slippage": pytest.approx(0.001),
+            "venue": "counting",
         }
     ]
 

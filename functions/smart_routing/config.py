@@ -47,28 +47,28 @@ def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
     }
     routing = RoutingPolicy(
         thresholds=thresholds,
-        max_quote_age_s=_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
+        max_quote_age_s=env_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
         fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
     )
     return EngineConfig(
-        smart_routing_enabled=_bool(env, "EXEC_SMART_ROUTING_ENABLED", False),
+        smart_routing_enabled=env_bool(env, "EXEC_SMART_ROUTING_ENABLED", False),
         routing=routing,
-        dry_run=_bool(env, "EXEC_DRY_RUN", False),
+        dry_run=env_bool(env, "EXEC_DRY_RUN", False),
         uid=_name(env, "EXEC_UID", "local-user"),
         tenant_id=_name(env, "EXEC_TENANT_ID", "local-tenant"),
-        paper_starting_cash=_positive(env, "EXEC_PAPER_STARTING_CASH", 1_000_000.0),
+        paper_starting_cash=env_positive(env, "EXEC_PAPER_STARTING_CASH", 1_000_000.0),
         simulated_quotes=_simulated_quotes(env, "EXEC_SIM_QUOTES"),
         simulated_halted=_symbols(env, "EXEC_SIM_HALTED"),
     )
 
 
-def _raw(env: Mapping[str, str], name: str) -> str | None:
+def env_text(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     return None if value is None or value.strip() == "" else value.strip()
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = _raw(env, name)
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env_text(env, name)
     if value is None:
         return default
     if value.lower() in _TRUE:
@@ -79,7 +79,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _number(env: Mapping[str, str], name: str) -> float | None:
-    value = _raw(env, name)
+    value = env_text(env, name)
     if value is None:
         return None
     try:
@@ -102,7 +102,7 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     return number
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def env_positive(env: Mapping[str, str], name: str, default: float) -> float:
     number = _number(env, name)
     if number is None:
         return default
@@ -112,7 +112,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _fail_mode(env: Mapping[str, str], name: str, default: FailMode) -> FailMode:
-    value = _raw(env, name)
+    value = env_text(env, name)
     if value is None:
         return default
     try:
@@ -123,7 +123,7 @@ def _fail_mode(env: Mapping[str, str], name: str, default: FailMode) -> FailMode
 
 
 def _name(env: Mapping[str, str], name: str, default: str) -> str:
-    value = _raw(env, name)
+    value = env_text(env, name)
     if value is None:
         return default
     if "/" in value or len(value) > 128:
@@ -133,7 +133,7 @@ def _name(env: Mapping[str, str], name: str, default: str) -> str:
 
 def _simulated_quotes(env: Mapping[str, str], name: str) -> dict[str, tuple[float, float]]:
     """SYMBOL=BID:ASK pairs separated by ';', e.g. 'BTC/USD=49950:50050;AAPL=189.9:190.1'."""
-    value = _raw(env, name)
+    value = env_text(env, name)
     if value is None:
         return {}
     quotes = {}
@@ -152,7 +152,7 @@ def _simulated_quotes(env: Mapping[str, str], name: str) -> dict[str, tuple[floa
 
 
 def _symbols(env: Mapping[str, str], name: str) -> frozenset[str]:
-    value = _raw(env, name)
+    value = env_text(env, name)
     if value is None:
         return frozenset()
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
+from smart_routing.orders import OrderSide
+
 # Thresholds are configured as decimals like 0.001; a spread computed in binary floating
 # point can land a hair either side of one. Equal within this is equal.
 _RELATIVE_TOLERANCE = 1e-9
@@ -25,3 +29,40 @@ def exceeds_threshold(spread: float, threshold: float) -> bool:
 
 def format_pct(fraction: float) -> str:
     return f"{fraction * 100:.2f}%"
+
+
+class BookLevel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    price: float
+    size: float
+
+
+class OrderBook(BaseModel):
+    """Depth on each side, best price first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bids: list[BookLevel]
+    asks: list[BookLevel]
+
+
+def depth_slippage(book: OrderBook, side: OrderSide, qty: float) -> float | None:
+    """Cost of filling `qty` by walking the book, as a fraction of the mid price: the half-spread
+    for a size the top level holds, more for a size that eats into deeper levels. None when
+    the book is empty or too thin to fill the size."""
+    if not book.bids or not book.asks or qty <= 0:
+        return None
+    mid = (book.bids[0].price + book.asks[0].price) / 2
+    levels = book.asks if side is OrderSide.BUY else book.bids
+    remaining, cost = qty, 0.0
+    for level in levels:
+        take = min(level.size, remaining)
+        cost += take * level.price
+        remaining -= take
+        if remaining <= 0:
+            break
+    if remaining > 1e-12:
+        return None
+    average = cost / qty
+    return abs(average - mid) / mid

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from smart_routing import logs
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
 from smart_routing.ledger import LedgerTrade, trade_from_fill
@@ -140,13 +141,19 @@ class ExecutionEngine:
             return result(status, message, routing=routing, order=order)
         return result(status, message, routing=routing, order=order, trade=trade)
 
+    def venue_for(self, asset_class: AssetClass) -> str:
+        """The venue the broker sends this asset class to."""
+        venue_for = getattr(self.broker, "venue_for", None)
+        return venue_for(asset_class) if venue_for else self.broker.name
+
     def _route(self, intent: OrderIntent, quote: Quote | None) -> SmartRoutingDecision:
         asset_class = intent.asset_class
         assert asset_class is not None  # OrderIntent fills it in
+        venue = self.venue_for(asset_class)
         if quote is not None:
-            decision = self.router.decide(intent.symbol, asset_class, quote)
+            decision = self.router.decide(intent.symbol, asset_class, quote, venue)
         else:
-            decision = self.router.route(intent.symbol, asset_class, self.market_data)
+            decision = self.router.route(intent.symbol, asset_class, self.market_data, venue)
         log_decision(decision, gate="engine")
         return decision
 

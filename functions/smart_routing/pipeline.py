@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass, Instrument, parse_symbol
 from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus
+from smart_routing.logs import redact
 from smart_routing.market_data import Bar, Quote
 from smart_routing.orders import (
     AccountSnapshot,
@@ -92,7 +93,7 @@ class StrategyRunner:
                 status=status,
                 message=signal.reasoning,
                 signal=signal,
-                routing=signal.routing,
+                routing=self._with_venue(signal.routing, instrument),
                 quote=quote,
             )
 
@@ -114,16 +115,23 @@ class StrategyRunner:
             status=execution.status,
             message=execution.message,
             signal=signal,
-            routing=execution.routing or signal.routing,
+            routing=self._with_venue(execution.routing or signal.routing, instrument),
             quote=quote,
             execution=execution,
         )
+
+    def _with_venue(
+        self, routing: SmartRoutingDecision | None, instrument: Instrument
+    ) -> SmartRoutingDecision | None:
+        if routing is None or routing.venue is not None:
+            return routing
+        return routing.model_copy(update={"venue": self.engine.venue_for(instrument.asset_class)})
 
     def _quote(self, instrument: Instrument) -> tuple[Quote | None, str | None]:
         try:
             return self.market_data.get_quote(instrument.symbol, instrument.asset_class), None
         except Exception as exc:  # the routing fail mode decides what a missing quote means
-            return None, f"market data error: {type(exc).__name__}: {exc}"
+            return None, f"market data error: {type(exc).__name__}: {redact(str(exc))}"
 
     def _bars(self, instrument: Instrument, count: int) -> list[Bar]:
         try:

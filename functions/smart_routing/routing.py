@@ -10,6 +10,7 @@ from smart_routing import logs
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.costs import estimate_slippage, exceeds_threshold, format_pct, spread_pct
+from smart_routing.logs import redact
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.ports import Clock, MarketDataProvider
 
@@ -61,6 +62,8 @@ class SmartRoutingDecision(BaseModel):
     estimated_slippage: float | None
     threshold_pct: float
     quote: Quote | None = None
+    # Where the order goes (or would have gone): the venue actually used for this class.
+    venue: str | None = None
 
     def log_fields(self) -> dict[str, object]:
         return {
@@ -72,6 +75,7 @@ class SmartRoutingDecision(BaseModel):
             "asset_class": self.asset_class.value,
             "threshold_pct": self.threshold_pct,
             "estimated_slippage": self.estimated_slippage,
+            "venue": self.venue,
         }
 
 
@@ -83,13 +87,17 @@ class SmartRouter:
         self.clock = clock or SystemClock()
 
     def decide(
-        self, symbol: str, asset_class: AssetClass, quote: Quote | None
+        self,
+        symbol: str,
+        asset_class: AssetClass,
+        quote: Quote | None,
+        venue: str | None = None,
     ) -> SmartRoutingDecision:
         if quote is None:
-            return self.unavailable(symbol, asset_class, "no quote")
+            return self.unavailable(symbol, asset_class, "no quote", venue=venue)
         problem = quote_problem(quote, self.clock.now(), self.policy.max_quote_age_s)
         if problem is not None:
-            return self.unavailable(symbol, asset_class, problem, quote)
+            return self.unavailable(symbol, asset_class, problem, quote, venue)
         threshold = self.policy.threshold_for(asset_class)
         spread = spread_pct(quote.bid, quote.ask)
         too_wide = exceeds_threshold(spread, threshold)
@@ -104,23 +112,33 @@ class SmartRouter:
             estimated_slippage=estimate_slippage(quote.bid, quote.ask),
             threshold_pct=threshold,
             quote=quote,
+            venue=venue,
         )
 
     def route(
-        self, symbol: str, asset_class: AssetClass, market_data: MarketDataProvider | None
+        self,
+        symbol: str,
+        asset_class: AssetClass,
+        market_data: MarketDataProvider | None,
+        venue: str | None = None,
     ) -> SmartRoutingDecision:
         """Fetch a quote and decide; a provider failure is an unavailable quote, never a crash."""
         if market_data is None:
-            return self.unavailable(symbol, asset_class, "no market data provider")
+            return self.unavailable(symbol, asset_class, "no market data provider", venue=venue)
         try:
             quote = market_data.get_quote(symbol, asset_class)
         except Exception as exc:  # any provider failure: the fail mode decides, not the error
-            problem = f"market data error: {type(exc).__name__}: {exc}"
-            return self.unavailable(symbol, asset_class, problem)
-        return self.decide(symbol, asset_class, quote)
+            problem = f"market data error: {type(exc).__name__}: {redact(str(exc))}"
+            return self.unavailable(symbol, asset_class, problem, venue=venue)
+        return self.decide(symbol, asset_class, quote, venue)
 
     def unavailable(
-        self, symbol: str, asset_class: AssetClass, problem: str, quote: Quote | None = None
+        self,
+        symbol: str,
+        asset_class: AssetClass,
+        problem: str,
+        quote: Quote | None = None,
+        venue: str | None = None,
     ) -> SmartRoutingDecision:
         """The decision when no usable quote exists: the fail mode decides, never the price."""
         fail_open = self.policy.fail_mode is FailMode.OPEN
@@ -135,6 +153,7 @@ class SmartRouter:
             estimated_slippage=None,
             threshold_pct=self.policy.threshold_for(asset_class),
             quote=quote,
+            venue=venue,
         )
 
 

@@ -142,7 +142,8 @@ def _execute(svc: Any, run_request: StrategyRunRequest) -> dict[str, Any]:
 
 
 ROUTING_FIELDS = {
-    "should_execute", "downgraded", "reason", "spread_pct", "threshold_pct", "estimated_slippage"
+    "should_execute", "downgraded", "reason", "spread_pct", "threshold_pct", "estimated_slippage",
+    "venue",
 }  # fmt: skip
 QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
 ORDER_FIELDS = {

@@ -12,7 +12,7 @@ from tools.emulator_client import call
 SIGNAL_FIELDS = {"signal_type", "symbol", "asset_class", "confidence", "reasoning",
                  "estimated_slippage"}  # fmt: skip
 ROUTING_FIELDS = {"should_execute", "downgraded", "reason", "spread_pct", "threshold_pct",
-                  "estimated_slippage"}  # fmt: skip
+                  "estimated_slippage", "venue"}  # fmt: skip
 
 
 def ledger_ids(db, tenant_id):
@@ -32,6 +32,7 @@ def test_a_manual_buy_returns_the_contract_and_writes_one_ledger_document(db, ma
     assert result["status"] == "filled"
     assert set(result["signal"]) == SIGNAL_FIELDS and result["signal"]["signal_type"] == "BUY"
     assert set(result["routing"]) == ROUTING_FIELDS and result["routing"]["should_execute"]
+    assert result["routing"]["venue"] == "paper"
     assert set(result["quote"]) == {"bid", "ask", "mid", "as_of", "source"}
     assert result["order"]["status"] == "filled" and result["order"]["filled_qty"] == 3
     assert result["trade_id"] == client_order_id_for(tenant_id, user.uid, "first")

@@ -1,0 +1,48 @@
+"""One Broker that sends each asset class to its venue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from smart_routing.assets import AssetClass
+from smart_routing.orders import AccountSnapshot, Order, OrderRequest, Position
+from smart_routing.ports import Broker
+
+
+class VenueRouter:
+    name = "router"
+
+    def __init__(self, brokers: dict[AssetClass, Broker]) -> None:
+        self.brokers = brokers
+
+    def venue_for(self, asset_class: AssetClass) -> str:
+        return self.brokers[asset_class].name
+
+    def submit_order(self, request: OrderRequest) -> Order:
+        return self.brokers[request.asset_class].submit_order(request)
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        for broker in self._distinct():
+            found = broker.get_order_by_client_id(client_order_id)
+            if found is not None:
+                return found
+        return None
+
+    def get_account(self) -> AccountSnapshot:
+        """Cash and buying power summed over the venues; positions from all of them."""
+        snapshots = [broker.get_account() for broker in self._distinct()]
+        positions: dict[str, Position] = {}
+        for snapshot in snapshots:
+            positions.update(snapshot.positions)
+        return AccountSnapshot(
+            cash=sum(s.cash for s in snapshots),
+            buying_power=sum(s.buying_power for s in snapshots),
+            positions=positions,
+            as_of=datetime.now(UTC),
+        )
+
+    def _distinct(self) -> list[Broker]:
+        seen: dict[int, Broker] = {}
+        for broker in self.brokers.values():
+            seen.setdefault(id(broker), broker)
+        return list(seen.values())

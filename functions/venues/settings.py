@@ -1,0 +1,143 @@
+"""Venue settings from the environment (in Firebase: SecretParams and params), checked at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from smart_routing import logs
+from smart_routing.assets import AssetClass
+from smart_routing.errors import ConfigError
+
+
+class Venue(StrEnum):
+    ALPACA = "alpaca"
+    OANDA = "oanda"
+    PAPER = "paper"
+
+
+class AlpacaFeed(StrEnum):
+    IEX = "iex"
+    SIP = "sip"
+
+
+# Which venues can trade which asset classes.
+CAPABLE = {
+    Venue.ALPACA: {AssetClass.EQUITY, AssetClass.CRYPTO, AssetClass.OPTIONS},
+    Venue.OANDA: {AssetClass.FOREX},
+    Venue.PAPER: set(AssetClass),
+}
+DEFAULT_ROUTES = {
+    AssetClass.EQUITY: Venue.ALPACA,
+    AssetClass.CRYPTO: Venue.ALPACA,
+    AssetClass.OPTIONS: Venue.ALPACA,
+    AssetClass.FOREX: Venue.OANDA,
+}
+
+
+class AlpacaSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str = Field(repr=False)
+    secret_key: str = Field(repr=False)
+    live: bool = False
+    feed: AlpacaFeed = AlpacaFeed.IEX
+    trading_url: str | None = None
+    data_url: str | None = None
+
+
+class OandaSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    access_token: str = Field(repr=False)
+    account_id: str
+    live: bool = False
+    api_url: str | None = None
+
+
+class VenueSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    routes: dict[AssetClass, Venue] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    alpaca: AlpacaSettings | None = None
+    oanda: OandaSettings | None = None
+    quote_cache_ttl_s: float = 1.0
+    timeout_s: float = 10.0
+
+    def venue_for(self, asset_class: AssetClass) -> Venue:
+        """The configured venue, or paper when that venue has no keys."""
+        venue = self.routes[asset_class]
+        configured = {Venue.ALPACA: self.alpaca, Venue.OANDA: self.oanda}
+        if venue is not Venue.PAPER and configured[venue] is None:
+            return Venue.PAPER
+        return venue
+
+
+def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettings:
+    """Raises ConfigError naming the variable; registers every secret for log redaction."""
+    from smart_routing.config import env_bool, env_positive, env_text
+
+    env = os.environ if environ is None else environ
+    routes = {c: _venue(env, c) for c in AssetClass}
+    alpaca_key, alpaca_secret = _pair(env, "ALPACA_API_KEY", "ALPACA_SECRET_KEY")
+    oanda_token, oanda_account = _pair(env, "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID")
+    for secret in (alpaca_key, alpaca_secret, oanda_token):
+        logs.register_secret(secret)
+    feed = (env_text(env, "ALPACA_DATA_FEED") or "iex").lower()
+    if feed not in {f.value for f in AlpacaFeed}:
+        raise ConfigError(f"ALPACA_DATA_FEED={feed!r} must be iex or sip")
+    oanda_env = (env_text(env, "OANDA_ENVIRONMENT") or "practice").lower()
+    if oanda_env not in ("practice", "live"):
+        raise ConfigError(f"OANDA_ENVIRONMENT={oanda_env!r} must be practice or live")
+    return VenueSettings(
+        routes=routes,
+        alpaca=None
+        if alpaca_key is None
+        else AlpacaSettings(
+            api_key=alpaca_key,
+            secret_key=alpaca_secret,
+            live=env_bool(env, "ALPACA_LIVE_TRADING", False),
+            feed=AlpacaFeed(feed),
+            trading_url=env_text(env, "ALPACA_TRADING_URL"),
+            data_url=env_text(env, "ALPACA_DATA_URL"),
+        ),
+        oanda=None
+        if oanda_token is None
+        else OandaSettings(
+            access_token=oanda_token,
+            account_id=oanda_account,
+            live=oanda_env == "live",
+            api_url=env_text(env, "OANDA_API_URL"),
+        ),
+        quote_cache_ttl_s=env_positive(env, "EXEC_QUOTE_CACHE_TTL_S", 1.0),
+        timeout_s=env_positive(env, "EXEC_VENUE_TIMEOUT_S", 10.0),
+    )
+
+
+def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, str | None]:
+    from smart_routing.config import env_text
+
+    a, b = env_text(env, first), env_text(env, second)
+    if (a is None) != (b is None):
+        missing = second if b is None else first
+        raise ConfigError(f"{missing} is not set: {first} and {second} go together")
+    return a, b
+
+
+def _venue(env: Mapping[str, str], asset_class: AssetClass) -> Venue:
+    from smart_routing.config import env_text
+
+    name = f"EXEC_VENUE_{asset_class.value}"
+    value = env_text(env, name)
+    if value is None:
+        return DEFAULT_ROUTES[asset_class]
+    try:
+        venue = Venue(value.lower())
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} must be alpaca, oanda or paper") from None
+    if asset_class not in CAPABLE[venue]:
+        raise ConfigError(f"{name}={value!r}: {venue.value} does not trade {asset_class.value}")
+    return venue
