@@ -4,15 +4,25 @@ Heavy modules load inside the function that uses them, so each cold start pays o
 own function.
 """
 
-from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
+from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn
+
 from smart_routing_firebase import app
 
 options.set_global_options(region="us-central1", max_instances=10)
+
+# Venue keys: Secret Manager, bound only to the functions that trade. Unset, each venue's
+# asset classes trade on the paper broker over the simulated market.
+VENUE_SECRETS = [
+    params.SecretParam("ALPACA_API_KEY"),
+    params.SecretParam("ALPACA_SECRET_KEY"),
+    params.SecretParam("OANDA_ACCESS_TOKEN"),
+    params.SecretParam("OANDA_ACCOUNT_ID"),
+]
 # Callable token checks run before any handler code, so the Admin SDK must be ready now.
 app.initialize()
 
 
-@https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60)
+@https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60, secrets=VENUE_SECRETS)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.execute import handle_execute_strategy
 
@@ -27,7 +37,12 @@ def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
     handle_ledger_trade_created(data, dict(event.params))
 
 
-@scheduler_fn.on_schedule(schedule="every 5 minutes", timeout_sec=300)
+@scheduler_fn.on_schedule(
+    schedule="every 5 minutes",
+    timeout_sec=300,
+    memory=options.MemoryOption.MB_512,
+    secrets=VENUE_SECRETS,
+)
 def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.scheduled import handle_scheduled_run
 

@@ -14,6 +14,7 @@ os.environ.setdefault("GCLOUD_PROJECT", "demo-smart-routing")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functions"))
 
 from firebase_admin import auth
+
 from smart_routing_firebase.app import firestore_client, initialize
 
 DEMO_TENANT = "demo-tenant"

@@ -217,7 +217,8 @@ def _status_of(order: Order) -> tuple[ExecutionStatus, str]:
         case OrderStatus.NEW | OrderStatus.ACCEPTED:
             return ExecutionStatus.ACCEPTED, f"{venue} accepted, not filled yet"
         case _:
-            return ExecutionStatus.REJECTED, f"{venue} {order.status.value} without a fill"
+            reason = order.reject_reason or f"{venue} {order.status.value} without a fill"
+            return ExecutionStatus.REJECTED, reason
 
 
 def _log_result(result: ExecutionResult) -> None:

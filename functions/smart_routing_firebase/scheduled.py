@@ -11,6 +11,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
+from smart_routing.assets import parse_symbol
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
 
 
@@ -36,15 +37,17 @@ def run_enabled_strategies(
 ) -> Counter[str]:
     """Run every enabled config; one broken config or symbol is logged and skipped."""
     tally: Counter[str] = Counter()
+    configs = []
     enabled = db.collection_group("strategies").where(filter=FieldFilter("enabled", "==", True))
     for snapshot in enabled.stream():
-        tenant_id = snapshot.reference.parent.parent.id
         try:
-            config = ScheduledStrategyConfig.model_validate(snapshot.to_dict())
+            configs.append((snapshot, ScheduledStrategyConfig.model_validate(snapshot.to_dict())))
         except ValueError as exc:
             _log_failure(snapshot.reference.path, None, exc)
             tally["broken_configs"] += 1
-            continue
+    _prefetch_quotes(runner, [symbol for _, config in configs for symbol in config.symbols])
+    for snapshot, config in configs:
+        tenant_id = snapshot.reference.parent.parent.id
         tally["configs"] += 1
         for symbol in config.symbols:
             request = _request(snapshot.id, tenant_id, config, symbol, schedule_time)
@@ -59,6 +62,21 @@ def run_enabled_strategies(
         "exec.scheduled_run_summary", schedule_time=schedule_time.isoformat(), **dict(tally)
     )
     return tally
+
+
+def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
+    """One quote request per asset class for the whole run, where the market data batches."""
+    prefetch = getattr(runner.market_data, "prefetch", None)
+    if prefetch is None:
+        return
+    instruments = []
+    for symbol in dict.fromkeys(symbols):
+        try:
+            instrument = parse_symbol(symbol)
+        except ValueError:
+            continue  # reported when its run fails
+        instruments.append((instrument.symbol, instrument.asset_class))
+    prefetch(instruments)
 
 
 def _request(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from smart_routing_firebase.documents import to_document
-from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
 
 from smart_routing.ledger import LedgerTrade
 from smart_routing.trading_calendar import trading_date
+from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call
 

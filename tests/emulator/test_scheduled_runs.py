@@ -10,8 +10,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.scheduled import run_enabled_strategies
 
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
@@ -20,6 +18,8 @@ from smart_routing.engine import ExecutionEngine
 from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunner
 from smart_routing.routing import SmartRouter
+from smart_routing_firebase.ledger_store import FirestoreLedgerStore
+from smart_routing_firebase.scheduled import run_enabled_strategies
 
 DEMO_TENANT, DEMO_USER = "demo-tenant", "demo-user"
 UPTREND = [100.0] * 19 + [110.0]

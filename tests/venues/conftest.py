@@ -1,10 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from venues.alpaca import AlpacaBroker, AlpacaQuoteSource
-from venues.market_data import VenueMarketData
-from venues.routing import VenueRouter
-from venues.settings import AlpacaSettings
 
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.assets import AssetClass
@@ -12,6 +8,10 @@ from smart_routing.clock import SystemClock
 from smart_routing.engine import ExecutionEngine
 from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
 from tools.fakes.alpaca import FakeAlpaca
+from venues.alpaca import AlpacaBroker, AlpacaQuoteSource
+from venues.market_data import VenueMarketData
+from venues.routing import VenueRouter
+from venues.settings import AlpacaSettings
 
 ALPACA_KEY, ALPACA_SECRET = "AKTESTKEY0123456789", "alpaca-secret-0123456789abcdef"
 TIMEOUT_S = 0.5

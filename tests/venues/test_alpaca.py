@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from venues.alpaca import alpaca_order_request
-from venues.market_data import VenueMarketData
 
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.assets import AssetClass
@@ -18,6 +16,8 @@ from smart_routing.orders import OrderIntent, OrderRequest, OrderSide, TimeInFor
 from smart_routing.routing import FailMode
 from tests.venues.conftest import ALPACA_KEY, ALPACA_SECRET
 from tools.fakes.http import Fault
+from venues.alpaca import alpaca_order_request
+from venues.market_data import VenueMarketData
 
 HANG_S = 1.5  # longer than the clients' 0.5 s timeout
 

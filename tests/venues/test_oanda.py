@@ -1,0 +1,191 @@
+"""The real oandapyV20 client against a fake OANDA v20 API on 127.0.0.1, with faults."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from smart_routing import logs
+from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.assets import AssetClass
+from smart_routing.clock import SystemClock
+from smart_routing.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.orders import OrderIntent, OrderType
+from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+from tools.fakes.http import Fault
+from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
+from venues.market_data import VenueMarketData
+from venues.oanda import OandaBroker, OandaQuoteSource, oanda_api
+from venues.settings import OandaSettings
+
+TOKEN = "oanda-token-0123456789abcdef-0123456789abcdef"
+HANG_S = 1.5
+ORDERS = f"/v3/accounts/{ACCOUNT_ID}/orders"
+PRICING = f"/v3/accounts/{ACCOUNT_ID}/pricing"
+
+
+@pytest.fixture
+def fake():
+    server = FakeOanda().start()
+    yield server
+    server.server.stop()
+
+
+@pytest.fixture
+def api(fake):
+    logs.register_secret(TOKEN)
+    settings = OandaSettings(access_token=TOKEN, account_id=ACCOUNT_ID, api_url=fake.url)
+    return oanda_api(settings, timeout_s=0.5)
+
+
+@pytest.fixture
+def make_engine(api):
+    def make(fail_mode=FailMode.OPEN, ledger=None):
+        clock = SystemClock()
+        source = OandaQuoteSource(api, ACCOUNT_ID, sleep=lambda _: None)
+        return ExecutionEngine(
+            OandaBroker(api, ACCOUNT_ID),
+            enable_smart_routing=True,
+            market_data=VenueMarketData({AssetClass.FOREX: source}, clock, ttl_s=0.0),
+            ledger=ledger if ledger is not None else InMemoryLedgerStore(),
+            router=SmartRouter(RoutingPolicy(fail_mode=fail_mode), clock),
+            clock=clock,
+        )
+
+    return make
+
+
+def buy(symbol="EUR/USD", qty=10_000.0, key="fx-1", **kwargs):
+    return OrderIntent(symbol=symbol, side="buy", qty=qty, idempotency_key=key, **kwargs)
+
+
+def test_prices_for_many_pairs_take_one_request(fake, api):
+    fake.set_price("GBP_USD", 1.27000, 1.27012)
+    fake.prices["USD_TRY"] = None
+    source = OandaQuoteSource(api, ACCOUNT_ID)
+    quotes = source.latest_quotes(AssetClass.FOREX, ["EUR/USD", "GBP/USD", "USD/TRY"])
+    assert fake.price_requests() == 1
+    assert (quotes["GBP/USD"].bid, quotes["GBP/USD"].ask) == (1.27, 1.27012)
+    assert quotes["GBP/USD"].source == "oanda" and quotes["GBP/USD"].as_of.tzinfo is not None
+    assert quotes["USD/TRY"] is None
+    (request,) = fake.server.requests_to(PRICING)
+    assert request.query["instruments"] == ["EUR_USD,GBP_USD,USD_TRY"]
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_a_market_order_fills_and_is_recorded_with_the_venue(fake, make_engine):
+    ledger = InMemoryLedgerStore()
+    result = make_engine(ledger=ledger).execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.FILLED
+    assert result.trade.broker == "oanda" and result.routing.venue == "oanda"
+    assert result.trade.price == 1.1001 and result.trade.qty == 10_000
+    (sent,) = fake.server.requests_to(ORDERS)
+    order = sent.body["order"]
+    assert (order["type"], order["units"], order["timeInForce"]) == ("MARKET", "10000", "FOK")
+    assert order["clientExtensions"]["id"] == result.client_order_id
+
+
+def test_a_sell_sends_negative_units(fake, make_engine):
+    intent = OrderIntent(symbol="EUR/USD", side="sell", qty=5_000, idempotency_key="s")
+    result = make_engine().execute_intent(intent=intent)
+    assert result.trade.price == 1.1
+    assert fake.server.requests_to(ORDERS)[0].body["order"]["units"] == "-5000"
+
+
+def test_a_rejection_comes_back_with_the_venues_reason(fake, make_engine):
+    fake.order_mode = "reject"
+    result = make_engine().execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.REJECTED
+    assert "INSUFFICIENT_MARGIN" in result.message
+
+
+def test_a_fill_or_kill_that_was_killed_is_rejected_with_the_reason(fake, make_engine):
+    fake.order_mode = "cancel"
+    result = make_engine().execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.REJECTED
+    assert "MARKET_HALTED" in result.message and result.trade is None
+
+
+def test_a_resting_limit_order_is_accepted(fake, make_engine):
+    intent = buy(order_type=OrderType.LIMIT, limit_price=1.05)
+    result = make_engine().execute_intent(intent=intent)
+    assert result.status is ExecutionStatus.ACCEPTED
+    body = fake.server.requests_to(ORDERS)[0].body["order"]
+    assert (body["type"], body["price"], body["timeInForce"]) == ("LIMIT", "1.05000", "GTC")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("status", PRICING, status=503), Fault("malformed", PRICING),
+     Fault("hang", PRICING, seconds=HANG_S)],
+    ids=["503", "malformed", "timeout"],
+)  # fmt: skip
+@pytest.mark.parametrize("mode", list(FailMode))
+def test_a_pricing_failure_follows_the_fail_mode(fake, make_engine, fault, mode):
+    fake.server.inject(fault)
+    result = make_engine(mode).execute_intent(intent=buy())
+    assert "Quote unavailable" in result.routing.reason
+    expected = ExecutionStatus.FILLED if mode is FailMode.OPEN else ExecutionStatus.DOWNGRADED
+    assert result.status is expected
+
+
+def test_a_crossed_price_is_unavailable(fake, make_engine):
+    fake.set_price("EUR_USD", 1.1010, 1.1000)
+    result = make_engine(FailMode.CLOSED).execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.DOWNGRADED and "crossed" in result.routing.reason
+
+
+def test_a_429_on_pricing_is_retried(fake, make_engine):
+    fake.server.inject(Fault("status", PRICING, status=429, retry_after=0.05))
+    result = make_engine(FailMode.CLOSED).execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.FILLED and fake.price_requests() == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("status", ORDERS, method="POST", status=500),
+     Fault("hang_after", ORDERS, method="POST", seconds=HANG_S)],
+    ids=["500-not-placed", "late-reply-placed"],
+)  # fmt: skip
+def test_an_unclear_submit_is_looked_up_never_doubled(fake, make_engine, fault):
+    fake.server.inject(fault)
+    result = make_engine().execute_intent(intent=buy())
+    assert len(fake.orders) <= 1
+    if fault.kind == "hang_after":
+        assert result.status is ExecutionStatus.FILLED
+    else:
+        assert result.status is ExecutionStatus.UNKNOWN
+    retry = make_engine().execute_intent(intent=buy())
+    assert retry.status is ExecutionStatus.FILLED and len(fake.orders) == 1
+
+
+def test_a_hung_venue_gives_unknown(fake, make_engine):
+    fake.server.inject(Fault("hang", ORDERS, times=2, seconds=HANG_S))
+    result = make_engine().execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.UNKNOWN and len(fake.orders) <= 1
+    time.sleep(HANG_S)
+    assert make_engine().execute_intent(intent=buy()).status is ExecutionStatus.FILLED
+    assert len(fake.orders) == 1
+
+
+def test_fractional_units_are_refused_before_the_call(fake, make_engine):
+    result = make_engine().execute_intent(intent=buy(qty=10.5))
+    assert result.status is ExecutionStatus.REJECTED and "whole units" in result.message
+    assert fake.server.requests_to(ORDERS) == []
+
+
+def test_the_account_snapshot(fake, make_engine, api):
+    make_engine().execute_intent(intent=buy())
+    account = OandaBroker(api, ACCOUNT_ID).get_account()
+    assert account.cash == 50_000 and account.position_qty("EUR/USD") == 10_000
+
+
+def test_the_token_never_appears_in_logs_or_results(fake, make_engine, capsys):
+    fake.server.inject(Fault("status", ORDERS, method="POST", status=401,
+                             body={"errorMessage": f"bad token {TOKEN}"}))  # fmt: skip
+    result = make_engine().execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.REJECTED
+    everything = capsys.readouterr().out + json.dumps(result.model_dump(mode="json"))
+    assert "[redacted]" in everything and TOKEN not in everything
