@@ -49,6 +49,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	PYTHONPATH=functions $(PY) bench/bench_core.py
 	$(PY) bench/bench_cold_start.py
+	PYTHONPATH=functions:. $(PY) bench/bench_venues.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)
