@@ -8,7 +8,7 @@ import time
 import uuid
 
 from tools.emulator_client import CallResult, call, firestore_rest, sign_in
-from tools.emulators import ROOT, EmulatorError, running_emulators
+from tools.emulators import ROOT, EmulatorError, remove_test_overrides, running_emulators
 
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-password"
 MIRROR_TIMEOUT_S = 30
@@ -26,6 +26,7 @@ COLUMNS = ("symbol", "class", "spread", "threshold", "decision", "status", "hist
 
 
 def main() -> int:
+    remove_test_overrides()  # a killed venue test run must not point the demo at its fakes
     try:
         with running_emulators(ROOT / "emulator-data", ROOT / ".cache" / "emulators-demo.log"):
             rows = run()

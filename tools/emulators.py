@@ -32,6 +32,11 @@ def emulator_environment() -> dict[str, str]:
     }
 
 
+# Functions settings a test may write for one emulator run; the first line marks them as such.
+TEST_OVERRIDE_MARKER = "# written by the venue emulator tests; safe to delete"
+TEST_OVERRIDE_FILES = (ROOT / "functions" / ".env.local", ROOT / "functions" / ".secret.local")
+
+
 @contextlib.contextmanager
 def running_emulators(import_dir: Path | None, log_path: Path) -> Iterator[subprocess.Popen]:
     """Start the emulators, wait until they are ready, stop them on exit."""
@@ -51,6 +56,27 @@ def running_emulators(import_dir: Path | None, log_path: Path) -> Iterator[subpr
         yield process
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def functions_overrides(env: dict[str, str], secrets: dict[str, str]) -> Iterator[None]:
+    """Write functions/.env.local and functions/.secret.local for one emulator run."""
+    for path, values in zip(TEST_OVERRIDE_FILES, (env, secrets), strict=True):
+        if path.exists() and not path.read_text().startswith(TEST_OVERRIDE_MARKER):
+            raise EmulatorError(f"{path} exists and is not a test override: move it away")
+        lines = [TEST_OVERRIDE_MARKER, *(f"{k}={v}" for k, v in values.items())]
+        path.write_text("\n".join(lines) + "\n")
+    try:
+        yield
+    finally:
+        remove_test_overrides()
+
+
+def remove_test_overrides() -> None:
+    """Delete override files a test left behind (a killed run), never a developer's own."""
+    for path in TEST_OVERRIDE_FILES:
+        if path.exists() and path.read_text().startswith(TEST_OVERRIDE_MARKER):
+            path.unlink()
 
 
 def _check_prerequisites() -> None:

@@ -1,4 +1,4 @@
-"""Every test in this folder runs against real emulators started once per session.
+"""Every test in this folder runs against real emulators started once for the folder.
 
 If they cannot start, each test fails with the reason: nothing is skipped.
 """
@@ -19,7 +19,7 @@ from tools.emulators import ROOT, EmulatorError, emulator_environment, running_e
 LOG_PATH = ROOT / ".cache" / "emulators-test.log"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def emulators() -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in emulator_environment()}
     os.environ.update(emulator_environment())
@@ -36,7 +36,7 @@ def emulators() -> Iterator[None]:
                 os.environ[name] = value
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def db(emulators):
     from smart_routing_firebase.app import firestore_client
 

@@ -1,0 +1,63 @@
+"""The functions on the emulators, trading through the real alpaca-py and oandapyV20 clients
+against the loopback fakes. Keys reach the functions as SecretParams do (.secret.local), the
+base URLs as environment parameters (.env.local)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tools.emulators import (
+    ROOT,
+    EmulatorError,
+    emulator_environment,
+    functions_overrides,
+    running_emulators,
+)
+from tools.fakes.alpaca import FakeAlpaca
+from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
+
+KEYS = {
+    "ALPACA_API_KEY": "AKEMULATORTEST0001",
+    "ALPACA_SECRET_KEY": "emulator-alpaca-secret-0001",
+    "OANDA_ACCESS_TOKEN": "emulator-oanda-token-0001",
+    "OANDA_ACCOUNT_ID": ACCOUNT_ID,
+}
+LOG_PATH = ROOT / ".cache" / "emulators-venues-test.log"
+
+
+@pytest.fixture(scope="package")
+def fakes() -> Iterator[tuple[FakeAlpaca, FakeOanda]]:
+    alpaca, oanda = FakeAlpaca().start(), FakeOanda().start()
+    yield alpaca, oanda
+    alpaca.server.stop()
+    oanda.server.stop()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def emulators(fakes) -> Iterator[None]:
+    alpaca, oanda = fakes
+    env = {"ALPACA_TRADING_URL": alpaca.url, "ALPACA_DATA_URL": alpaca.url,
+           "OANDA_API_URL": oanda.url, "EXEC_VENUE_TIMEOUT_S": "2"}  # fmt: skip
+    saved = {name: os.environ.get(name) for name in emulator_environment()}
+    os.environ.update(emulator_environment())
+    try:
+        with functions_overrides(env, KEYS), running_emulators(ROOT / "emulator-data", LOG_PATH):
+            yield
+    except EmulatorError as exc:
+        pytest.fail(f"the Firebase emulators could not start: {exc}", pytrace=False)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="package")
+def db(emulators):
+    from smart_routing_firebase.app import firestore_client
+
+    return firestore_client()
