@@ -36,6 +36,21 @@ def sign_in(email: str, password: str) -> User:
     return User(body["localId"], email, password, body["idToken"])
 
 
+def new_user(tenant_id: str | None = None) -> User:
+    """A new signed-up user; with a tenant, its ID token carries the tenant_id claim (set with
+    the Admin SDK, which must already be initialized against the emulators)."""
+    import uuid
+
+    email, password = f"{uuid.uuid4().hex[:12]}@example.com", "password-123"
+    user = sign_up(email, password)
+    if tenant_id is None:
+        return user
+    from firebase_admin import auth
+
+    auth.set_custom_user_claims(user.uid, {"tenant_id": tenant_id})
+    return sign_in(email, password)
+
+
 def _auth(method: str, email: str, password: str) -> dict[str, Any]:
     response = requests.post(
         f"{AUTH_URL}/{method}?key={API_KEY}",

@@ -32,6 +32,21 @@ def emulator_environment() -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def client_environment() -> Iterator[None]:
+    """Point this process's Admin SDK at the emulators; restore the environment on exit."""
+    saved = {name: os.environ.get(name) for name in emulator_environment()}
+    os.environ.update(emulator_environment())
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 # Functions settings a test may write for one emulator run; the first line marks them as such.
 TEST_OVERRIDE_MARKER = "# written by the venue emulator tests; safe to delete"
 TEST_OVERRIDE_FILES = (ROOT / "functions" / ".env.local", ROOT / "functions" / ".secret.local")

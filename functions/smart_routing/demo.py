@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smart_routing.config import EngineConfig
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
-from smart_routing.runtime import build_local_runtime
+from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
+from smart_routing.runtime import LocalRuntime, build_local_runtime
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,11 @@ def run_demo(config: EngineConfig) -> list[StrategyRunResult]:
                 runtime.market.set_quote(scenario.request.symbol, *scenario.quote)
             if scenario.closes is not None:
                 runtime.market.set_closes(scenario.request.symbol, scenario.closes)
-            results.append(_run(runtime.runner, scenario.request))
+            results.append(runtime.runner.run(scenario.request))
     rows = [_row(s.request, r) for s, r in zip(SCENARIOS, results, strict=True)]
     _print_table(rows)
     _print_summary(runtime, log_lines.getvalue())
     return results
-
-
-def _run(runner: StrategyRunner, request: StrategyRunRequest) -> StrategyRunResult:
-    return runner.run(request)
 
 
 def _row(request: StrategyRunRequest, result: StrategyRunResult) -> dict[str, str]:
@@ -91,7 +87,7 @@ def _print_table(rows: list[dict[str, str]]) -> None:
         print("  ".join(row[c].ljust(widths[c]) for c in columns))
 
 
-def _print_summary(runtime, log_text: str) -> None:
+def _print_summary(runtime: LocalRuntime, log_text: str) -> None:
     events = Counter(json.loads(line)["event"] for line in log_text.splitlines() if line)
     trades = runtime.ledger.trades(runtime.config.tenant_id)
     history = runtime.portfolio.history(runtime.config.uid)

@@ -179,8 +179,8 @@ class ExecutionEngine:
         slippage = routing.estimated_slippage if routing else None
         trade = trade_from_fill(
             order,
-            tenant_id=intent.tenant_id or self.tenant_id,
-            uid=intent.uid or self.uid,
+            tenant_id=intent.tenant_id,
+            uid=intent.uid,
             strategy_id=intent.strategy_id,
             estimated_slippage=slippage if slippage is not None else intent.estimated_slippage,
             filled_at=order.filled_at or self.clock.now(),

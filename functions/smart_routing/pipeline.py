@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass, Instrument, parse_symbol
 from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus
-from smart_routing.logs import redact
 from smart_routing.market_data import Bar, Quote
 from smart_routing.orders import (
     AccountSnapshot,
@@ -18,7 +17,12 @@ from smart_routing.orders import (
     PositiveFinite,
 )
 from smart_routing.ports import MarketDataProvider
-from smart_routing.routing import SmartRouter, SmartRoutingDecision, log_decision
+from smart_routing.routing import (
+    SmartRouter,
+    SmartRoutingDecision,
+    log_decision,
+    market_data_error,
+)
 from smart_routing.signals import SignalType, TradingSignal
 from smart_routing.strategies import create_strategy
 
@@ -131,7 +135,7 @@ class StrategyRunner:
         try:
             return self.market_data.get_quote(instrument.symbol, instrument.asset_class), None
         except Exception as exc:  # the routing fail mode decides what a missing quote means
-            return None, f"market data error: {type(exc).__name__}: {redact(str(exc))}"
+            return None, market_data_error(exc)
 
     def _bars(self, instrument: Instrument, count: int) -> list[Bar]:
         try:

@@ -128,8 +128,7 @@ class SmartRouter:
         try:
             quote = market_data.get_quote(symbol, asset_class)
         except Exception as exc:  # any provider failure: the fail mode decides, not the error
-            problem = f"market data error: {type(exc).__name__}: {redact(str(exc))}"
-            return self.unavailable(symbol, asset_class, problem, venue=venue)
+            return self.unavailable(symbol, asset_class, market_data_error(exc), venue=venue)
         return self.decide(symbol, asset_class, quote, venue)
 
     def unavailable(
@@ -155,6 +154,11 @@ class SmartRouter:
             quote=quote,
             venue=venue,
         )
+
+
+def market_data_error(exc: Exception) -> str:
+    """Why there is no quote, when the provider failed; secrets redacted."""
+    return f"market data error: {type(exc).__name__}: {redact(str(exc))}"
 
 
 def log_decision(decision: SmartRoutingDecision, gate: str) -> None:

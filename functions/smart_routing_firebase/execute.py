@@ -15,7 +15,7 @@ from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
-from smart_routing_firebase.services import services
+from smart_routing_firebase.services import Services, services
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
 
@@ -129,7 +129,7 @@ def _run_request(payload: ExecuteStrategyPayload, uid: str, tenant_id: str) -> S
     )
 
 
-def _execute(svc: Any, run_request: StrategyRunRequest) -> dict[str, Any]:
+def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
     try:
         result = svc.runner.run(run_request)
     except UnknownStrategyError as exc:

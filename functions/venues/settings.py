@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.assets import AssetClass
+from smart_routing.config import env_bool, env_positive, env_text
 from smart_routing.errors import ConfigError
 
 
@@ -78,8 +79,6 @@ class VenueSettings(BaseModel):
 
 def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettings:
     """Raises ConfigError naming the variable; registers every secret for log redaction."""
-    from smart_routing.config import env_bool, env_positive, env_text
-
     env = os.environ if environ is None else environ
     routes = {c: _venue(env, c) for c in AssetClass}
     alpaca_key, alpaca_secret = _pair(env, "ALPACA_API_KEY", "ALPACA_SECRET_KEY")
@@ -118,8 +117,6 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
 
 
 def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, str | None]:
-    from smart_routing.config import env_text
-
     a, b = env_text(env, first), env_text(env, second)
     if (a is None) != (b is None):
         missing = second if b is None else first
@@ -128,8 +125,6 @@ def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, 
 
 
 def _venue(env: Mapping[str, str], asset_class: AssetClass) -> Venue:
-    from smart_routing.config import env_text
-
     name = f"EXEC_VENUE_{asset_class.value}"
     value = env_text(env, name)
     if value is None:

@@ -15,18 +15,10 @@ def world(db, emulators):
     """An owner and another user of one tenant, and one document on each path."""
     import uuid
 
-    from firebase_admin import auth
-
-    from tools.emulator_client import sign_in, sign_up
+    from tools.emulator_client import new_user
 
     tenant = f"rules-{uuid.uuid4().hex[:8]}"
-    users = {}
-    for name in ("owner", "other"):
-        email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-        sign_up(email, "password-123")
-        uid = sign_in(email, "password-123").uid
-        auth.set_custom_user_claims(uid, {"tenant_id": tenant})
-        users[name] = sign_in(email, "password-123")
+    users = {name: new_user(tenant) for name in ("owner", "other")}
     owner = users["owner"].uid
     documents = {
         "history": f"users/{owner}/portfolio/history/trades/t1",

@@ -4,7 +4,6 @@ base URLs as environment parameters (.env.local)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from tools.emulators import (
     ROOT,
     EmulatorError,
-    emulator_environment,
+    client_environment,
     functions_overrides,
     running_emulators,
 )
@@ -41,19 +40,15 @@ def emulators(fakes) -> Iterator[None]:
     alpaca, oanda = fakes
     env = {"ALPACA_TRADING_URL": alpaca.url, "ALPACA_DATA_URL": alpaca.url,
            "OANDA_API_URL": oanda.url, "EXEC_VENUE_TIMEOUT_S": "2"}  # fmt: skip
-    saved = {name: os.environ.get(name) for name in emulator_environment()}
-    os.environ.update(emulator_environment())
     try:
-        with functions_overrides(env, KEYS), running_emulators(ROOT / "emulator-data", LOG_PATH):
+        with (
+            client_environment(),
+            functions_overrides(env, KEYS),
+            running_emulators(ROOT / "emulator-data", LOG_PATH),
+        ):
             yield
     except EmulatorError as exc:
         pytest.fail(f"the Firebase emulators could not start: {exc}", pytrace=False)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @pytest.fixture(scope="package")

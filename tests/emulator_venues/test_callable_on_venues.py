@@ -2,18 +2,9 @@ from __future__ import annotations
 
 import uuid
 
-from firebase_admin import auth
-
 from tests.emulator_venues.conftest import KEYS, LOG_PATH
-from tools.emulator_client import call, sign_in, sign_up
+from tools.emulator_client import call, new_user
 from tools.fakes.http import Fault
-
-
-def user_in(tenant_id: str):
-    email = f"{uuid.uuid4().hex[:10]}@example.com"
-    sign_up(email, "password-123")
-    auth.set_custom_user_claims(sign_in(email, "password-123").uid, {"tenant_id": tenant_id})
-    return sign_in(email, "password-123")
 
 
 def ledger(db, tenant_id):
@@ -23,7 +14,7 @@ def ledger(db, tenant_id):
 def test_an_equity_order_goes_to_alpaca_through_the_callable(db, fakes):
     alpaca, _ = fakes
     tenant = f"venues-{uuid.uuid4().hex[:8]}"
-    user = user_in(tenant)
+    user = new_user(tenant)
     data = {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 3,
             "idempotency_key": "e2e-1"}  # fmt: skip
     result = call("execute_strategy", data, user.id_token).result
@@ -44,7 +35,7 @@ def test_a_forex_order_goes_to_oanda(db, fakes):
     _, oanda = fakes
     tenant = f"venues-{uuid.uuid4().hex[:8]}"
     data = {"strategy_id": "manual", "symbol": "EUR/USD", "side": "buy", "qty": 1000}
-    result = call("execute_strategy", data, user_in(tenant).id_token).result
+    result = call("execute_strategy", data, new_user(tenant).id_token).result
     assert result["status"] == "filled", result
     assert result["routing"]["venue"] == "oanda" and result["quote"]["source"] == "oanda"
     assert ledger(db, tenant)[result["trade_id"]]["broker"] == "oanda"
@@ -57,7 +48,7 @@ def test_a_venue_rejection_reaches_the_caller_and_no_key_reaches_the_logs(db, fa
     echo = {"code": 40310000, "message": f"insufficient buying power ({KEYS['ALPACA_API_KEY']})"}
     alpaca.server.inject(Fault("status", "/v2/orders", method="POST", status=403, body=echo))
     data = {"strategy_id": "manual", "symbol": "MSFT", "side": "buy", "qty": 1}
-    result = call("execute_strategy", data, user_in(tenant).id_token).result
+    result = call("execute_strategy", data, new_user(tenant).id_token).result
     assert result["status"] == "rejected"
     assert "insufficient buying power" in result["message"]
     assert KEYS["ALPACA_API_KEY"] not in result["message"]
