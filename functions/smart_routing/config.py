@@ -5,17 +5,22 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smart_routing.adapters.paper_broker import DEFAULT_STARTING_CASH
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import ConfigError
+from smart_routing.fees import FeeSchedule
+from smart_routing.money import to_decimal
 from smart_routing.routing import (
+    DEFAULT_FOREX_MARGIN_RATE,
+    DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_QUOTE_AGE_S,
-    DEFAULT_MAX_SPREAD_PCT,
-    FailMode,
+        FailMode,
     RoutingPolicy,
-    default_thresholds,
+    Threshold,
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -27,39 +32,104 @@ class EngineConfig(BaseModel):
 
     smart_routing_enabled: bool = False
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
+    fees: FeeSchedule = Field(default_factory=FeeSchedule)
     dry_run: bool = False
     uid: str = "local-user"
     tenant_id: str = "local-tenant"
-    paper_starting_cash: float = 1_000_000.0
+    paper_starting_cash: Decimal = DEFAULT_STARTING_CASH
     # Fixed (bid, ask) per canonical symbol for the simulated market.
     simulated_quotes: dict[str, tuple[float, float]] = Field(default_factory=dict)
     # Symbols the simulated market has no quote for, as when trading is halted.
     simulated_halted: frozenset[str] = frozenset()
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> EngineConfig:
-    """Read every EXEC_* setting; raises ConfigError naming the variable and the bad value."""
+def load_config(
+    environ: Mapping[str, str] | None = None, smart_routing_default: bool = False
+) -> EngineConfig:
+    """Read every EXEC_* setting; raises ConfigError naming the variable and the bad value.
+
+    `smart_routing_default` is what an unset EXEC_SMART_ROUTING_ENABLED means: off for the
+    engine (as in the seed), on for the what-if and the demo.
+    """
     env = os.environ if environ is None else environ
-    default_spread = _fraction(env, "EXEC_MAX_SPREAD_PCT", DEFAULT_MAX_SPREAD_PCT)
-    class_defaults = default_thresholds(default_spread)
-    thresholds = {
-        c: _fraction(env, f"EXEC_MAX_SPREAD_PCT_{c.value}", class_defaults[c]) for c in AssetClass
-    }
-    routing = RoutingPolicy(
-        thresholds=thresholds,
-        max_quote_age_s=env_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
-        fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
-    )
     return EngineConfig(
-        smart_routing_enabled=env_bool(env, "EXEC_SMART_ROUTING_ENABLED", False),
-        routing=routing,
+        smart_routing_enabled=env_bool(env, "EXEC_SMART_ROUTING_ENABLED", smart_routing_default),
+        routing=_routing_policy(env),
+        fees=_fee_schedule(env),
         dry_run=env_bool(env, "EXEC_DRY_RUN", False),
         uid=_name(env, "EXEC_UID", "local-user"),
         tenant_id=_name(env, "EXEC_TENANT_ID", "local-tenant"),
-        paper_starting_cash=env_positive(env, "EXEC_PAPER_STARTING_CASH", 1_000_000.0),
+        paper_starting_cash=_decimal(env, "EXEC_PAPER_STARTING_CASH", DEFAULT_STARTING_CASH),
         simulated_quotes=_simulated_quotes(env, "EXEC_SIM_QUOTES"),
         simulated_halted=_symbols(env, "EXEC_SIM_HALTED"),
     )
+
+
+def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
+    """Each class: EXEC_MAX_SPREAD_PCT_<CLASS>, else EXEC_MAX_SPREAD_PCT (not options), else
+    the default; the threshold remembers which setting it came from."""
+    thresholds = RoutingPolicy().thresholds
+    general = _fraction(env, "EXEC_MAX_SPREAD_PCT")
+    if general is not None:
+        for asset_class in AssetClass:
+            if asset_class is not AssetClass.OPTIONS:
+                thresholds[asset_class] = Threshold(value=general, source="EXEC_MAX_SPREAD_PCT")
+    for asset_class in AssetClass:
+        name = f"EXEC_MAX_SPREAD_PCT_{asset_class.value}"
+        value = _fraction(env, name)
+        if value is not None:
+            thresholds[asset_class] = Threshold(value=value, source=name)
+    caps = {
+        c: _decimal(env, f"EXEC_MAX_ORDER_NOTIONAL_{c.value}", DEFAULT_MAX_ORDER_NOTIONAL[c])
+        for c in AssetClass
+    }
+    margin = _decimal(env, "EXEC_FOREX_MARGIN_RATE", DEFAULT_FOREX_MARGIN_RATE)
+    if margin > 1:
+        raise ConfigError(f"EXEC_FOREX_MARGIN_RATE={margin} must be at most 1 (0.05 is 20:1)")
+    return RoutingPolicy(
+        thresholds=thresholds,
+        max_quote_age_s=env_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
+        fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
+        max_order_notional=caps,
+        forex_margin_rate=margin,
+    )
+
+
+_FEE_SETTINGS = {
+    "crypto_taker_bps": "EXEC_FEE_CRYPTO_TAKER_BPS",
+    "sec_per_million": "EXEC_FEE_SEC_PER_MILLION",
+    "taf_per_share": "EXEC_FEE_TAF_PER_SHARE",
+    "taf_max": "EXEC_FEE_TAF_MAX",
+    "options_per_contract": "EXEC_FEE_OPTIONS_PER_CONTRACT",
+    "options_taf_per_contract": "EXEC_FEE_OPTIONS_TAF_PER_CONTRACT",
+    "forex_per_million_units": "EXEC_FEE_FOREX_PER_MILLION_UNITS",
+}
+
+
+def _fee_schedule(env: Mapping[str, str]) -> FeeSchedule:
+    defaults = FeeSchedule()
+    return FeeSchedule(
+        **{
+            field: _decimal(env, name, getattr(defaults, field), allow_zero=True)
+            for field, name in _FEE_SETTINGS.items()
+        }
+    )
+
+
+def _decimal(
+    env: Mapping[str, str], name: str, default: Decimal, allow_zero: bool = False
+) -> Decimal:
+    value = env_text(env, name)
+    if value is None:
+        return default
+    try:
+        number = to_decimal(value, name)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r} is not a finite number") from exc
+    if number < 0 or (number == 0 and not allow_zero):
+        bound = "at least 0" if allow_zero else "greater than 0"
+        raise ConfigError(f"{name}={value!r} must be {bound}")
+    return number
 
 
 def env_text(env: Mapping[str, str], name: str) -> str | None:
@@ -91,14 +161,16 @@ def _number(env: Mapping[str, str], name: str) -> float | None:
     return number
 
 
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    number = _number(env, name)
-    if number is None:
-        return default
+def _fraction(env: Mapping[str, str], name: str) -> Decimal | None:
+    value = env_text(env, name)
+    if value is None:
+        return None
+    try:
+        number = to_decimal(value, name)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a finite number") from None
     if not 0 <= number <= 1:
-        raise ConfigError(
-            f"{name}={number:g} must be a fraction between 0 and 1 (0.001 means 0.1%)"
-        )
+        raise ConfigError(f"{name}={value} must be a fraction between 0 and 1 (0.001 means 0.1%)")
     return number
 
 

@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, ConfigDict
 
 from smart_routing.orders import OrderSide
 
-# Thresholds are configured as decimals like 0.001; a spread computed in binary floating
-# point can land a hair either side of one. Equal within this is equal.
-_RELATIVE_TOLERANCE = 1e-9
+_TWO = Decimal(2)
 
 
-def spread_pct(bid: float, ask: float) -> float:
+def spread_pct(bid: Decimal, ask: Decimal) -> Decimal:
     """(ask - bid) / mid, as a fraction: 0.002 is 0.2%."""
-    mid = (bid + ask) / 2
-    return (ask - bid) / mid
+    return (ask - bid) * _TWO / (bid + ask)
 
 
-def estimate_slippage(bid: float, ask: float) -> float:
+def estimate_slippage(bid: Decimal, ask: Decimal) -> Decimal:
     """Expected cost of a marketable order: the half-spread as a fraction of the mid price."""
-    return spread_pct(bid, ask) / 2
+    return (ask - bid) / (bid + ask)
 
 
-def exceeds_threshold(spread: float, threshold: float) -> bool:
+def exceeds_threshold(spread: Decimal, threshold: Decimal) -> bool:
     """True when the spread is above the threshold; a spread equal to it does not exceed it."""
-    return spread > threshold + abs(threshold) * _RELATIVE_TOLERANCE
+    return spread > threshold
 
 
-def format_pct(fraction: float) -> str:
-    return f"{fraction * 100:.2f}%"
+def format_pct(fraction: Decimal | float) -> str:
+    return f"{float(fraction) * 100:.2f}%"
 
 
 class BookLevel(BaseModel):

@@ -7,15 +7,26 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from smart_routing import logs
-from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
-from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.conversion import conversion_from_quote, conversion_pair
+from smart_routing.errors import (
+    InstrumentUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    VenueUnavailable,
+)
+from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision, log_decision
+from smart_routing.instruments import InstrumentSpec
 from smart_routing.ledger import LedgerTrade, trade_from_fill
-from smart_routing.market_data import Quote
-from smart_routing.orders import Order, OrderIntent, OrderRequest, OrderStatus, client_order_id_for
-from smart_routing.ports import Broker, Clock, LedgerStore, MarketDataProvider
-from smart_routing.routing import SmartRouter, SmartRoutingDecision, log_decision
+from smart_routing.market_data import Quote, quote_problem
+from smart_routing.orders import (
+    AccountSnapshot,
+    Order,
+    OrderIntent,
+    OrderRequest,
+    OrderStatus,
+    client_order_id_for,
+)
+from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
 
 
 class ExecutionStatus(StrEnum):
@@ -27,7 +38,9 @@ class ExecutionStatus(StrEnum):
     downgraded        smart routing held it back (WAIT); nothing was sent
     dry_run           everything up to the venue ran; nothing was sent
     hold              the strategy did not signal a trade; nothing was sent
-    rejected          the venue refused it; `message` carries the venue's reason
+    rejected          the gate (instrument, size, account) or the venue refused it;
+                      `message` carries the reason
+    invalid           the request is wrong as typed (a qty off the instrument's grid)
     error             it failed before reaching the venue; nothing was placed
     unknown           it may or may not have reached the venue: check before retrying
                       (retrying with the same idempotency_key is always safe)
@@ -40,6 +53,7 @@ class ExecutionStatus(StrEnum):
     DRY_RUN = "dry_run"
     HOLD = "hold"
     REJECTED = "rejected"
+    INVALID = "invalid"
     ERROR = "error"
     UNKNOWN = "unknown"
 
@@ -57,35 +71,42 @@ class ExecutionResult(BaseModel):
 
 
 class ExecutionEngine:
-    """Runs one OrderIntent to its end. Safe to call again with the same intent."""
+    """Runs one OrderIntent to its end through the gate. Safe to call again with the same
+    intent. Every port is passed in: nothing defaults to an in-memory stand-in."""
 
     def __init__(
         self,
-        broker: Broker,
-        enable_smart_routing: bool = False,
-        dry_run: bool = False,
         *,
-        market_data: MarketDataProvider | None = None,
-        ledger: LedgerStore | None = None,
-        router: SmartRouter | None = None,
-        clock: Clock | None = None,
+        broker: Broker,
+        market_data: MarketDataProvider,
+        instruments: InstrumentSource,
+        ledger: LedgerStore,
+        router: SmartRouter,
+        clock: Clock,
+        dry_run: bool = False,
         tenant_id: str = "local-tenant",
         uid: str = "local-user",
     ) -> None:
         self.broker = broker
-        self.enable_smart_routing = enable_smart_routing
-        self.dry_run = dry_run
         self.market_data = market_data
-        self.ledger = ledger if ledger is not None else InMemoryLedgerStore()
-        self.clock = clock or SystemClock()
-        self.router = router or SmartRouter(clock=self.clock)
+        self.instruments = instruments
+        self.ledger = ledger
+        self.router = router
+        self.clock = clock
+        self.dry_run = dry_run
         self.tenant_id = tenant_id
         self.uid = uid
 
     def execute_intent(
-        self, intent: OrderIntent, *, quote: Quote | None = None, dry_run: bool | None = None
+        self,
+        intent: OrderIntent,
+        *,
+        quote: Quote | None = None,
+        quote_error: str | None = None,
+        dry_run: bool | None = None,
     ) -> ExecutionResult:
-        """With a quote given, smart routing decides on it instead of fetching a fresh one."""
+        """With a quote given (or `quote_error` saying why there is none), the gate decides on
+        it instead of fetching a fresh one."""
         intent = intent.model_copy(
             update={"tenant_id": intent.tenant_id or self.tenant_id, "uid": intent.uid or self.uid}
         )
@@ -102,13 +123,16 @@ class ExecutionEngine:
             _log_result(outcome)
             return outcome
 
-        routing = self._route(intent, quote) if self.enable_smart_routing else None
-        if routing is not None and not routing.should_execute:
-            return result(ExecutionStatus.DOWNGRADED, routing.reason, routing=routing)
+        try:
+            routing = self.decide(intent, quote, quote_error)
+        except InstrumentUnavailable as exc:
+            return result(ExecutionStatus.ERROR, f"instrument data unavailable: {exc}")
+        if routing.action is not GateAction.EXECUTE:
+            return result(_GATE_STATUS[routing.action], routing.reason, routing=routing)
         if self.dry_run if dry_run is None else dry_run:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
 
-        request = _order_request(intent, client_order_id)
+        request = _order_request(intent, routing, client_order_id)
         try:
             order = self._submit(request)
         except OrderRejected as exc:
@@ -141,24 +165,70 @@ class ExecutionEngine:
             return result(status, message, routing=routing, order=order)
         return result(status, message, routing=routing, order=order, trade=trade)
 
-    def venue_for(self, asset_class: AssetClass) -> str:
-        """The venue the broker sends this asset class to."""
-        venue_for = getattr(self.broker, "venue_for", None)
-        return venue_for(asset_class) if venue_for else self.broker.name
-
-    def _route(self, intent: OrderIntent, quote: Quote | None) -> SmartRoutingDecision:
-        asset_class = intent.asset_class
-        assert asset_class is not None  # OrderIntent fills it in
-        venue = self.venue_for(asset_class)
-        if quote is not None:
-            decision = self.router.decide(intent.symbol, asset_class, quote, venue)
-        else:
-            decision = self.router.route(intent.symbol, asset_class, self.market_data, venue)
-        log_decision(decision, gate="engine")
+    def decide(
+        self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
+    ) -> SmartRoutingDecision:
+        """The gate's decision, logged once. Raises InstrumentUnavailable when the venue's
+        instrument data cannot be read."""
+        assert intent.asset_class is not None  # OrderIntent fills it in
+        spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
+        now = self.clock.now()
+        decision = self.router.precheck(intent, spec, now)
+        if decision is None:
+            if quote is None and quote_error is None:
+                quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
+            account = self._account()
+            conversion = self._conversion(spec, account)
+            decision = self.router.decide(
+                intent, spec, quote, now, account, conversion, quote_error
+            )
+        log_decision(decision)
         return decision
 
+    def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
+        """The gate's instrument and quantity checks alone: the failing decision (logged), or
+        None. Raises InstrumentUnavailable when the instrument data cannot be read."""
+        assert intent.asset_class is not None  # OrderIntent fills it in
+        spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
+        decision = self.router.precheck(intent, spec, self.clock.now())
+        if decision is not None:
+            log_decision(decision)
+        return decision
+
+    def venue_for(self, intent: OrderIntent) -> str:
+        assert intent.asset_class is not None
+        return self.broker.venue_for(intent.asset_class)
+
+    def _account(self) -> AccountSnapshot | None:
+        try:
+            return self.broker.get_account()
+        except Exception as exc:  # the gate refuses to send what it cannot check
+            logs.log_event(logs.ACCOUNT_UNAVAILABLE, severity="ERROR", error=market_data_error(exc))
+            return None
+
+    def _conversion(
+        self, spec: InstrumentSpec, account: AccountSnapshot | None
+    ) -> Conversion | None:
+        if account is None or spec.quote_currency == account.currency:
+            return None
+        symbol, asset_class, inverse = conversion_pair(spec.quote_currency, account.currency)
+        try:
+            quote = self.market_data.get_quote(symbol, asset_class)
+        except Exception:  # no rate: the gate says so
+            return None
+        if quote is None:
+            return None
+        max_age = self.router.policy.max_quote_age_s
+        if quote_problem(quote, self.clock.now(), max_age) is not None:
+            return None
+        return conversion_from_quote(quote, inverse)
+
     def _submit(self, request: OrderRequest) -> Order:
-        """Submit; when the outcome is unclear, look the order up before calling it unknown."""
+        """Submit; when the outcome is unclear, look the order up before calling it unknown.
+
+        The one place maybe-sent recovery lives: adapters raise OrderOutcomeUnknown (or let a
+        timeout through) and never look the order up themselves.
+        """
         try:
             return self.broker.submit_order(request)
         except (OrderRejected, VenueUnavailable):
@@ -174,30 +244,57 @@ class ExecutionEngine:
         return found
 
     def _record(
-        self, intent: OrderIntent, order: Order, routing: SmartRoutingDecision | None
+        self, intent: OrderIntent, order: Order, routing: SmartRoutingDecision
     ) -> LedgerTrade:
-        slippage = routing.estimated_slippage if routing else None
         trade = trade_from_fill(
             order,
+            spec=routing.instrument,
+            fee_schedule=self.router.fees,
             tenant_id=intent.tenant_id,
             uid=intent.uid,
             strategy_id=intent.strategy_id,
-            estimated_slippage=slippage if slippage is not None else intent.estimated_slippage,
+            estimated_slippage=routing.estimated_slippage
+            if routing.estimated_slippage is not None
+            else intent.estimated_slippage,
             filled_at=order.filled_at or self.clock.now(),
         )
         return self.ledger.append(trade)
 
 
-def _order_request(intent: OrderIntent, client_order_id: str) -> OrderRequest:
+_GATE_STATUS = {
+    GateAction.WAIT: ExecutionStatus.DOWNGRADED,
+    GateAction.REJECT: ExecutionStatus.REJECTED,
+    GateAction.INVALID: ExecutionStatus.INVALID,
+}
+
+
+def fetch_quote(
+    market_data: MarketDataProvider, symbol: str, spec: InstrumentSpec
+) -> tuple[Quote | None, str | None]:
+    """The quote, or None and why: a provider failure is an unavailable quote, never a crash."""
+    try:
+        return market_data.get_quote(symbol, spec.asset_class), None
+    except Exception as exc:  # any provider failure: the fail mode decides, not the error
+        return None, market_data_error(exc)
+
+
+def market_data_error(exc: Exception) -> str:
+    """Why there is no quote (or account), when the provider failed; secrets redacted."""
+    return f"{type(exc).__name__}: {logs.redact(str(exc))}"
+
+
+def _order_request(
+    intent: OrderIntent, routing: SmartRoutingDecision, client_order_id: str
+) -> OrderRequest:
     assert intent.asset_class is not None  # OrderIntent fills it in
     return OrderRequest(
         client_order_id=client_order_id,
         symbol=intent.symbol,
         asset_class=intent.asset_class,
         side=intent.side,
-        qty=intent.qty,
+        qty=routing.qty,
         order_type=intent.order_type,
-        limit_price=intent.limit_price,
+        limit_price=routing.limit_price,
         time_in_force=intent.time_in_force,
     )
 
@@ -206,13 +303,13 @@ def _status_of(order: Order) -> tuple[ExecutionStatus, str]:
     venue = f"{order.broker} order {order.broker_order_id}"
     match order.status:
         case OrderStatus.FILLED:
-            return ExecutionStatus.FILLED, f"{venue} filled {order.filled_qty:g}"
+            return ExecutionStatus.FILLED, f"{venue} filled {order.filled_qty:f}"
         case OrderStatus.REJECTED:
             return ExecutionStatus.REJECTED, order.reject_reason or f"{venue} rejected"
         case _ if order.filled_qty > 0:
             return (
                 ExecutionStatus.PARTIALLY_FILLED,
-                f"{venue} {order.status.value}: filled {order.filled_qty:g} of {order.qty:g}",
+                f"{venue} {order.status.value}: filled {order.filled_qty:f} of {order.qty:f}",
             )
         case OrderStatus.NEW | OrderStatus.ACCEPTED:
             return ExecutionStatus.ACCEPTED, f"{venue} accepted, not filled yet"

@@ -29,3 +29,7 @@ class VenueUnavailable(BrokerError):
 
 class OrderOutcomeUnknown(BrokerError):
     """The order may or may not have reached the venue (a timeout after sending, say)."""
+
+
+class InstrumentUnavailable(Exception):
+    """The venue's instrument data could not be read or made no sense; nothing was sent."""

@@ -6,13 +6,20 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from smart_routing.assets import AssetClass, contract_multiplier
+from smart_routing.assets import AssetClass
+from smart_routing.fees import FeeSchedule, estimate_fees
+from smart_routing.instruments import InstrumentSpec
+from smart_routing.money import Amount, round_money
 from smart_routing.orders import Order, OrderSide
 from smart_routing.trading_calendar import trading_date
 
 
 class LedgerTrade(BaseModel):
-    """Stored at tenants/{tenant_id}/ledger_trades/{trade_id}. Never updated."""
+    """Stored at tenants/{tenant_id}/ledger_trades/{trade_id}. Never updated.
+
+    Money is in `currency`, the instrument's quote currency: price and notional on its grid,
+    fees to its minor unit. Stored as numbers (see money.Amount).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -22,11 +29,12 @@ class LedgerTrade(BaseModel):
     symbol: str
     asset_class: AssetClass
     side: OrderSide
-    qty: float
-    price: float
-    notional: float
-    fees: float
-    estimated_slippage: float | None
+    qty: Amount
+    price: Amount
+    notional: Amount
+    fees: Amount
+    currency: str
+    estimated_slippage: Amount | None
     strategy_id: str
     timestamp: AwareDatetime
     trading_date: date
@@ -38,20 +46,25 @@ class LedgerTrade(BaseModel):
 def trade_from_fill(
     order: Order,
     *,
+    spec: InstrumentSpec,
+    fee_schedule: FeeSchedule,
     tenant_id: str,
     uid: str,
     strategy_id: str,
-    estimated_slippage: float | None,
+    estimated_slippage: Amount | None,
     filled_at: AwareDatetime,
 ) -> LedgerTrade:
     """The ledger record of an order's fill: exactly the filled quantity, at its average price.
 
-    The trade_id is the client_order_id, so one order can only ever make one record.
+    The trade_id is the client_order_id, so one order can only ever make one record. Fees are
+    the venue's when it reported them, else the fee model's estimate.
     """
     price = order.filled_avg_price
     if price is None or order.filled_qty <= 0:
         raise ValueError(f"order {order.client_order_id} has no fill to record")
-    notional = order.filled_qty * price * contract_multiplier(order.asset_class)
+    fees = order.fees
+    if fees is None:
+        fees = estimate_fees(fee_schedule, spec, order.side, order.filled_qty, price)
     return LedgerTrade(
         trade_id=order.client_order_id,
         tenant_id=tenant_id,
@@ -61,8 +74,9 @@ def trade_from_fill(
         side=order.side,
         qty=order.filled_qty,
         price=price,
-        notional=notional,
-        fees=order.fees,
+        notional=spec.notional(order.filled_qty, price),
+        fees=round_money(fees, spec.quote_currency),
+        currency=spec.quote_currency,
         estimated_slippage=estimated_slippage,
         strategy_id=strategy_id,
         timestamp=filled_at,

@@ -7,14 +7,31 @@ text carries them.
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Any
 
 import orjson
 
-SMART_ROUTING = "exec.smart_routing"
-PORTFOLIO_HISTORY_WRITTEN = "exec.portfolio_history_written"
-EXECUTION = "exec.execution"
-LEDGER_WRITE_FAILED = "exec.ledger_write_failed"
+
+class LogEvent(StrEnum):
+    """Every event name the system logs: the seed's four, and the ones operations need."""
+
+    SMART_ROUTING = "exec.smart_routing"
+    EXECUTION = "exec.execution"
+    PORTFOLIO_HISTORY_WRITTEN = "exec.portfolio_history_written"
+    LEDGER_WRITE_FAILED = "exec.ledger_write_failed"
+    ACCOUNT_UNAVAILABLE = "exec.account_unavailable"
+    CONFIG_ERROR = "exec.config_error"
+    MIRROR_SKIPPED = "exec.mirror_skipped"
+    SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
+    SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
+
+
+SMART_ROUTING = LogEvent.SMART_ROUTING
+EXECUTION = LogEvent.EXECUTION
+PORTFOLIO_HISTORY_WRITTEN = LogEvent.PORTFOLIO_HISTORY_WRITTEN
+LEDGER_WRITE_FAILED = LogEvent.LEDGER_WRITE_FAILED
+ACCOUNT_UNAVAILABLE = LogEvent.ACCOUNT_UNAVAILABLE
 
 REDACTED = "[redacted]"
 _secrets: set[str] = set()
@@ -33,8 +50,8 @@ def redact(text: str) -> str:
     return text
 
 
-def log_event(event: str, severity: str = "INFO", **fields: Any) -> None:
-    record = {"severity": severity, "event": event, **fields}
+def log_event(event: LogEvent, severity: str = "INFO", **fields: Any) -> None:
+    record = {"severity": severity, "event": event.value, **fields}
     # orjson: the stdlib encoder costs ~10 µs a line here, a tenth of the engine's budget.
     line = orjson.dumps(record, default=str).decode()
     sys.stdout.write((redact(line) if _secrets else line) + "\n")

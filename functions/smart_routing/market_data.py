@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 # A venue's clock may run slightly ahead of ours; beyond this a timestamp is not plausible.
 MAX_CLOCK_SKEW_S = 2.0
+_TWO = Decimal(2)
+
+# A price as a venue reported it: exact, possibly NaN or infinite until `quote_problem` says.
+ReportedPrice = Annotated[
+    Decimal,
+    Field(allow_inf_nan=True),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
 
 
 class Quote(BaseModel):
@@ -17,22 +26,22 @@ class Quote(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     symbol: str
-    bid: float
-    ask: float
+    bid: ReportedPrice
+    ask: ReportedPrice
     as_of: AwareDatetime
     source: str
-    bid_size: float | None = None
-    ask_size: float | None = None
+    bid_size: ReportedPrice | None = None
+    ask_size: ReportedPrice | None = None
 
     @property
-    def mid(self) -> float:
-        return (self.bid + self.ask) / 2
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / _TWO
 
 
 def quote_problem(quote: Quote, now: datetime, max_age_s: float) -> str | None:
     """Why the quote cannot be used to price a trade, or None when it can."""
     bid, ask = quote.bid, quote.ask
-    if not (math.isfinite(bid) and math.isfinite(ask)):
+    if not (bid.is_finite() and ask.is_finite()):
         return f"bid {bid} / ask {ask} is not a finite price"
     if bid <= 0 or ask <= 0:
         return f"bid {bid} / ask {ask} is not positive"
@@ -47,6 +56,8 @@ def quote_problem(quote: Quote, now: datetime, max_age_s: float) -> str | None:
 
 
 class Bar(BaseModel):
+    """One bar of history: a strategy's input, not money, so plain floats."""
+
     model_config = ConfigDict(frozen=True)
 
     start: AwareDatetime

@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.money import ZERO, Amount
 
-PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+PositiveFinite = Annotated[Amount, Field(gt=0, allow_inf_nan=False)]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -31,6 +33,13 @@ class TimeInForce(StrEnum):
     GTC = "gtc"
     IOC = "ioc"
     FOK = "fok"
+
+
+class QtyRounding(StrEnum):
+    """How the gate treats a quantity off the instrument's grid."""
+
+    EXACT = "exact"  # a person typed it: off the grid is an error, never silently rounded
+    DOWN = "down"  # a strategy computed it: rounded down to the grid
 
 
 class OrderStatus(StrEnum):
@@ -66,7 +75,10 @@ class OrderIntent(BaseModel):
     tenant_id: str | None = None
     uid: str | None = None
     idempotency_key: IdempotencyKey = Field(default_factory=lambda: uuid.uuid4().hex)
-    estimated_slippage: float | None = None
+    estimated_slippage: Amount | None = None
+    qty_rounding: QtyRounding = QtyRounding.EXACT
+    # The strategy's own spread maximum; the gate applies the stricter of it and the class's.
+    max_spread_pct: Amount | None = None
 
     @model_validator(mode="after")
     def _canonical_symbol(self) -> OrderIntent:
@@ -110,13 +122,15 @@ class Order(BaseModel):
     symbol: str
     asset_class: AssetClass
     side: OrderSide
-    qty: float
+    qty: Amount
     order_type: OrderType
-    limit_price: float | None = None
+    limit_price: Amount | None = None
     status: OrderStatus
-    filled_qty: float = 0.0
-    filled_avg_price: float | None = None
-    fees: float = 0.0
+    filled_qty: Amount = ZERO
+    filled_avg_price: Amount | None = None
+    # The fee the venue reported for the fill, in the instrument's currency; None when the
+    # venue reports none (the ledger then records the fee model's estimate).
+    fees: Amount | None = None
     reject_reason: str | None = None
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None
@@ -131,18 +145,21 @@ class Position(BaseModel):
 
     symbol: str
     asset_class: AssetClass
-    qty: float
-    avg_price: float
+    qty: Amount
+    avg_price: Amount
 
 
 class AccountSnapshot(BaseModel):
+    """An account at a venue, in its currency. Positions are keyed by canonical symbol."""
+
     model_config = ConfigDict(frozen=True)
 
-    cash: float
-    buying_power: float
+    currency: str = "USD"
+    cash: Amount
+    buying_power: Amount
     positions: dict[str, Position] = Field(default_factory=dict)
     as_of: datetime
 
-    def position_qty(self, symbol: str) -> float:
+    def position_qty(self, symbol: str) -> Decimal:
         position = self.positions.get(symbol)
-        return position.qty if position else 0.0
+        return position.qty if position else ZERO

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass, Instrument, parse_symbol
-from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus
+from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus, market_data_error
+from smart_routing.errors import InstrumentUnavailable
+from smart_routing.gate import GateAction, SmartRoutingDecision
 from smart_routing.market_data import Bar, Quote
 from smart_routing.orders import (
     AccountSnapshot,
@@ -15,13 +18,6 @@ from smart_routing.orders import (
     OrderIntent,
     OrderSide,
     PositiveFinite,
-)
-from smart_routing.ports import MarketDataProvider
-from smart_routing.routing import (
-    SmartRouter,
-    SmartRoutingDecision,
-    log_decision,
-    market_data_error,
 )
 from smart_routing.signals import SignalType, TradingSignal
 from smart_routing.strategies import create_strategy
@@ -45,6 +41,9 @@ class StrategyRunRequest(BaseModel):
 
 
 class StrategyRunResult(BaseModel):
+    """The strategy's signal and the gate's decision, side by side: the status is the gate's
+    (or the venue's) outcome, the signal what the strategy wanted."""
+
     model_config = ConfigDict(frozen=True)
 
     status: ExecutionStatus
@@ -56,12 +55,9 @@ class StrategyRunResult(BaseModel):
 
 
 class StrategyRunner:
-    def __init__(
-        self, engine: ExecutionEngine, market_data: MarketDataProvider, router: SmartRouter
-    ) -> None:
+    def __init__(self, engine: ExecutionEngine) -> None:
         self.engine = engine
-        self.market_data = market_data
-        self.router = router
+        self.market_data = engine.market_data
 
     def run(self, request: StrategyRunRequest) -> StrategyRunResult:
         """Raises ValueError for a bad symbol or strategy config and UnknownStrategyError for an
@@ -70,7 +66,10 @@ class StrategyRunner:
         config = dict(request.config)
         if request.side is not None:
             config["side"] = request.side.value
-        strategy = create_strategy(request.strategy_id, config, self.router)
+        strategy = create_strategy(request.strategy_id, config, self.engine.router.policy)
+        stopped = self._precheck(request, instrument, strategy.max_spread_pct)
+        if stopped is not None:
+            return stopped
 
         quote, quote_error = self._quote(instrument)
         market_data: dict[str, Any] = {
@@ -83,25 +82,76 @@ class StrategyRunner:
             market_data["bars"] = self._bars(instrument, strategy.bars_needed)
         account = self._account() if strategy.needs_account else None
         signal = strategy.evaluate(market_data, account)
-        if signal.routing is not None:
-            log_decision(signal.routing, gate="strategy")
 
         side = signal.signal_type.order_side
-        if signal.signal_type is SignalType.WAIT or side is None:
+        if side is None:
             status = (
                 ExecutionStatus.DOWNGRADED
                 if signal.signal_type is SignalType.WAIT
                 else ExecutionStatus.HOLD
             )
             return StrategyRunResult(
-                status=status,
-                message=signal.reasoning,
-                signal=signal,
-                routing=self._with_venue(signal.routing, instrument),
-                quote=quote,
+                status=status, message=signal.reasoning, signal=signal, routing=None, quote=quote
             )
 
-        intent = OrderIntent(
+        intent = self._intent(request, instrument, side, strategy.max_spread_pct, signal)
+        execution = self.engine.execute_intent(
+            intent,
+            quote=quote,
+            quote_error=quote_error or ("no quote" if quote is None else None),
+            dry_run=True if request.dry_run else None,
+        )
+        return StrategyRunResult(
+            status=execution.status,
+            message=execution.message,
+            signal=signal,
+            routing=execution.routing,
+            quote=quote,
+            execution=execution,
+        )
+
+    def _precheck(
+        self, request: StrategyRunRequest, instrument: Instrument, max_spread: Decimal | None
+    ) -> StrategyRunResult | None:
+        """The gate's instrument and quantity checks, before any quote is fetched."""
+        probe = self._intent(request, instrument, request.side or OrderSide.BUY, max_spread)
+        try:
+            decision = self.engine.precheck(probe)
+        except InstrumentUnavailable as exc:
+            return self._stopped(instrument, ExecutionStatus.ERROR, f"instrument data unavailable: {exc}", None)
+        if decision is None:
+            return None
+        status = {GateAction.INVALID: ExecutionStatus.INVALID}.get(
+            decision.action, ExecutionStatus.REJECTED
+        )
+        return self._stopped(instrument, status, decision.reason, decision)
+
+    @staticmethod
+    def _stopped(
+        instrument: Instrument,
+        status: ExecutionStatus,
+        message: str,
+        decision: SmartRoutingDecision | None,
+    ) -> StrategyRunResult:
+        signal = TradingSignal(
+            signal_type=SignalType.HOLD,
+            symbol=instrument.symbol,
+            asset_class=instrument.asset_class,
+            reasoning=f"not evaluated: {message}",
+        )
+        return StrategyRunResult(
+            status=status, message=message, signal=signal, routing=decision, quote=None
+        )
+
+    @staticmethod
+    def _intent(
+        request: StrategyRunRequest,
+        instrument: Instrument,
+        side: OrderSide,
+        max_spread: Decimal | None,
+        signal: TradingSignal | None = None,
+    ) -> OrderIntent:
+        return OrderIntent(
             symbol=instrument.symbol,
             side=side,
             qty=request.qty,
@@ -109,27 +159,10 @@ class StrategyRunner:
             strategy_id=request.strategy_id,
             tenant_id=request.tenant_id,
             uid=request.uid,
-            estimated_slippage=signal.estimated_slippage,
+            estimated_slippage=signal.estimated_slippage if signal else None,
+            max_spread_pct=max_spread,
             **({"idempotency_key": request.idempotency_key} if request.idempotency_key else {}),
         )
-        execution = self.engine.execute_intent(
-            intent, quote=quote, dry_run=True if request.dry_run else None
-        )
-        return StrategyRunResult(
-            status=execution.status,
-            message=execution.message,
-            signal=signal,
-            routing=self._with_venue(execution.routing or signal.routing, instrument),
-            quote=quote,
-            execution=execution,
-        )
-
-    def _with_venue(
-        self, routing: SmartRoutingDecision | None, instrument: Instrument
-    ) -> SmartRoutingDecision | None:
-        if routing is None or routing.venue is not None:
-            return routing
-        return routing.model_copy(update={"venue": self.engine.venue_for(instrument.asset_class)})
 
     def _quote(self, instrument: Instrument) -> tuple[Quote | None, str | None]:
         try:

@@ -6,7 +6,6 @@ atomic update, keyed by trade_id so a trade delivered twice is applied once.
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -14,20 +13,22 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from smart_routing import logs
 from smart_routing.assets import AssetClass
 from smart_routing.ledger import LedgerTrade
+from smart_routing.money import ZERO, Amount, round_money
 from smart_routing.orders import OrderSide
 
 TAX_LOT_METHOD = "FIFO"
-_DUST = 1e-12  # quantities below this are float residue, not holdings
 
 
 class TaxLot(BaseModel):
-    """What remains of one buy: `unit_cost` includes its fees and the contract multiplier."""
+    """What remains of one buy: its quantity and what that quantity cost (notional plus fees,
+    in the trade's currency). Keeping the total, not a unit cost, keeps it exact: a partial
+    sale takes its share rounded to the cent and leaves the exact remainder."""
 
     model_config = ConfigDict(frozen=True)
 
     trade_id: str
-    qty: float
-    unit_cost: float
+    qty: Amount
+    cost: Amount
     opened_at: AwareDatetime
 
 
@@ -35,8 +36,8 @@ class LotConsumed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     trade_id: str
-    qty: float
-    cost: float
+    qty: Amount
+    cost: Amount
 
 
 class PortfolioHistoryRecord(BaseModel):
@@ -50,19 +51,20 @@ class PortfolioHistoryRecord(BaseModel):
     symbol: str
     asset_class: AssetClass
     side: OrderSide
-    qty: float
-    price: float
-    notional: float
+    qty: Amount
+    price: Amount
+    notional: Amount
+    currency: str
     timestamp: AwareDatetime
     trading_date: date
     strategy_id: str
-    estimated_slippage: float | None
-    fees: float
-    cost_basis: float
+    estimated_slippage: Amount | None
+    fees: Amount
+    cost_basis: Amount
     tax_lot_method: str = TAX_LOT_METHOD
-    realized_gain: float | None = None
+    realized_gain: Amount | None = None
     lots_consumed: list[LotConsumed] = Field(default_factory=list)
-    unmatched_qty: float = 0.0
+    unmatched_qty: Amount = ZERO
 
 
 def symbol_key(symbol: str) -> str:
@@ -83,37 +85,36 @@ def apply_fifo(
     common = trade.model_dump(
         include={
             "trade_id", "tenant_id", "symbol", "asset_class", "side", "qty", "price", "notional",
-            "timestamp", "trading_date", "strategy_id", "estimated_slippage", "fees",
+            "currency", "timestamp", "trading_date", "strategy_id", "estimated_slippage", "fees",
         }
     )  # fmt: skip
     if trade.side is OrderSide.BUY:
         cost = trade.notional + trade.fees
-        lot = TaxLot(
-            trade_id=trade.trade_id,
-            qty=trade.qty,
-            unit_cost=cost / trade.qty,
-            opened_at=trade.timestamp,
-        )
+        lot = TaxLot(trade_id=trade.trade_id, qty=trade.qty, cost=cost, opened_at=trade.timestamp)
         return [*lots, lot], PortfolioHistoryRecord(**common, cost_basis=cost)
 
     remaining, consumed, left = trade.qty, [], []
     for lot in sorted(lots, key=lambda lot: (lot.opened_at, lot.trade_id)):
         take = min(lot.qty, remaining)
-        if take > _DUST:
-            consumed.append(LotConsumed(trade_id=lot.trade_id, qty=take, cost=take * lot.unit_cost))
-            remaining -= take
-        if lot.qty - take > _DUST:
-            left.append(lot.model_copy(update={"qty": lot.qty - take}))
-    unmatched = remaining if remaining > _DUST else 0.0
-    matched_share = (trade.qty - unmatched) / trade.qty
-    cost_basis = math.fsum(part.cost for part in consumed)
-    proceeds = (trade.notional - trade.fees) * matched_share
+        if take <= 0:
+            left.append(lot)
+            continue
+        cost = lot.cost if take == lot.qty else round_money(lot.cost * take / lot.qty, trade.currency)
+        consumed.append(LotConsumed(trade_id=lot.trade_id, qty=take, cost=cost))
+        remaining -= take
+        if take < lot.qty:
+            left.append(lot.model_copy(update={"qty": lot.qty - take, "cost": lot.cost - cost}))
+    cost_basis = sum((part.cost for part in consumed), ZERO)
+    matched = trade.qty - remaining
+    proceeds = trade.notional - trade.fees
+    if remaining > 0:  # only the matched share of the sale has a basis
+        proceeds = round_money(proceeds * matched / trade.qty, trade.currency)
     record = PortfolioHistoryRecord(
         **common,
         cost_basis=cost_basis,
         realized_gain=proceeds - cost_basis,
         lots_consumed=consumed,
-        unmatched_qty=unmatched,
+        unmatched_qty=remaining,
     )
     return left, record
 

@@ -1,12 +1,15 @@
-"""The core's ports: what it needs from the outside world, as small protocols."""
+"""The core's ports: everything it asks of the outside world, as small protocols."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from smart_routing.assets import AssetClass
+    from smart_routing.costs import OrderBook
+    from smart_routing.instruments import InstrumentSpec
     from smart_routing.ledger import LedgerTrade
     from smart_routing.market_data import Bar, Quote
     from smart_routing.orders import AccountSnapshot, Order, OrderRequest
@@ -17,15 +20,35 @@ class Clock(Protocol):
 
 
 class MarketDataProvider(Protocol):
-    """Live quotes and recent bars. May raise on a venue failure; callers handle it."""
+    """Live quotes, recent bars and depth. May raise on a venue failure; callers handle it."""
 
     def get_quote(self, symbol: str, asset_class: AssetClass) -> Quote | None: ...
 
     def get_bars(self, symbol: str, asset_class: AssetClass, limit: int) -> list[Bar]: ...
 
+    def prefetch(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
+        """Fetch these quotes ahead, in as few requests as the venues allow."""
+        ...
+
+    def get_order_book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
+        """Depth where the venue publishes it; None elsewhere."""
+        ...
+
+
+class InstrumentSource(Protocol):
+    """Instrument specs as the venue that trades each asset class publishes them.
+
+    Raises `InstrumentUnavailable` when the venue cannot be asked or answers garbage; an
+    instrument the venue does not list comes back with tradable False and the reason.
+    """
+
+    def get_instrument(self, symbol: str, asset_class: AssetClass) -> InstrumentSpec: ...
+
+    def prefetch_instruments(self, instruments: Iterable[tuple[str, AssetClass]]) -> None: ...
+
 
 class Broker(Protocol):
-    """A venue that takes orders.
+    """A venue (or a router over venues) that takes orders.
 
     `submit_order` is idempotent on `client_order_id`: submitting one the venue already has
     returns that order and never places a second. It raises `OrderRejected` when the venue
@@ -34,6 +57,10 @@ class Broker(Protocol):
     """
 
     name: str
+
+    def venue_for(self, asset_class: AssetClass) -> str:
+        """The venue this broker sends the asset class to."""
+        ...
 
     def submit_order(self, request: OrderRequest) -> Order: ...
 

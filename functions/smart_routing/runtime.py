@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.adapters.paper_broker import PaperBroker
@@ -11,9 +12,9 @@ from smart_routing.adapters.simulated_market import SimulatedMarket, simulated_m
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine
+from smart_routing.gate import SmartRouter
 from smart_routing.pipeline import StrategyRunner
-from smart_routing.ports import Broker, Clock, LedgerStore, MarketDataProvider
-from smart_routing.routing import SmartRouter
+from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,6 @@ class LocalRuntime:
     broker: PaperBroker
     ledger: InMemoryLedgerStore
     portfolio: InMemoryPortfolio
-    router: SmartRouter
     engine: ExecutionEngine
     runner: StrategyRunner
 
@@ -36,31 +36,31 @@ def build_local_runtime(
     config = config or load_config()
     clock = clock or SystemClock()
     market = simulated_market(config, clock)
-    broker = PaperBroker(market, clock, starting_cash=config.paper_starting_cash)
+    instruments = BuiltinInstruments()
+    broker = PaperBroker(market, instruments, clock, starting_cash=config.paper_starting_cash)
     portfolio = InMemoryPortfolio()
     ledger = InMemoryLedgerStore(on_created=portfolio.mirror)
-    router = SmartRouter(config.routing, clock)
-    engine = configured_engine(config, broker, market, ledger, router)
-    runner = StrategyRunner(engine, market, router)
-    return LocalRuntime(config, market, broker, ledger, portfolio, router, engine, runner)
+    engine = configured_engine(config, broker, market, instruments, ledger, clock)
+    return LocalRuntime(config, market, broker, ledger, portfolio, engine, StrategyRunner(engine))
 
 
 def configured_engine(
     config: EngineConfig,
     broker: Broker,
     market_data: MarketDataProvider,
+    instruments: InstrumentSource,
     ledger: LedgerStore,
-    router: SmartRouter,
+    clock: Clock,
 ) -> ExecutionEngine:
-    """An engine with the configured switches and default identity, on the given adapters."""
+    """An engine with the configured gate, switches and default identity, on these ports."""
     return ExecutionEngine(
-        broker,
-        enable_smart_routing=config.smart_routing_enabled,
-        dry_run=config.dry_run,
+        broker=broker,
         market_data=market_data,
+        instruments=instruments,
         ledger=ledger,
-        router=router,
-        clock=router.clock,
+        router=SmartRouter(config.routing, config.fees, enabled=config.smart_routing_enabled),
+        clock=clock,
+        dry_run=config.dry_run,
         tenant_id=config.tenant_id,
         uid=config.uid,
     )

@@ -7,15 +7,15 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass
+from smart_routing.money import Amount
 from smart_routing.orders import OrderSide
-from smart_routing.routing import SmartRoutingDecision
 
 
 class SignalType(StrEnum):
     BUY = "BUY"
     SELL = "SELL"
     HOLD = "HOLD"
-    WAIT = "WAIT"  # a BUY or SELL held back because crossing the spread costs too much
+    WAIT = "WAIT"  # the strategy itself holds a BUY or SELL back for cost (the gate may too)
 
     @property
     def order_side(self) -> OrderSide | None:
@@ -30,9 +30,7 @@ class TradingSignal(BaseModel):
     asset_class: AssetClass
     confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     reasoning: str = ""
-    estimated_slippage: float | None = None
-    # The cost check the strategy ran before it signalled, when it ran one.
-    routing: SmartRoutingDecision | None = Field(default=None, exclude=True)
+    estimated_slippage: Amount | None = None
 
     def summary(self) -> dict[str, object]:
         return self.model_dump(mode="json")

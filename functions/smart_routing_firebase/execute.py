@@ -46,7 +46,7 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     try:
         svc = services()
     except ConfigError as exc:
-        logs.log_event("exec.config_error", severity="ERROR", error=str(exc))
+        logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
 
     if payload.idempotency_key is None:

@@ -61,11 +61,11 @@ def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, s
     from smart_routing_firebase.app import firestore_client
 
     if data is None:
-        logs.log_event("exec.mirror_skipped", severity="WARNING", reason="no document", **params)
+        logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", reason="no document", **params)
         return
     try:
         trade = LedgerTrade.model_validate(data)
     except ValueError as exc:  # a malformed ledger document: retrying will not fix it
-        logs.log_event("exec.mirror_skipped", severity="ERROR", reason=str(exc), **params)
+        logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="ERROR", reason=str(exc), **params)
         return
     mirror_trade(firestore_client(), trade)

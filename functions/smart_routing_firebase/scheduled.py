@@ -59,7 +59,7 @@ def run_enabled_strategies(
                 continue
             tally[f"status_{result.status.value}"] += 1
     logs.log_event(
-        "exec.scheduled_run_summary", schedule_time=schedule_time.isoformat(), **dict(tally)
+        logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=schedule_time.isoformat(), **dict(tally)
     )
     return tally
 
@@ -103,7 +103,7 @@ def _request(
 
 def _log_failure(path: str, symbol: str | None, exc: Exception) -> None:
     logs.log_event(
-        "exec.scheduled_strategy_failed",
+        logs.LogEvent.SCHEDULED_STRATEGY_FAILED,
         severity="ERROR",
         config=path,
         symbol=symbol,

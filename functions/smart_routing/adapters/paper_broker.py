@@ -2,18 +2,27 @@
 
 Buys fill at the ask and sells at the bid of the market data it is given. A limit order that is
 not marketable rests as accepted and is never filled later: this broker does no matching.
+
+Like a real venue it checks what it is sent: the instrument's grid, buying power, and no short
+of what may not be shorted. Cash is kept in USD; a fill priced in another currency (USD/JPY in
+yen) moves cash by its notional converted at the conversion pair's mid. Forex may go short and
+may take cash below zero (a margin account); the gate keeps that within its margin rule.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
+import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from smart_routing.assets import AssetClass, contract_multiplier
+from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
+from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import OrderRejected, VenueUnavailable
-from smart_routing.market_data import quote_problem
+from smart_routing.instruments import InstrumentSpec
+from smart_routing.market_data import Quote, quote_problem
+from smart_routing.money import ZERO, format_money, round_money
 from smart_routing.orders import (
     AccountSnapshot,
     Order,
@@ -23,11 +32,10 @@ from smart_routing.orders import (
     OrderType,
     Position,
 )
-from smart_routing.ports import Clock, MarketDataProvider
+from smart_routing.ports import Clock, InstrumentSource, MarketDataProvider
 
-# Forex is traded on margin and may go short; the others sell only what is held.
-_SHORTABLE = {AssetClass.FOREX}
-_MAX_QUOTE_AGE_S = 60.0
+ACCOUNT_CURRENCY = "USD"
+DEFAULT_STARTING_CASH = Decimal(100_000)
 
 
 class PaperBroker:
@@ -36,24 +44,41 @@ class PaperBroker:
     def __init__(
         self,
         market_data: MarketDataProvider,
+        instruments: InstrumentSource,
         clock: Clock | None = None,
-        starting_cash: float = 1_000_000.0,
+        starting_cash: Decimal = DEFAULT_STARTING_CASH,
+        max_quote_age_s: float = 60.0,
     ) -> None:
         self.market_data = market_data
+        self.instruments = instruments
         self.clock = clock or SystemClock()
-        self._cash = starting_cash
+        self.max_quote_age_s = max_quote_age_s
+        self._cash = Decimal(starting_cash)
         self._positions: dict[str, Position] = {}
         self._orders: dict[str, Order] = {}
-        self._ids = itertools.count(1)
+        # Unique across instances and restarts: a uuid, not a counter from 1.
+        self._id_prefix = f"paper-{uuid.uuid4().hex[:12]}"
+        self._next_id = 0
         self._lock = threading.Lock()
 
+    def venue_for(self, asset_class: AssetClass) -> str:
+        return self.name
+
     def submit_order(self, request: OrderRequest) -> Order:
+        spec = self.instruments.get_instrument(request.symbol, request.asset_class)
+        problem = spec.qty_problem(request.qty)
+        if problem is not None:
+            raise OrderRejected(f"paper: {problem}")
         with self._lock:
             existing = self._orders.get(request.client_order_id)
             if existing is not None:
                 return existing
-            price = self._fill_price(request)
-            order = self._fill(request, price) if price is not None else self._rest(request)
+            quote = self._quote(request.symbol, request.asset_class)
+            price = _fill_price(request, quote)
+            if price is None:
+                order = self._order(request, OrderStatus.ACCEPTED, ZERO, None, None)
+            else:
+                order = self._fill(request, spec, price)
             self._orders[request.client_order_id] = order
             return order
 
@@ -63,73 +88,69 @@ class PaperBroker:
     def get_account(self) -> AccountSnapshot:
         with self._lock:
             return AccountSnapshot(
+                currency=ACCOUNT_CURRENCY,
                 cash=self._cash,
-                buying_power=max(self._cash, 0.0),
+                buying_power=max(self._cash, ZERO),
                 positions=dict(self._positions),
                 as_of=self.clock.now(),
             )
 
-    def _fill_price(self, request: OrderRequest) -> float | None:
-        """The touch price a marketable order fills at, or None for a resting limit order."""
+    def _quote(self, symbol: str, asset_class: AssetClass) -> Quote:
         try:
-            quote = self.market_data.get_quote(request.symbol, request.asset_class)
+            quote = self.market_data.get_quote(symbol, asset_class)
         except Exception as exc:  # no price, no fill: the order is certainly not placed
             raise VenueUnavailable(f"paper broker has no market data: {exc}") from exc
         if quote is None:
-            raise VenueUnavailable(f"paper broker has no quote for {request.symbol}")
-        problem = quote_problem(quote, self.clock.now(), _MAX_QUOTE_AGE_S)
+            raise VenueUnavailable(f"paper broker has no quote for {symbol}")
+        problem = quote_problem(quote, self.clock.now(), self.max_quote_age_s)
         if problem is not None:
-            raise VenueUnavailable(f"paper broker cannot price {request.symbol}: {problem}")
-        buying = request.side is OrderSide.BUY
-        touch = quote.ask if buying else quote.bid
-        if request.order_type is OrderType.LIMIT:
-            limit = request.limit_price
-            assert limit is not None  # OrderIntent requires it for limit orders
-            marketable = limit >= touch if buying else limit <= touch
-            if not marketable:
-                return None
-        return touch
+            raise VenueUnavailable(f"paper broker cannot price {symbol}: {problem}")
+        return quote
 
-    def _fill(self, request: OrderRequest, price: float) -> Order:
-        multiplier = contract_multiplier(request.asset_class)
-        notional = request.qty * price * multiplier
+    def _in_usd(self, amount: Decimal, currency: str) -> Decimal:
+        if currency == ACCOUNT_CURRENCY:
+            return amount
+        symbol, asset_class, inverse = conversion_pair(currency, ACCOUNT_CURRENCY)
+        rate = conversion_from_quote(self._quote(symbol, asset_class), inverse).rate
+        return round_money(amount * rate, ACCOUNT_CURRENCY)
+
+    def _fill(self, request: OrderRequest, spec: InstrumentSpec, price: Decimal) -> Order:
+        cost = self._in_usd(spec.notional(request.qty, price), spec.quote_currency)
         held = self._positions.get(request.symbol)
-        held_qty = held.qty if held else 0.0
-        if request.side is OrderSide.BUY and notional > self._cash:
+        held_qty = held.qty if held else ZERO
+        buying = request.side is OrderSide.BUY
+        if buying and spec.asset_class is not AssetClass.FOREX and cost > self._cash:
             raise OrderRejected(
-                f"insufficient buying power: order needs {notional:,.2f}, cash is {self._cash:,.2f}"
+                f"insufficient buying power: order needs {format_money(cost, 'USD')}, "
+                f"cash is {format_money(self._cash, 'USD')}"
             )
-        if (
-            request.side is OrderSide.SELL
-            and request.asset_class not in _SHORTABLE
-            and request.qty > held_qty + 1e-12
-        ):
+        if not buying and not spec.shortable and request.qty > held_qty:
             raise OrderRejected(
-                f"insufficient position: selling {request.qty:g} {request.symbol}, "
-                f"holding {held_qty:g}"
+                f"insufficient position: selling {request.qty:f} {request.symbol}, "
+                f"holding {held_qty:f}"
             )
-        signed = request.qty if request.side is OrderSide.BUY else -request.qty
-        self._cash -= signed * price * multiplier
-        self._positions[request.symbol] = _moved(held, request, signed, price)
-        if abs(self._positions[request.symbol].qty) < 1e-12:
-            del self._positions[request.symbol]
+        signed = request.qty if buying else -request.qty
+        self._cash += -cost if buying else cost
+        moved = _moved(held, request, signed, price)
+        if moved.qty == 0:
+            self._positions.pop(request.symbol, None)
+        else:
+            self._positions[request.symbol] = moved
         now = self.clock.now()
         return self._order(request, OrderStatus.FILLED, request.qty, price, now)
-
-    def _rest(self, request: OrderRequest) -> Order:
-        return self._order(request, OrderStatus.ACCEPTED, 0.0, None, None)
 
     def _order(
         self,
         request: OrderRequest,
         status: OrderStatus,
-        filled_qty: float,
-        price: float | None,
+        filled_qty: Decimal,
+        price: Decimal | None,
         filled_at: datetime | None,
     ) -> Order:
+        self._next_id += 1
         return Order(
             broker=self.name,
-            broker_order_id=f"paper-{next(self._ids):08d}",
+            broker_order_id=f"{self._id_prefix}-{self._next_id:06d}",
             client_order_id=request.client_order_id,
             symbol=request.symbol,
             asset_class=request.asset_class,
@@ -145,9 +166,24 @@ class PaperBroker:
         )
 
 
-def _moved(held: Position | None, request: OrderRequest, signed: float, price: float) -> Position:
+def _fill_price(request: OrderRequest, quote: Quote) -> Decimal | None:
+    """The touch price a marketable order fills at, or None for a resting limit order."""
+    buying = request.side is OrderSide.BUY
+    touch = quote.ask if buying else quote.bid
+    if request.order_type is OrderType.LIMIT:
+        limit = request.limit_price
+        assert limit is not None  # OrderIntent requires it for limit orders
+        marketable = limit >= touch if buying else limit <= touch
+        if not marketable:
+            return None
+    return touch
+
+
+def _moved(
+    held: Position | None, request: OrderRequest, signed: Decimal, price: Decimal
+) -> Position:
     """The position after a fill. Adding moves the average price; reducing keeps it."""
-    old_qty = held.qty if held else 0.0
+    old_qty = held.qty if held else ZERO
     old_avg = held.avg_price if held else price
     new_qty = old_qty + signed
     if old_qty == 0 or (old_qty > 0) == (signed > 0):

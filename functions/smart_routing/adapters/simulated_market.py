@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from datetime import timedelta
 
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig
+from smart_routing.costs import OrderBook
 from smart_routing.market_data import Bar, Quote
 from smart_routing.ports import Clock
 
@@ -74,8 +76,15 @@ class SimulatedMarket:
         else:
             mid = self._last_close(symbol, asset_class)
             half = mid * TYPICAL_SPREAD[asset_class] / 2
-            bid, ask = _round(mid - half, mid), _round(mid + half, mid)
+            digits = _price_digits(asset_class, mid)
+            bid, ask = round(mid - half, digits), round(mid + half, digits)
         return Quote(symbol=symbol, bid=bid, ask=ask, as_of=self.clock.now(), source=SOURCE)
+
+    def prefetch(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
+        return None  # every quote is computed on demand
+
+    def get_order_book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
+        return None  # the simulation has no depth
 
     def get_bars(self, symbol: str, asset_class: AssetClass, limit: int) -> list[Bar]:
         closes = self._closes.get(symbol) or _random_walk(symbol, _base_price(symbol, asset_class))
@@ -134,7 +143,9 @@ def _random_walk(symbol: str, last: float) -> list[float]:
     return list(reversed(closes))
 
 
-def _round(price: float, reference: float) -> float:
-    """Round to a tick that fits the price level (0.01 for equities, finer for FX)."""
-    digits = 2 if reference >= 10 else 5
-    return round(price, digits)
+def _price_digits(asset_class: AssetClass, price: float) -> int:
+    """Decimals of a tick that fits the price level: cents for equities, pips for FX (three
+    decimals for JPY-sized prices)."""
+    if asset_class is AssetClass.FOREX:
+        return 3 if price >= 10 else 5
+    return 2 if price >= 10 else 5

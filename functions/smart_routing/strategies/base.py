@@ -1,16 +1,22 @@
-"""The strategy contract, and the cost check every strategy runs before it signals."""
+"""The strategy contract. A strategy says what it wants (BUY, SELL, HOLD); whether that becomes
+an order is the gate's decision (smart_routing.gate), shown beside the signal, never folded
+into it. `estimate_slippage` and `should_downgrade_signal` remain for strategies that want to
+look at cost themselves (the seed's API)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from smart_routing.assets import AssetClass, detect_asset_class, parse_symbol
-from smart_routing.market_data import Bar, Quote
+from smart_routing.costs import estimate_slippage, exceeds_threshold, spread_pct
+from smart_routing.market_data import Bar, Quote, quote_problem
+from smart_routing.money import to_decimal
 from smart_routing.orders import AccountSnapshot
-from smart_routing.routing import SmartRouter, SmartRoutingDecision
+from smart_routing.routing import RoutingPolicy
 from smart_routing.signals import SignalType, TradingSignal
 
 # market_data keys: symbol (required); asset_class; the live quote as `quote` (a Quote) or as
@@ -25,14 +31,16 @@ class BaseStrategy(ABC):
     needs_account: ClassVar[bool] = False
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, router: SmartRouter | None = None
+        self, config: Mapping[str, Any] | None = None, policy: RoutingPolicy | None = None
     ) -> None:
         self.config = dict(config or {})
-        router = router or SmartRouter()
+        self.policy = policy or RoutingPolicy()
         max_slippage = self.config.get("max_slippage_pct")
+        self.max_spread_pct: Decimal | None = None
         if max_slippage is not None:
-            router = SmartRouter(router.policy.with_uniform_threshold(max_slippage), router.clock)
-        self.router = router
+            self.max_spread_pct = to_decimal(max_slippage, "max_slippage_pct")
+            if not 0 <= self.max_spread_pct <= 1:
+                raise ValueError(f"max_slippage_pct must be between 0 and 1, got {max_slippage}")
 
     @abstractmethod
     def evaluate(
@@ -46,41 +54,46 @@ class BaseStrategy(ABC):
     def detect_asset_class(symbol: str) -> AssetClass:
         return detect_asset_class(symbol)
 
-    def cost_decision(self, market_data: MarketData) -> SmartRoutingDecision:
-        symbol, asset_class = self._instrument(market_data)
-        quote = quote_from(market_data, self.router)
-        if quote is None:
-            problem = market_data.get("quote_error") or "no quote"
-            return self.router.unavailable(symbol, asset_class, problem)
-        return self.router.decide(symbol, asset_class, quote)
-
-    def estimate_slippage(self, market_data: MarketData) -> float | None:
-        return self.cost_decision(market_data).estimated_slippage
+    def estimate_slippage(self, market_data: MarketData) -> Decimal | None:
+        """The half-spread as a fraction of the mid, or None without a usable quote."""
+        quote = self._usable_quote(market_data)
+        return None if quote is None else estimate_slippage(quote.bid, quote.ask)
 
     def should_downgrade_signal(self, market_data: MarketData) -> bool:
-        return self.cost_decision(market_data).downgraded
+        """Whether the spread is above this strategy's threshold (the strictest of the class's
+        and its own max_slippage_pct). The gate makes the real decision."""
+        quote = self._usable_quote(market_data)
+        if quote is None:
+            return False
+        _, asset_class = self._instrument(market_data)
+        threshold = self.policy.threshold_for(asset_class, self.max_spread_pct)
+        return exceeds_threshold(spread_pct(quote.bid, quote.ask), threshold.value)
 
-    def checked_signal(
+    def signal(
         self,
         signal_type: SignalType,
         market_data: MarketData,
         confidence: float,
         reasoning: str,
     ) -> TradingSignal:
-        """A BUY or SELL after the cost check: WAIT when crossing the spread costs too much."""
+        """A BUY or SELL as the strategy means it, with the cost it expects to pay."""
         symbol, asset_class = self._instrument(market_data)
-        decision = self.cost_decision(market_data)
-        if decision.downgraded:
-            signal_type, reasoning = SignalType.WAIT, f"High transaction costs: {decision.reason}"
         return TradingSignal(
             signal_type=signal_type,
             symbol=symbol,
             asset_class=asset_class,
             confidence=confidence,
             reasoning=reasoning,
-            estimated_slippage=decision.estimated_slippage,
-            routing=decision,
+            estimated_slippage=self.estimate_slippage(market_data),
         )
+
+    def _usable_quote(self, market_data: MarketData) -> Quote | None:
+        quote = quote_from(market_data)
+        if quote is None:
+            return None
+        # Prices only: how old the quote is, the gate judges on the engine's clock.
+        problem = quote_problem(quote, quote.as_of, self.policy.max_quote_age_s)
+        return None if problem else quote
 
     def hold(self, market_data: MarketData, reasoning: str) -> TradingSignal:
         symbol, asset_class = self._instrument(market_data)
@@ -94,7 +107,7 @@ class BaseStrategy(ABC):
         return instrument.symbol, instrument.asset_class
 
 
-def quote_from(market_data: MarketData, router: SmartRouter) -> Quote | None:
+def quote_from(market_data: MarketData) -> Quote | None:
     """The quote carried in market_data, or None when it has no bid and ask."""
     quote = market_data.get("quote")
     if isinstance(quote, Quote):
@@ -102,7 +115,7 @@ def quote_from(market_data: MarketData, router: SmartRouter) -> Quote | None:
     bid, ask = market_data.get("bid"), market_data.get("ask")
     if bid is None or ask is None:
         return None
-    as_of: datetime = market_data.get("as_of") or router.clock.now()
+    as_of: datetime = market_data.get("as_of") or datetime.now(UTC)
     return Quote(
         symbol=market_data["symbol"],
         bid=bid,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smart_routing.orders import AccountSnapshot, OrderSide
-from smart_routing.routing import SmartRouter
+from smart_routing.routing import RoutingPolicy
 from smart_routing.signals import SignalType, TradingSignal
 from smart_routing.strategies.base import BaseStrategy, MarketData
 
@@ -15,9 +15,9 @@ class ManualStrategy(BaseStrategy):
     strategy_id = "manual"
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, router: SmartRouter | None = None
+        self, config: Mapping[str, Any] | None = None, policy: RoutingPolicy | None = None
     ) -> None:
-        super().__init__(config, router)
+        super().__init__(config, policy)
         side = self.config.get("side")
         try:
             self.side = OrderSide(str(side).lower())
@@ -33,6 +33,6 @@ class ManualStrategy(BaseStrategy):
         regime: str | None = None,
     ) -> TradingSignal:
         signal_type = SignalType.BUY if self.side is OrderSide.BUY else SignalType.SELL
-        return self.checked_signal(
+        return self.signal(
             signal_type, market_data, confidence=1.0, reasoning=f"Manual {self.side.value}"
         )

@@ -7,7 +7,7 @@ from statistics import fmean
 from typing import Any
 
 from smart_routing.orders import AccountSnapshot
-from smart_routing.routing import SmartRouter
+from smart_routing.routing import RoutingPolicy
 from smart_routing.signals import SignalType, TradingSignal
 from smart_routing.strategies.base import BaseStrategy, MarketData, closes
 
@@ -21,9 +21,9 @@ class MomentumStrategy(BaseStrategy):
     needs_account = True
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, router: SmartRouter | None = None
+        self, config: Mapping[str, Any] | None = None, policy: RoutingPolicy | None = None
     ) -> None:
-        super().__init__(config, router)
+        super().__init__(config, policy)
         self.lookback = int(self.config.get("lookback", self.bars_needed))
         self.band = float(self.config.get("band", 0.01))
         if self.lookback < 2:
@@ -45,12 +45,12 @@ class MomentumStrategy(BaseStrategy):
         confidence = min(1.0, abs(move) / (4 * self.band))
         trend = f"last close {last:g} is {move:+.2%} from its {self.lookback}-bar mean"
         if move > self.band:
-            return self.checked_signal(SignalType.BUY, market_data, confidence, f"Uptrend: {trend}")
+            return self.signal(SignalType.BUY, market_data, confidence, f"Uptrend: {trend}")
         if move < -self.band:
             held = account_snapshot.position_qty(market_data["symbol"]) if account_snapshot else 0
             if held <= 0:
                 return self.hold(market_data, f"Downtrend but nothing held: {trend}")
-            return self.checked_signal(
+            return self.signal(
                 SignalType.SELL, market_data, confidence, f"Downtrend: {trend}"
             )
         return self.hold(market_data, f"No trend: {trend}")

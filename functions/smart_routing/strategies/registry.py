@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from smart_routing.errors import UnknownStrategyError
-from smart_routing.routing import SmartRouter
+from smart_routing.routing import RoutingPolicy
 from smart_routing.strategies.base import BaseStrategy
 from smart_routing.strategies.manual import ManualStrategy
 from smart_routing.strategies.momentum import MomentumStrategy
@@ -17,7 +17,7 @@ STRATEGIES: dict[str, type[BaseStrategy]] = {
 
 
 def create_strategy(
-    strategy_id: str, config: Mapping[str, Any] | None = None, router: SmartRouter | None = None
+    strategy_id: str, config: Mapping[str, Any] | None = None, policy: RoutingPolicy | None = None
 ) -> BaseStrategy:
     """Raises UnknownStrategyError for an unregistered id, ValueError for a bad config."""
     try:
@@ -25,4 +25,4 @@ def create_strategy(
     except KeyError:
         known = ", ".join(sorted(STRATEGIES))
         raise UnknownStrategyError(f"unknown strategy {strategy_id!r}; known: {known}") from None
-    return cls(config, router)
+    return cls(config, policy)

@@ -1,0 +1,336 @@
+"""The one pre-trade gate: whether an intent becomes an order, and why not.
+
+Checks, in order, stopping at the first that fails:
+1. instrument: tradable today (not expired, listed, not halted by the venue);
+2. quantity: on the instrument's grid (a typed qty off the grid is invalid; a computed one is
+   rounded down, and rounding to zero sends nothing); limit prices go to the tick;
+3. cost: the spread against the strictest threshold (WAIT above it); bypassed when smart
+   routing is off; with no usable quote the fail mode decides;
+4. size and account: the per-class notional cap, buying power in the account's currency (via a
+   conversion quote when the instrument is quoted in another), and no short the account may
+   not hold.
+
+Pure: no I/O. The engine fetches the instrument, quote, account and conversion rate and hands
+them over; the callable, the scheduled runs, `dry_run` and the `route` what-if all decide here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from smart_routing import logs
+from smart_routing.assets import AssetClass
+from smart_routing.costs import estimate_slippage, format_pct, spread_pct
+from smart_routing.fees import FeeSchedule, estimate_fees
+from smart_routing.instruments import InstrumentSpec
+from smart_routing.market_data import Quote, quote_problem
+from smart_routing.money import ZERO, Amount, format_money, round_money
+from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, OrderType, QtyRounding
+from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.trading_calendar import NEW_YORK
+
+
+class GateAction(StrEnum):
+    EXECUTE = "execute"  # send it
+    WAIT = "wait"  # the cost check held it back: nothing sent
+    REJECT = "reject"  # instrument, size or account says no: nothing sent
+    INVALID = "invalid"  # the request itself is wrong (a typed qty off the grid)
+
+
+class CostCheck(StrEnum):
+    PASSED = "passed"
+    EXCEEDED = "exceeded"
+    BYPASSED = "bypassed"  # smart routing is off
+    UNAVAILABLE = "unavailable"  # no usable quote: the fail mode decided
+    NOT_REACHED = "not_reached"  # an earlier check failed
+
+
+class Conversion(BaseModel):
+    """How many units of the account currency one unit of the quote currency is worth."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rate: Amount
+    symbol: str  # the pair whose mid gave the rate, or the currency itself for 1
+
+
+class SmartRoutingDecision(BaseModel):
+    """The gate's whole answer. `should_execute`, `reason`, `spread_pct`, `downgraded`,
+    `symbol` and `asset_class` are the seed's fields; the rest say how it was reached."""
+
+    model_config = ConfigDict(frozen=True)
+
+    should_execute: bool
+    reason: str
+    spread_pct: Amount | None
+    downgraded: bool
+    symbol: str
+    asset_class: AssetClass
+    action: GateAction
+    cost_check: CostCheck
+    side: OrderSide
+    estimated_slippage: Amount | None = None
+    threshold_pct: Amount
+    threshold_source: str
+    venue: str
+    instrument: InstrumentSpec
+    requested_qty: Amount
+    qty: Amount
+    limit_price: Amount | None = None
+    currency: str
+    price: Amount | None = None
+    notional: Amount | None = None
+    estimated_spread_cost: Amount | None = None
+    estimated_fees: Amount | None = None
+    account_currency: str | None = None
+    conversion: Conversion | None = None
+    notional_in_account_currency: Amount | None = None
+    quote: Quote | None = None
+
+    def log_fields(self) -> dict[str, object]:
+        return self.model_dump(
+            mode="json", exclude={"instrument", "quote", "conversion", "limit_price"}
+        )
+
+
+class SmartRouter:
+    """The gate. `enabled` switches the cost check only: the instrument, size and account
+    checks always apply."""
+
+    def __init__(
+        self,
+        policy: RoutingPolicy | None = None,
+        fees: FeeSchedule | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.policy = policy or RoutingPolicy()
+        self.fees = fees or FeeSchedule()
+        self.enabled = enabled
+
+    def precheck(
+        self, intent: OrderIntent, spec: InstrumentSpec, now: datetime
+    ) -> SmartRoutingDecision | None:
+        """The checks that need no quote (instrument, quantity): a failing decision, or None.
+
+        Run before any quote is fetched, so an expired option costs no market-data call.
+        """
+        draft = _Draft(self, intent, spec)
+        problem = spec.tradability_problem(now.astimezone(NEW_YORK).date())
+        if problem is not None:
+            return draft.stop(GateAction.REJECT, problem)
+        return draft.check_qty()
+
+    def decide(
+        self,
+        intent: OrderIntent,
+        spec: InstrumentSpec,
+        quote: Quote | None,
+        now: datetime,
+        account: AccountSnapshot | None,
+        conversion: Conversion | None = None,
+        quote_error: str | None = None,
+    ) -> SmartRoutingDecision:
+        """Every check in order. `quote_error` says why there is no quote, when there is none;
+        `account` None means the account could not be read (the order is not sent)."""
+        failed = self.precheck(intent, spec, now)
+        if failed is not None:
+            return failed
+        draft = _Draft(self, intent, spec)
+        draft.quantize()
+        problem = quote_error or "no quote"
+        if quote is not None:
+            problem = quote_problem(quote, now, self.policy.max_quote_age_s)
+        draft.price_from(quote if problem is None else None, problem)
+        held = draft.cost_check(problem)
+        if held is not None:
+            return held
+        return draft.account_check(account, conversion)
+
+
+class _Draft:
+    """A decision being built, check by check."""
+
+    def __init__(self, router: SmartRouter, intent: OrderIntent, spec: InstrumentSpec) -> None:
+        assert intent.asset_class is not None  # OrderIntent fills it in
+        self.router, self.intent, self.spec = router, intent, spec
+        self.threshold = router.policy.threshold_for(intent.asset_class, intent.max_spread_pct)
+        self.fields: dict[str, object] = {
+            "symbol": spec.symbol, "asset_class": spec.asset_class, "side": intent.side,
+            "venue": spec.venue, "instrument": spec, "requested_qty": intent.qty,
+            "qty": intent.qty, "currency": spec.quote_currency,
+            "threshold_pct": self.threshold.value, "threshold_source": self.threshold.source,
+            "spread_pct": None, "cost_check": CostCheck.NOT_REACHED,
+        }  # fmt: skip
+        self.qty = intent.qty
+        self.price: Decimal | None = None
+        self.notional: Decimal | None = None
+        self.fees: Decimal | None = None
+        self.cost_note = ""
+
+    def stop(self, action: GateAction, reason: str) -> SmartRoutingDecision:
+        return self._decision(action, reason)
+
+    def check_qty(self) -> SmartRoutingDecision | None:
+        if self.intent.qty_rounding is QtyRounding.EXACT:
+            problem = self.spec.qty_problem(self.intent.qty)
+            if problem is not None:
+                return self.stop(GateAction.INVALID, problem)
+            return None
+        rounded = self.spec.floor_qty(self.intent.qty)
+        if rounded < self.spec.min_qty:
+            return self.stop(
+                GateAction.REJECT,
+                f"qty {self.intent.qty:f} rounds down to {rounded:f} on the grid of "
+                f"{self.spec.qty_increment.normalize():f} {self.spec.qty_unit()}: below the "
+                f"minimum of {self.spec.min_qty.normalize():f}, nothing to send",
+            )
+        return None
+
+    def quantize(self) -> None:
+        if self.intent.qty_rounding is QtyRounding.DOWN:
+            self.qty = self.spec.floor_qty(self.intent.qty)
+        self.fields["qty"] = self.qty
+        if self.intent.order_type is OrderType.LIMIT and self.intent.limit_price is not None:
+            self.fields["limit_price"] = self.spec.round_limit_price(
+                self.intent.limit_price, self.intent.side
+            )
+
+    def price_from(self, quote: Quote | None, problem: str | None) -> None:
+        """The price the order is sized at: the limit, else the touch it would cross."""
+        limit = self.fields.get("limit_price")
+        if quote is not None:
+            self.fields["quote"] = quote
+            self.fields["spread_pct"] = spread_pct(quote.bid, quote.ask)
+            self.fields["estimated_slippage"] = estimate_slippage(quote.bid, quote.ask)
+            touch = quote.ask if self.intent.side is OrderSide.BUY else quote.bid
+            self.price = limit if isinstance(limit, Decimal) else touch
+            half_spread = (quote.ask - quote.bid) / 2
+            self.fields["estimated_spread_cost"] = round_money(
+                self.qty * half_spread * self.spec.multiplier, self.spec.quote_currency
+            )
+        elif isinstance(limit, Decimal):
+            self.price = limit
+        if self.price is not None:
+            self.notional = self.spec.notional(self.qty, self.price)
+            self.fees = estimate_fees(
+                self.router.fees, self.spec, self.intent.side, self.qty, self.price
+            )
+            self.fields.update(
+                price=self.price, notional=self.notional, estimated_fees=self.fees
+            )
+
+    def cost_check(self, problem: str | None) -> SmartRoutingDecision | None:
+        if not self.router.enabled:
+            self.fields["cost_check"] = CostCheck.BYPASSED
+            self.cost_note = "cost check bypassed (smart routing off)"
+            return None
+        if problem is not None:
+            return self._unavailable(problem)
+        spread = self.fields["spread_pct"]
+        assert isinstance(spread, Decimal)
+        limit = self.threshold.value
+        bound = f"threshold {format_pct(limit)} ({self.threshold.source})"
+        if spread > limit:
+            self.fields["cost_check"] = CostCheck.EXCEEDED
+            return self.stop(GateAction.WAIT, f"Spread {format_pct(spread)} exceeds {bound}")
+        self.fields["cost_check"] = CostCheck.PASSED
+        self.cost_note = f"Spread {format_pct(spread)} within {bound}"
+        return None
+
+    def _unavailable(self, problem: str) -> SmartRoutingDecision | None:
+        self.fields["cost_check"] = CostCheck.UNAVAILABLE
+        if self.router.policy.fail_mode is FailMode.CLOSED:
+            return self.stop(
+                GateAction.WAIT, f"Quote unavailable ({problem}); fail-closed: order held"
+            )
+        self.cost_note = f"Quote unavailable ({problem}); fail-open: order allowed"
+        return None
+
+    def account_check(
+        self, account: AccountSnapshot | None, conversion: Conversion | None
+    ) -> SmartRoutingDecision:
+        if account is None:
+            return self.stop(GateAction.REJECT, "the account could not be read; nothing sent")
+        self.fields["account_currency"] = account.currency
+        problem = self._position_problem(account)
+        if problem is None and self.notional is not None:
+            problem = self._money_problem(account, conversion)
+        if problem is not None:
+            return self.stop(GateAction.REJECT, problem)
+        return self._decision(GateAction.EXECUTE, self.cost_note or "all checks passed")
+
+    def _position_problem(self, account: AccountSnapshot) -> str | None:
+        if self.intent.side is OrderSide.BUY or self.spec.shortable:
+            return None
+        held = account.position_qty(self.spec.symbol)
+        if self.qty <= held:
+            return None
+        kind = "crypto is never shorted" if self.spec.asset_class is AssetClass.CRYPTO else (
+            "this account may not short " + self.spec.asset_class.value.lower()
+        )  # fmt: skip
+        return (
+            f"insufficient position: selling {self.qty:f} {self.spec.symbol}, holding "
+            f"{held:f} ({kind})"
+        )
+
+    def _money_problem(
+        self, account: AccountSnapshot, conversion: Conversion | None
+    ) -> str | None:
+        assert self.notional is not None
+        currency = self.spec.quote_currency
+        if currency != account.currency:
+            if conversion is None:
+                return (
+                    f"no conversion quote from {currency} to {account.currency}: the "
+                    f"{format_money(self.notional, currency)} order cannot be checked "
+                    "against buying power"
+                )
+            self.fields["conversion"] = conversion
+        rate = conversion.rate if currency != account.currency and conversion else Decimal(1)
+        in_account = round_money(self.notional * rate, account.currency)
+        self.fields["notional_in_account_currency"] = in_account
+        cap = self.router.policy.max_order_notional[self.spec.asset_class]
+        if in_account > cap:
+            return (
+                f"order notional {format_money(in_account, account.currency)} is above the "
+                f"{self.spec.asset_class.value.lower()} maximum of "
+                f"{format_money(cap, account.currency)} per order"
+            )
+        needed = self._buying_power_needed(account, in_account, rate)
+        if needed > account.buying_power:
+            return (
+                f"insufficient buying power: the order needs "
+                f"{format_money(needed, account.currency)}, buying power is "
+                f"{format_money(account.buying_power, account.currency)}"
+            )
+        return None
+
+    def _buying_power_needed(
+        self, account: AccountSnapshot, in_account: Decimal, rate: Decimal
+    ) -> Decimal:
+        if self.spec.asset_class is AssetClass.FOREX:
+            return round_money(in_account * self.router.policy.forex_margin_rate, account.currency)
+        if self.intent.side is OrderSide.SELL:
+            return ZERO  # selling what is held frees money
+        fees = self.fees or ZERO
+        return round_money(in_account + fees * rate, account.currency)
+
+    def _decision(self, action: GateAction, reason: str) -> SmartRoutingDecision:
+        execute = action is GateAction.EXECUTE
+        return SmartRoutingDecision.model_construct(
+            **self.fields,
+            should_execute=execute,
+            downgraded=action is GateAction.WAIT,
+            action=action,
+            reason=reason,
+        )
+
+
+def log_decision(decision: SmartRoutingDecision) -> None:
+    """exec.smart_routing, once per decision; a warning when no usable quote existed."""
+    severity = "WARNING" if decision.cost_check is CostCheck.UNAVAILABLE else "INFO"
+    logs.log_event(logs.SMART_ROUTING, severity=severity, **decision.log_fields())

@@ -1,0 +1,96 @@
+"""Exact money: Decimal amounts in a named currency, rounded to that currency's minor unit.
+
+Floats appear only at the boundaries (JSON, Firestore, venue payloads). `Amount` is the one
+place a Decimal becomes a JSON number: a value on its grid has few enough significant digits
+that the float written is the decimal read back (0.2 stays 0.2, 11000.30 stays 11000.3).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import PlainSerializer
+
+from smart_routing.assets import CRYPTO_ASSETS
+
+# Serialized as a JSON number; kept exact inside the core.
+Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+# ISO 4217 minor units where they are not 2 (all other fiat currencies have cents).
+_FIAT_EXPONENTS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+_STABLECOINS = frozenset("USDC USDT DAI USDG PYUSD".split())
+# Coins quoted in coins (ETH/BTC) settle to the satoshi.
+_COIN_EXPONENT = 8
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of the currency money is rounded to: 0.01 USD, 1 JPY, 1e-8 BTC."""
+    if currency in _STABLECOINS:
+        exponent = 2
+    elif currency in CRYPTO_ASSETS:
+        exponent = _COIN_EXPONENT
+    else:
+        exponent = _FIAT_EXPONENTS.get(currency, 2)
+    return Decimal(1).scaleb(-exponent)
+
+
+def round_money(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """To the currency's minor unit; half-even unless a fee rule says to round up."""
+    return amount.quantize(minor_unit(currency), rounding=rounding)
+
+
+def to_decimal(value: object, what: str) -> Decimal:
+    """A finite Decimal from a boundary value (a float goes through its shortest repr).
+
+    Raises ValueError naming `what` for anything that is not a finite number.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} must be a finite number, got {value!r}")
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{what} must be a number, got {value!r}") from None
+    else:
+        raise ValueError(f"{what} must be a number, got {type(value).__name__}")
+    if not number.is_finite():
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return number
+
+
+def floor_to(value: Decimal, step: Decimal) -> Decimal:
+    """The largest multiple of `step` not above `value`."""
+    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+
+
+def ceil_to(value: Decimal, step: Decimal) -> Decimal:
+    """The smallest multiple of `step` not below `value`."""
+    return (value / step).to_integral_value(rounding=ROUND_UP) * step
+
+
+def is_multiple(value: Decimal, step: Decimal) -> bool:
+    return value % step == 0
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """'11,000.30 USD', '150,020 JPY': grouped, at the currency's minor unit."""
+    places = -minor_unit(currency).as_tuple().exponent
+    return f"{round_money(amount, currency):,.{places}f} {currency}"
