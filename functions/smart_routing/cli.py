@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import NoReturn
 
-from smart_routing.assets import AssetClass, contract_multiplier, parse_symbol
-from smart_routing.clock import FixedClock
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.paper_broker import ACCOUNT_CURRENCY
+from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.config import load_config
+from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import ConfigError
+from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision
 from smart_routing.market_data import Quote
-from smart_routing.orders import OrderSide
-from smart_routing.routing import SmartRouter
+from smart_routing.money import to_decimal
+from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
 
 EXIT_USAGE = 2
 
@@ -27,22 +30,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
 
-def _number(text: str) -> float:
+def _number(text: str) -> Decimal:
     try:
-        value = float(text)
+        value = to_decimal(text, "value")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
     return value
 
 
-def _fraction(text: str) -> float:
+def _non_negative(text: str) -> Decimal:
     try:
-        value = float(text)
+        value = to_decimal(text, "value")
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def _fraction(text: str) -> Decimal:
+    value = _non_negative(text)
+    if value > 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
     return value
 
@@ -55,9 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--bid", required=True, type=_number)
     route.add_argument("--ask", required=True, type=_number)
     route.add_argument("--side", choices=[s.value for s in OrderSide], default="buy")
-    route.add_argument("--qty", type=_number, default=1.0)
+    route.add_argument("--qty", type=_number, default=Decimal(1))
     route.add_argument("--asset-class", type=str.upper, choices=[c.value for c in AssetClass])
-    route.add_argument("--max-spread-pct", type=_fraction, help="threshold, e.g. 0.001 = 0.1%%")
+    route.add_argument(
+        "--max-spread-pct", type=_fraction, help="a strategy's own maximum, e.g. 0.001 = 0.1%%"
+    )
+    route.add_argument(
+        "--cash",
+        type=_non_negative,
+        help="account cash in USD (default: the paper account's starting cash)",
+    )
+    route.add_argument(
+        "--held", type=_non_negative, default=Decimal(0), help="qty of the symbol held"
+    )
+    route.add_argument(
+        "--conversion-mid", type=_number,
+        help="mid of the pair converting the quote currency to USD, when it is not the symbol",
+    )  # fmt: skip
     commands.add_parser("demo", help="run the in-process scenario over the simulated market")
     return parser
 
@@ -70,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from smart_routing.demo import run_demo
 
-            run_demo(load_config())
+            run_demo(load_config(smart_routing_default=True))
     except (ValueError, ConfigError) as exc:  # bad symbol, crossed quote, bad EXEC_* setting
         if args.command == "demo" and not isinstance(exc, ConfigError):
             raise
@@ -80,26 +104,71 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def route(args: argparse.Namespace) -> dict[str, object]:
+    """The gate's decision for one quote, as the engine would make it on the paper account.
+
+    Unset, EXEC_SMART_ROUTING_ENABLED counts as on here: this is smart routing's what-if.
+    """
     if args.bid > args.ask:
-        raise ValueError(f"bid {args.bid:g} is above ask {args.ask:g}")
+        raise ValueError(f"bid {args.bid} is above ask {args.ask}")
+    config = load_config(smart_routing_default=True)
     instrument = parse_symbol(args.symbol, args.asset_class)
-    policy = load_config().routing
-    if args.max_spread_pct is not None:
-        policy = policy.with_uniform_threshold(args.max_spread_pct)
     now = datetime.now(UTC)
     quote = Quote(symbol=instrument.symbol, bid=args.bid, ask=args.ask, as_of=now, source="cli")
-    decision = SmartRouter(policy, FixedClock(now)).decide(
-        instrument.symbol, instrument.asset_class, quote
+    spec = BuiltinInstruments().get_instrument(instrument.symbol, instrument.asset_class)
+    intent = OrderIntent(
+        symbol=instrument.symbol,
+        side=OrderSide(args.side),
+        qty=args.qty,
+        asset_class=instrument.asset_class,
+        max_spread_pct=args.max_spread_pct,
     )
-    notional = args.qty * quote.mid * contract_multiplier(instrument.asset_class)
-    slippage = decision.estimated_slippage or 0.0
-    return {
-        **decision.log_fields(),
-        "side": args.side,
-        "qty": args.qty,
-        "bid": args.bid,
-        "ask": args.ask,
-        "mid": quote.mid,
-        "notional": notional,
-        "estimated_cost": notional * slippage,
-    }
+    router = SmartRouter(config.routing, config.fees, enabled=config.smart_routing_enabled)
+    account = _account(
+        args, config.paper_starting_cash, instrument.symbol, instrument.asset_class, now
+    )
+    conversion = _conversion(spec.quote_currency, quote, args.conversion_mid)
+    decision = router.decide(intent, spec, quote, now, account, conversion)
+    if decision.action is GateAction.INVALID:
+        raise ValueError(decision.reason)
+    return _decision_json(decision)
+
+
+def _account(
+    args: argparse.Namespace,
+    starting_cash: Decimal,
+    symbol: str,
+    asset_class: AssetClass,
+    now: datetime,
+) -> AccountSnapshot:
+    cash = args.cash if args.cash is not None else starting_cash
+    positions = {}
+    if args.held > 0:
+        positions[symbol] = Position(
+            symbol=symbol, asset_class=asset_class, qty=args.held, avg_price=Decimal(0)
+        )
+    return AccountSnapshot(
+        currency=ACCOUNT_CURRENCY, cash=cash, buying_power=cash, positions=positions, as_of=now
+    )
+
+
+def _conversion(currency: str, quote: Quote, given_mid: Decimal | None) -> Conversion | None:
+    """The quote currency in USD: from the symbol's own quote when it is the conversion pair
+    (USD/JPY), else from --conversion-mid; None when neither gives it."""
+    if currency == ACCOUNT_CURRENCY:
+        return None
+    pair, _, inverse = conversion_pair(currency, ACCOUNT_CURRENCY)
+    if pair == quote.symbol:
+        return conversion_from_quote(quote, inverse)
+    if given_mid is None:
+        return None
+    rate = Decimal(1) / given_mid if inverse else given_mid
+    return Conversion(rate=rate, symbol=pair)
+
+
+def _decision_json(decision: SmartRoutingDecision) -> dict[str, object]:
+    document = decision.model_dump(mode="json", exclude={"quote"})
+    if decision.quote is not None:
+        document["bid"] = float(decision.quote.bid)
+        document["ask"] = float(decision.quote.ask)
+        document["mid"] = float(decision.quote.mid)
+    return document

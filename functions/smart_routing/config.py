@@ -18,7 +18,7 @@ from smart_routing.routing import (
     DEFAULT_FOREX_MARGIN_RATE,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_QUOTE_AGE_S,
-        FailMode,
+    FailMode,
     RoutingPolicy,
     Threshold,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from smart_routing.assets import AssetClass, FIAT_CURRENCIES
+from smart_routing.assets import FIAT_CURRENCIES, AssetClass
 from smart_routing.gate import Conversion
 from smart_routing.market_data import Quote
 

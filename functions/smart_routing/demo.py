@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smart_routing.config import EngineConfig
+from smart_routing.money import format_money
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.runtime import LocalRuntime, build_local_runtime
 
@@ -30,8 +31,8 @@ SCENARIOS = [
     Scenario("forex, tight spread", _manual("EUR/USD", "buy", 10_000)),
     Scenario("crypto, the seed's example", _manual("BTC/USD", "buy", 0.5), (49_950, 50_050)),
     Scenario("crypto, tight spread", _manual("ETH/USD", "buy", 2)),
-    Scenario("option, 2% spread", _manual("AAPL250117C00190000", "buy", 1)),
-    Scenario("option, 8% spread", _manual("SPY250117P00500000", "buy", 1), (4.60, 5.00)),
+    Scenario("option, 2% spread", _manual("AAPL271217C00190000", "buy", 1)),
+    Scenario("option, 8% spread", _manual("SPY271217P00500000", "buy", 1), (4.60, 5.00)),
     Scenario(
         "momentum, uptrend",
         StrategyRunRequest(strategy_id="crypto_momentum", symbol="SOL/USD", qty=10),
@@ -61,11 +62,15 @@ def run_demo(config: EngineConfig) -> list[StrategyRunResult]:
 
 def _row(request: StrategyRunRequest, result: StrategyRunResult) -> dict[str, str]:
     routing = result.routing
-    spread = "n/a" if routing is None or routing.spread_pct is None else f"{routing.spread_pct:.3%}"
-    threshold = "n/a" if routing is None else f"{routing.threshold_pct:.2%}"
-    decision = "n/a" if routing is None else ("EXECUTE" if routing.should_execute else "WAIT")
+    spread = (
+        "n/a"
+        if routing is None or routing.spread_pct is None
+        else f"{float(routing.spread_pct):.3%}"
+    )
+    threshold = "n/a" if routing is None else f"{float(routing.threshold_pct):.2%}"
+    decision = "n/a" if routing is None else routing.action.value.upper()
     trade = result.execution.trade if result.execution else None
-    fill = f"{trade.qty:g} @ {trade.price:,.6g}" if trade else "-"
+    fill = f"{trade.qty:f} @ {trade.price:,f} {trade.currency}" if trade else "-"
     return {
         "symbol": result.signal.symbol,
         "class": result.signal.asset_class.value,
@@ -96,7 +101,8 @@ def _print_summary(runtime: LocalRuntime, log_text: str) -> None:
     for record in history:
         if record.realized_gain is not None:
             print(
-                f"  {record.symbol} sell {record.qty:g}: cost basis {record.cost_basis:,.2f}, "
-                f"realized gain {record.realized_gain:,.2f} (FIFO)"
+                f"  {record.symbol} sell {record.qty:f}: cost basis "
+                f"{format_money(record.cost_basis, record.currency)}, realized gain "
+                f"{format_money(record.realized_gain, record.currency)} (FIFO)"
             )
     print("log events: " + ", ".join(f"{name} x{count}" for name, count in sorted(events.items())))

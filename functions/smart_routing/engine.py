@@ -14,7 +14,13 @@ from smart_routing.errors import (
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision, log_decision
+from smart_routing.gate import (
+    Conversion,
+    GateAction,
+    SmartRouter,
+    SmartRoutingDecision,
+    log_decision,
+)
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.ledger import LedgerTrade, trade_from_fill
 from smart_routing.market_data import Quote, quote_problem

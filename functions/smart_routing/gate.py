@@ -219,9 +219,7 @@ class _Draft:
             self.fees = estimate_fees(
                 self.router.fees, self.spec, self.intent.side, self.qty, self.price
             )
-            self.fields.update(
-                price=self.price, notional=self.notional, estimated_fees=self.fees
-            )
+            self.fields.update(price=self.price, notional=self.notional, estimated_fees=self.fees)
 
     def cost_check(self, problem: str | None) -> SmartRoutingDecision | None:
         if not self.router.enabled:
@@ -277,9 +275,7 @@ class _Draft:
             f"{held:f} ({kind})"
         )
 
-    def _money_problem(
-        self, account: AccountSnapshot, conversion: Conversion | None
-    ) -> str | None:
+    def _money_problem(self, account: AccountSnapshot, conversion: Conversion | None) -> str | None:
         assert self.notional is not None
         currency = self.spec.quote_currency
         if currency != account.currency:

@@ -61,14 +61,14 @@ class InstrumentSpec(BaseModel):
         """Why a quantity a person typed cannot be sent as is, or None."""
         unit = self.qty_unit()
         if qty <= 0:
-            return f"qty must be greater than 0 {unit}"
+            return f"qty: must be greater than 0 {unit}"
         if not is_multiple(qty, self.qty_increment):
             return (
-                f"qty {qty:f} is not a multiple of the increment "
+                f"qty: {qty:f} is not a multiple of the increment "
                 f"{self.qty_increment.normalize():f} {unit}"
             )
         if qty < self.min_qty:
-            return f"qty {qty:f} is below the minimum of {self.min_qty.normalize():f} {unit}"
+            return f"qty: {qty:f} is below the minimum of {self.min_qty.normalize():f} {unit}"
         return None
 
     def floor_qty(self, qty: Decimal) -> Decimal:
@@ -81,7 +81,7 @@ class InstrumentSpec(BaseModel):
         return rounder(price, self.price_tick)
 
     def notional(self, qty: Decimal, price: Decimal) -> Decimal:
-        """qty × price × multiplier, in the quote currency, to its minor unit."""
+        """qty * price * multiplier, in the quote currency, to its minor unit."""
         return round_money(qty * price * self.multiplier, self.quote_currency)
 
     def qty_unit(self) -> str:

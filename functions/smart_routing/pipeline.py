@@ -8,7 +8,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.assets import AssetClass, Instrument, parse_symbol
-from smart_routing.engine import ExecutionEngine, ExecutionResult, ExecutionStatus, market_data_error
+from smart_routing.engine import (
+    ExecutionEngine,
+    ExecutionResult,
+    ExecutionStatus,
+    market_data_error,
+)
 from smart_routing.errors import InstrumentUnavailable
 from smart_routing.gate import GateAction, SmartRoutingDecision
 from smart_routing.market_data import Bar, Quote
@@ -118,7 +123,9 @@ class StrategyRunner:
         try:
             decision = self.engine.precheck(probe)
         except InstrumentUnavailable as exc:
-            return self._stopped(instrument, ExecutionStatus.ERROR, f"instrument data unavailable: {exc}", None)
+            return self._stopped(
+                instrument, ExecutionStatus.ERROR, f"instrument data unavailable: {exc}", None
+            )
         if decision is None:
             return None
         status = {GateAction.INVALID: ExecutionStatus.INVALID}.get(

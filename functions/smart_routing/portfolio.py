@@ -99,7 +99,9 @@ def apply_fifo(
         if take <= 0:
             left.append(lot)
             continue
-        cost = lot.cost if take == lot.qty else round_money(lot.cost * take / lot.qty, trade.currency)
+        cost = (
+            lot.cost if take == lot.qty else round_money(lot.cost * take / lot.qty, trade.currency)
+        )
         consumed.append(LotConsumed(trade_id=lot.trade_id, qty=take, cost=cost))
         remaining -= take
         if take < lot.qty:

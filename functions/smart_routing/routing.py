@@ -60,7 +60,9 @@ class RoutingPolicy(BaseModel):
     )
     forex_margin_rate: Decimal = Field(default=DEFAULT_FOREX_MARGIN_RATE, gt=0, le=1)
 
-    def threshold_for(self, asset_class: AssetClass, strategy_max: Decimal | None = None) -> Threshold:
+    def threshold_for(
+        self, asset_class: AssetClass, strategy_max: Decimal | None = None
+    ) -> Threshold:
         """The strictest of the class's threshold and the strategy's own maximum."""
         threshold = self.thresholds[asset_class]
         if strategy_max is not None and strategy_max < threshold.value:

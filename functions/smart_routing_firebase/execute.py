@@ -138,12 +138,16 @@ def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
     if result.status is ExecutionStatus.ERROR:
         raise HttpsError(FunctionsErrorCode.UNAVAILABLE, result.message)
+    if result.status is ExecutionStatus.INVALID:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, result.message)
     return response_of(result)
 
 
 ROUTING_FIELDS = {
-    "should_execute", "downgraded", "reason", "spread_pct", "threshold_pct", "estimated_slippage",
-    "venue",
+    "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
+    "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
+    "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
+    "notional_in_account_currency",
 }  # fmt: skip
 QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
 ORDER_FIELDS = {
@@ -160,10 +164,12 @@ def response_of(result: StrategyRunResult) -> dict[str, Any]:
     quote = None
     if result.quote is not None:
         quote = result.quote.model_dump(mode="json", include=QUOTE_FIELDS)
-        quote["mid"] = result.quote.mid
+        quote["mid"] = float(result.quote.mid)
+    currency = result.routing.currency if result.routing else None
     return {
         "status": result.status.value,
         "message": result.message,
+        "currency": trade.currency if trade else currency,
         "signal": result.signal.model_dump(mode="json"),
         "routing": _dump(result.routing, ROUTING_FIELDS),
         "quote": quote,

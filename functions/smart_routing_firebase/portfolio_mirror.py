@@ -49,7 +49,8 @@ def _lots_document(trade: LedgerTrade, lots: list[TaxLot]) -> dict[str, Any]:
         "symbol": trade.symbol,
         "asset_class": trade.asset_class.value,
         "tax_lot_method": TAX_LOT_METHOD,
-        "qty": sum(lot.qty for lot in lots),
+        "qty": float(sum(lot.qty for lot in lots)),
+        "currency": trade.currency,
         "lots": [to_document(lot, ("opened_at",)) for lot in lots],
         "updated_at": trade.timestamp,
     }
@@ -61,7 +62,9 @@ def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, s
     from smart_routing_firebase.app import firestore_client
 
     if data is None:
-        logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", reason="no document", **params)
+        logs.log_event(
+            logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", reason="no document", **params
+        )
         return
     try:
         trade = LedgerTrade.model_validate(data)

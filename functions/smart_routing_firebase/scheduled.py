@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.assets import parse_symbol
+from smart_routing.orders import PositiveFinite
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
 
 
@@ -24,7 +26,7 @@ class ScheduledStrategyConfig(BaseModel):
     enabled: bool
     uid: Annotated[str, Field(min_length=1)]
     symbols: Annotated[list[str], Field(min_length=1)]
-    qty: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    qty: PositiveFinite
     strategy_id: str | None = None
     side: Literal["buy", "sell"] | None = None
     dry_run: bool = False
@@ -65,10 +67,8 @@ def run_enabled_strategies(
 
 
 def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
-    """One quote request per asset class for the whole run, where the market data batches."""
-    prefetch = getattr(runner.market_data, "prefetch", None)
-    if prefetch is None:
-        return
+    """One quote and one instrument request per asset class for the whole run, where the
+    venues batch."""
     instruments = []
     for symbol in dict.fromkeys(symbols):
         try:
@@ -76,7 +76,10 @@ def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
         except ValueError:
             continue  # reported when its run fails
         instruments.append((instrument.symbol, instrument.asset_class))
-    prefetch(instruments)
+    # A failure here is reported by each symbol's own run.
+    with contextlib.suppress(Exception):
+        runner.engine.instruments.prefetch_instruments(instruments)
+    runner.market_data.prefetch(instruments)
 
 
 def _request(

@@ -11,7 +11,6 @@ from google.cloud.firestore import Client
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.pipeline import StrategyRunner
-from smart_routing.routing import SmartRouter
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.app import firestore_client
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
@@ -33,8 +32,12 @@ def services() -> Services:
     clock = SystemClock()
     venues = build_venues(load_venue_settings(), config, clock)
     db = firestore_client()
-    router = SmartRouter(config.routing, clock)
     engine = configured_engine(
-        config, venues.broker, venues.market_data, FirestoreLedgerStore(db), router
+        config,
+        venues.broker,
+        venues.market_data,
+        venues.instruments,
+        FirestoreLedgerStore(db),
+        clock,
     )
-    return Services(config, db, StrategyRunner(engine, venues.market_data, router))
+    return Services(config, db, StrategyRunner(engine))

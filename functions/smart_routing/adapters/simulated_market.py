@@ -148,4 +148,6 @@ def _price_digits(asset_class: AssetClass, price: float) -> int:
     decimals for JPY-sized prices)."""
     if asset_class is AssetClass.FOREX:
         return 3 if price >= 10 else 5
+    if asset_class is AssetClass.OPTIONS:
+        return 2
     return 2 if price >= 10 else 5

@@ -50,7 +50,5 @@ class MomentumStrategy(BaseStrategy):
             held = account_snapshot.position_qty(market_data["symbol"]) if account_snapshot else 0
             if held <= 0:
                 return self.hold(market_data, f"Downtrend but nothing held: {trend}")
-            return self.signal(
-                SignalType.SELL, market_data, confidence, f"Downtrend: {trend}"
-            )
+            return self.signal(SignalType.SELL, market_data, confidence, f"Downtrend: {trend}")
         return self.hold(market_data, f"No trend: {trend}")
