@@ -1,6 +1,5 @@
 from datetime import timedelta
-
-import pytest
+from decimal import Decimal as D
 
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.clock import FixedClock
@@ -11,11 +10,12 @@ from smart_routing.trading_calendar import trading_date
 START = FixedClock().now()
 
 
-def trade(n, side, qty, price, symbol="AAPL", fees=0.0, uid="u1"):
+def trade(n, side, qty, price, symbol="AAPL", fees="0", uid="u1"):
     at = START + timedelta(minutes=n)
+    qty, price = D(str(qty)), D(str(price))
     return LedgerTrade(
         trade_id=f"t{n}", tenant_id="tenant", uid=uid, symbol=symbol, asset_class="EQUITY",
-        side=side, qty=qty, price=price, notional=qty * price, fees=fees,
+        side=side, qty=qty, price=price, notional=qty * price, fees=D(str(fees)), currency="USD",
         estimated_slippage=0.0001, strategy_id="manual", timestamp=at,
         trading_date=trading_date("EQUITY", at), broker="paper", broker_order_id=f"p{n}",
         client_order_id=f"t{n}",
@@ -35,11 +35,27 @@ def test_the_fifo_example_from_the_issue():
         [trade(1, "buy", 1, 100), trade(2, "buy", 1, 110), trade(3, "sell", 1.5, 120)]
     )
     sell = records[-1]
-    assert sell.cost_basis == pytest.approx(155)
-    assert sell.realized_gain == pytest.approx(25)
-    assert [(c.trade_id, c.qty) for c in sell.lots_consumed] == [("t1", 1), ("t2", 0.5)]
-    assert [(lot.trade_id, lot.qty, lot.unit_cost) for lot in lots] == [("t2", 0.5, 110)]
+    assert sell.cost_basis == D("155")
+    assert sell.realized_gain == D("25")
+    assert [(c.trade_id, c.qty) for c in sell.lots_consumed] == [("t1", 1), ("t2", D("0.5"))]
+    assert [(lot.trade_id, lot.qty, lot.cost) for lot in lots] == [("t2", D("0.5"), D("55"))]
     assert sell.tax_lot_method == "FIFO"
+
+
+def test_a_partial_sale_takes_its_share_to_the_cent_and_leaves_the_exact_rest():
+    lots, records = run([trade(1, "buy", 3, "10.01"), trade(2, "sell", 1, 11)])
+    assert records[-1].cost_basis == D("10.01")
+    assert [(lot.qty, lot.cost) for lot in lots] == [(D(2), D("20.02"))]
+    lots, records = run([trade(1, "buy", 3, 10, fees="0.01"), trade(2, "sell", 1, 11)])
+    # 30.01 / 3 is not a whole number of cents: the sale takes 10.00, the lot keeps 20.01.
+    assert records[-1].cost_basis == D("10.00")
+    assert lots[0].cost == D("20.01")
+
+
+def test_two_tenths_of_a_coin_are_exactly_two_tenths():
+    lots, _ = run([trade(1, "buy", "0.1", 50_000, symbol="BTC/USD"),
+                   trade(2, "buy", "0.1", 50_000, symbol="BTC/USD")])  # fmt: skip
+    assert sum(lot.qty for lot in lots) == D("0.2")
 
 
 def test_a_buy_records_its_cost_including_fees_and_no_gain():
@@ -51,15 +67,15 @@ def test_a_buy_records_its_cost_including_fees_and_no_gain():
 
 def test_sell_fees_reduce_the_gain():
     _, records = run([trade(1, "buy", 1, 100), trade(2, "sell", 1, 120, fees=2)])
-    assert records[-1].realized_gain == pytest.approx(18)
+    assert records[-1].realized_gain == D(18)
 
 
 def test_selling_more_than_held_leaves_the_excess_unmatched():
     lots, records = run([trade(1, "buy", 1, 100), trade(2, "sell", 3, 120)])
     sell = records[-1]
-    assert sell.unmatched_qty == pytest.approx(2)
+    assert sell.unmatched_qty == D(2)
     assert sell.cost_basis == 100
-    assert sell.realized_gain == pytest.approx(20)
+    assert sell.realized_gain == D(20)
     assert lots == []
 
 

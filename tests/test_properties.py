@@ -1,26 +1,37 @@
 """Properties that hold for any quote, not just the examples."""
 
-import math
 from datetime import timedelta
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.assets import AssetClass, detect_asset_class
 from smart_routing.clock import FixedClock
 from smart_routing.costs import spread_pct
+from smart_routing.gate import CostCheck, SmartRouter
 from smart_routing.market_data import Quote, quote_problem
-from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+from smart_routing.orders import AccountSnapshot, OrderIntent
+from smart_routing.routing import FailMode, RoutingPolicy
 
 CLOCK = FixedClock()
-prices = st.floats(min_value=1e-6, max_value=1e9, allow_nan=False, allow_infinity=False)
+prices = st.decimals(min_value="0.000001", max_value="1000000000", places=6)
 any_floats = st.floats(allow_nan=True, allow_infinity=True)
-thresholds = st.floats(min_value=0, max_value=1)
+thresholds = st.decimals(min_value=0, max_value=1, places=6)
+halves = st.decimals(min_value=0, max_value="0.5", places=6)
+SPEC = BuiltinInstruments().get_instrument("AAPL", AssetClass.EQUITY)
+INTENT = OrderIntent(symbol="AAPL", side="buy", qty=1)
+RICH = AccountSnapshot(cash=Decimal(10**12), buying_power=Decimal(10**12), as_of=CLOCK.now())
 
 
 def quote(bid, ask, age_s=0.0):
     as_of = CLOCK.now() - timedelta(seconds=age_s)
     return Quote(symbol="AAPL", bid=bid, ask=ask, as_of=as_of, source="hypothesis")
+
+
+def decide(router: SmartRouter, q: Quote):
+    return router.decide(INTENT, SPEC, q, CLOCK.now(), RICH)
 
 
 @given(prices, prices)
@@ -36,39 +47,36 @@ def test_a_bad_quote_never_counts_as_cheap(bid, ask, age_s):
     if quote_problem(q, CLOCK.now(), 5) is None:
         return  # a valid quote: covered elsewhere
     for mode in FailMode:
-        decision = SmartRouter(RoutingPolicy(fail_mode=mode), CLOCK).decide(
-            "AAPL", AssetClass.EQUITY, q
-        )
+        decision = decide(SmartRouter(RoutingPolicy(fail_mode=mode)), q)
         assert decision.spread_pct is None
         assert decision.estimated_slippage is None
+        assert decision.cost_check is CostCheck.UNAVAILABLE
         assert "Quote unavailable" in decision.reason
-        assert decision.should_execute is (mode is FailMode.OPEN)
+        assert decision.downgraded is (mode is FailMode.CLOSED)
 
 
-@given(prices, st.floats(min_value=0, max_value=0.5), st.floats(min_value=0, max_value=0.5),
-       thresholds)  # fmt: skip
+@given(prices, halves, halves, thresholds)
 def test_downgrading_is_monotone_in_the_spread(mid, half_a, half_b, threshold):
     narrow, wide = sorted((half_a, half_b))
-    router = SmartRouter(RoutingPolicy().with_uniform_threshold(threshold), CLOCK)
+    router = SmartRouter(RoutingPolicy().with_uniform_threshold(threshold, "test"))
 
-    def downgraded(half: float) -> bool:
-        q = quote(mid * (1 - half), mid * (1 + half))
-        return router.decide("AAPL", AssetClass.EQUITY, q).downgraded
+    def downgraded(half: Decimal) -> bool:
+        return decide(router, quote(mid * (1 - half), mid * (1 + half))).downgraded
 
     if downgraded(narrow):
         assert downgraded(wide)
 
 
-@given(prices, st.floats(min_value=0, max_value=0.9))
-def test_execution_matches_the_threshold_comparison(mid, half):
+@given(prices, st.decimals(min_value=0, max_value="0.9", places=6))
+def test_the_cost_check_is_exactly_the_threshold_comparison(mid, half):
     q = quote(mid * (1 - half), mid * (1 + half))
-    decision = SmartRouter(clock=CLOCK).decide("AAPL", AssetClass.EQUITY, q)
-    assert math.isclose(decision.spread_pct, spread_pct(q.bid, q.ask))
-    assert decision.should_execute is not decision.downgraded
-    if decision.spread_pct < 0.00099:
-        assert decision.should_execute
-    if decision.spread_pct > 0.00101:
-        assert decision.downgraded
+    decision = decide(SmartRouter(), q)
+    # Exact decimals: the spread equals 2*half, and the default threshold is 0.001.
+    assert decision.spread_pct == spread_pct(q.bid, q.ask)
+    exceeded = decision.spread_pct > Decimal("0.001")
+    assert decision.downgraded is exceeded
+    assert decision.cost_check is (CostCheck.EXCEEDED if exceeded else CostCheck.PASSED)
+    assert not (decision.should_execute and decision.downgraded)
 
 
 @given(st.text(max_size=30))

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -13,20 +14,22 @@ def quote(bid: float, ask: float, age_s: float = 0.0) -> Quote:
     return Quote(symbol="X", bid=bid, ask=ask, as_of=NOW - timedelta(seconds=age_s), source="t")
 
 
-def test_spread_is_ask_minus_bid_over_mid():
-    assert spread_pct(49_950, 50_050) == pytest.approx(0.002)
+def test_spread_is_ask_minus_bid_over_mid_exactly():
+    assert spread_pct(Decimal(49_950), Decimal(50_050)) == Decimal("0.002")
     assert quote(49_950, 50_050).mid == 50_000
 
 
 def test_slippage_is_the_half_spread_as_a_fraction_of_price():
-    assert estimate_slippage(49_950, 50_050) == pytest.approx(0.001)
-    assert estimate_slippage(100, 100) == 0
+    assert estimate_slippage(Decimal(49_950), Decimal(50_050)) == Decimal("0.001")
+    assert estimate_slippage(Decimal(100), Decimal(100)) == 0
 
 
 def test_a_spread_equal_to_the_threshold_does_not_exceed_it():
-    # (100.05 - 99.95) / 100 is 0.001 on paper and a hair off it in binary floating point
-    assert not exceeds_threshold(spread_pct(99.95, 100.05), 0.001)
-    assert exceeds_threshold(spread_pct(99.9499, 100.0501), 0.001)
+    # (100.05 - 99.95) / 100 is exactly 0.001 in decimal, where binary floats miss it
+    at = spread_pct(Decimal("99.95"), Decimal("100.05"))
+    assert at == Decimal("0.001")
+    assert not exceeds_threshold(at, Decimal("0.001"))
+    assert exceeds_threshold(spread_pct(Decimal("99.9499"), Decimal("100.0501")), Decimal("0.001"))
 
 
 @pytest.mark.parametrize(

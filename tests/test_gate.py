@@ -1,0 +1,196 @@
+"""The one pre-trade gate: instrument, quantity, cost, then size and account, in that order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.gate import Conversion, CostCheck, GateAction, SmartRouter
+from smart_routing.market_data import Quote
+from smart_routing.orders import AccountSnapshot, OrderIntent, Position
+from smart_routing.routing import FailMode, RoutingPolicy, Threshold
+
+D = Decimal
+INSTRUMENTS = BuiltinInstruments()
+
+
+def quote(clock, bid, ask, symbol="BTC/USD", age_s=0.0) -> Quote:
+    as_of = clock.now() - timedelta(seconds=age_s)
+    return Quote(symbol=symbol, bid=bid, ask=ask, as_of=as_of, source="test")
+
+
+def account(clock, cash="100000", held: dict[str, str] | None = None) -> AccountSnapshot:
+    positions = {}
+    for symbol, qty in (held or {}).items():
+        intent = OrderIntent(symbol=symbol, side="buy", qty=1)
+        positions[intent.symbol] = Position(
+            symbol=intent.symbol, asset_class=intent.asset_class, qty=D(qty), avg_price=D(1)
+        )
+    return AccountSnapshot(
+        currency="USD", cash=D(cash), buying_power=D(cash), positions=positions, as_of=clock.now()
+    )
+
+
+def decide(clock, symbol, bid, ask, *, qty="1", side="buy", router=None, acct=None, **intent):
+    order = OrderIntent(symbol=symbol, side=side, qty=D(qty), **intent)
+    spec = INSTRUMENTS.get_instrument(order.symbol, order.asset_class)
+    live = None if bid is None else quote(clock, bid, ask, order.symbol)
+    router = router or SmartRouter()
+    return router.decide(order, spec, live, clock.now(), acct or account(clock))
+
+
+def test_the_seed_example_btc_at_a_two_tenths_percent_spread_waits(clock):
+    decision = decide(clock, "BTC/USD", 49_950, 50_050)
+    assert decision.quote.mid == 50_000
+    assert decision.spread_pct == D("0.002")
+    assert decision.threshold_pct == D("0.001")
+    assert decision.action is GateAction.WAIT and decision.cost_check is CostCheck.EXCEEDED
+    assert decision.downgraded and not decision.should_execute
+    assert decision.reason == "Spread 0.20% exceeds threshold 0.10% (default)"
+    assert decision.estimated_slippage == D("0.001")
+
+
+def test_a_spread_at_the_threshold_executes(clock):
+    decision = decide(clock, "AAPL", "99.95", "100.05")
+    assert decision.should_execute and not decision.downgraded
+    assert decision.reason == "Spread 0.10% within threshold 0.10% (default)"
+
+
+def test_options_have_their_own_wider_threshold(clock):
+    symbol = "AAPL261218C00150000"
+    assert decide(clock, symbol, "4.95", "5.05").should_execute
+    assert decide(clock, symbol, "4.60", "5.00").downgraded
+    assert not decide(clock, "AAPL", "4.95", "5.05").should_execute
+
+
+def test_the_strictest_threshold_binds_and_is_named(clock):
+    policy = RoutingPolicy(
+        thresholds={
+            **RoutingPolicy().thresholds,
+            "CRYPTO": Threshold(value=D("0.003"), source="EXEC_MAX_SPREAD_PCT_CRYPTO"),
+        }
+    )
+    router = SmartRouter(policy)
+    loose = decide(clock, "BTC/USD", 49_950, 50_050, router=router)
+    assert loose.should_execute and loose.threshold_source == "EXEC_MAX_SPREAD_PCT_CRYPTO"
+    strict = decide(clock, "BTC/USD", 49_950, 50_050, router=router, max_spread_pct=D("0.001"))
+    assert strict.downgraded and strict.threshold_source == "strategy max_slippage_pct"
+    assert strict.threshold_pct == D("0.001")
+    # A strategy maximum looser than the class's does not loosen it.
+    lenient = decide(clock, "BTC/USD", 49_950, 50_050, max_spread_pct=D("0.01"))
+    assert lenient.downgraded and lenient.threshold_source == "default"
+
+
+def test_smart_routing_off_bypasses_only_the_cost_check(clock):
+    off = SmartRouter(enabled=False)
+    wide = decide(clock, "AAPL", 95, 100, router=off)
+    assert wide.should_execute and wide.cost_check is CostCheck.BYPASSED
+    assert "bypassed" in wide.reason
+    too_big = decide(clock, "AAPL", 95, 100, qty="1000000", router=off)
+    assert too_big.action is GateAction.REJECT and "maximum" in too_big.reason
+
+
+@pytest.mark.parametrize(
+    ("bid", "ask", "age_s"),
+    [(101, 100, 0), (0, 100, 0), (99, 100, 30), (float("nan"), 100, 0)],
+)
+def test_a_bad_quote_is_unavailable_never_cheap(clock, bid, ask, age_s):
+    order = OrderIntent(symbol="AAPL", side="buy", qty=1)
+    spec = INSTRUMENTS.get_instrument("AAPL", order.asset_class)
+    bad = quote(clock, bid, ask, "AAPL", age_s)
+    opened = SmartRouter().decide(order, spec, bad, clock.now(), account(clock))
+    assert opened.cost_check is CostCheck.UNAVAILABLE and opened.spread_pct is None
+    assert opened.should_execute and "fail-open" in opened.reason
+    closed = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED))
+    held = closed.decide(order, spec, bad, clock.now(), account(clock))
+    assert held.downgraded and "fail-closed" in held.reason
+
+
+def test_without_a_quote_the_reason_says_why(clock):
+    order = OrderIntent(symbol="AAPL", side="buy", qty=1)
+    spec = INSTRUMENTS.get_instrument("AAPL", order.asset_class)
+    decision = SmartRouter().decide(
+        order, spec, None, clock.now(), account(clock), quote_error="TimeoutError: slow"
+    )
+    assert decision.should_execute and "TimeoutError: slow" in decision.reason
+
+
+def test_the_max_quote_age_is_configurable(clock):
+    order = OrderIntent(symbol="AAPL", side="buy", qty=1)
+    spec = INSTRUMENTS.get_instrument("AAPL", order.asset_class)
+    old = quote(clock, "99.99", "100.01", "AAPL", age_s=20)
+    assert SmartRouter().decide(order, spec, old, clock.now(), account(clock)).spread_pct is None
+    patient = SmartRouter(RoutingPolicy(max_quote_age_s=30))
+    assert patient.decide(order, spec, old, clock.now(), account(clock)).spread_pct is not None
+
+
+def test_usd_jpy_is_priced_in_yen_and_checked_in_dollars(clock):
+    order = OrderIntent(symbol="USD/JPY", side="buy", qty=1000)
+    spec = INSTRUMENTS.get_instrument("USD/JPY", order.asset_class)
+    live = quote(clock, "149.98", "150.02", "USD/JPY")
+    rate = Conversion(rate=D(1) / live.mid, symbol="USD/JPY")
+    decision = SmartRouter().decide(order, spec, live, clock.now(), account(clock), rate)
+    assert decision.should_execute
+    assert (decision.currency, decision.notional) == ("JPY", D("150020"))
+    assert decision.account_currency == "USD"
+    assert decision.notional_in_account_currency == D("1000.13")
+    missing = SmartRouter().decide(order, spec, live, clock.now(), account(clock), None)
+    assert missing.action is GateAction.REJECT
+    assert "no conversion quote from JPY to USD" in missing.reason
+
+
+def test_buying_power_and_positions_are_checked_with_the_figures(clock):
+    poor = decide(clock, "AAPL", "189.99", "190.01", qty="10", acct=account(clock, cash="1000"))
+    assert poor.action is GateAction.REJECT
+    assert "1,900.10 USD" in poor.reason and "1,000.00 USD" in poor.reason
+    naked = decide(clock, "BTC/USD", "49999", "50001", qty="0.5", side="sell")
+    assert naked.action is GateAction.REJECT and "crypto is never shorted" in naked.reason
+    covered = decide(
+        clock, "BTC/USD", "49999", "50001", qty="0.5", side="sell",
+        acct=account(clock, held={"BTC/USD": "0.5"}),
+    )  # fmt: skip
+    assert covered.should_execute
+
+
+def test_a_typed_qty_off_the_grid_is_invalid_and_names_the_increment(clock):
+    decision = decide(clock, "AAPL261218C00150000", "4.95", "5.05", qty="0.37")
+    assert decision.action is GateAction.INVALID
+    assert decision.reason == "qty: 0.37 is not a multiple of the increment 1 contracts"
+    tiny = decide(clock, "AAPL", "189.99", "190.01", qty="1e-300")
+    assert tiny.action is GateAction.INVALID and "0.000000001" in tiny.reason
+
+
+def test_a_computed_qty_is_rounded_down_and_zero_sends_nothing(clock):
+    rounded = decide(clock, "EUR/USD", "1.1", "1.1001", qty="1234.5", qty_rounding="down")
+    assert rounded.should_execute and rounded.qty == D("1234")
+    assert rounded.requested_qty == D("1234.5")
+    zero = decide(clock, "EUR/USD", "1.1", "1.1001", qty="0.5", qty_rounding="down")
+    assert zero.action is GateAction.REJECT and "nothing to send" in zero.reason
+
+
+def test_an_expired_option_is_rejected_before_any_quote(clock):
+    order = OrderIntent(symbol="AAPL250117C00150000", side="buy", qty=1)
+    spec = INSTRUMENTS.get_instrument(order.symbol, order.asset_class)
+    decision = SmartRouter().precheck(order, spec, clock.now())
+    assert decision is not None and decision.action is GateAction.REJECT
+    assert decision.reason == "AAPL250117C00150000 expired on 2025-01-17"
+    far = OrderIntent(symbol="AAPL351221C00150000", side="buy", qty=1)
+    unlisted = SmartRouter().precheck(
+        far, INSTRUMENTS.get_instrument(far.symbol, far.asset_class), clock.now()
+    )
+    assert unlisted is not None and "not listed yet" in unlisted.reason
+
+
+def test_a_limit_price_goes_to_the_tick_on_the_passive_side(clock):
+    buy = decide(
+        clock, "USD/JPY", "149.98", "150.02", order_type="limit", limit_price=D("149.9876")
+    )
+    assert buy.limit_price == D("149.987")
+    sell = decide(
+        clock, "EUR/USD", "1.1", "1.1001", side="sell", order_type="limit",
+        limit_price=D("1.123451"),
+    )  # fmt: skip
+    assert sell.limit_price == D("1.12346")
