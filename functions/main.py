@@ -6,7 +6,7 @@ own function.
 
 from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn
 
-from smart_routing_firebase import app
+from smart_routing_firebase import app, request_guard
 
 options.set_global_options(region="us-central1", max_instances=10)
 
@@ -22,6 +22,8 @@ VENUE_SECRETS = [
 app.initialize()
 
 
+# Malformed bodies get invalid-argument with a reason, never the SDK's 500 INTERNAL.
+@request_guard.reject_malformed
 @https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60, secrets=VENUE_SECRETS)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.execute import handle_execute_strategy
