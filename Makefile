@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 FIREBASE := node_modules/.bin/firebase
-PROJECT := demo-smart-routing
+# The project id has one home, .firebaserc (projects.default), which the CLI and tools/ read too.
+PROJECT := $(shell sed -n 's/.*"default": *"\([^"]*\)".*/\1/p' .firebaserc)
 
 .PHONY: setup demo demo-local serve test lint format bench route emulator-data clean
 

@@ -7,8 +7,9 @@ own function.
 from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn
 
 from smart_routing_firebase import app, request_guard
+from smart_routing_firebase.deployment import REGION
 
-options.set_global_options(region="us-central1", max_instances=10)
+options.set_global_options(region=REGION, max_instances=10)
 
 # Venue keys: Secret Manager, bound only to the functions that trade. Unset, each venue's
 # asset classes trade on the paper broker over the simulated market.

@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import sys
 
-os.environ.setdefault("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8080")
-os.environ.setdefault("FIREBASE_AUTH_EMULATOR_HOST", "127.0.0.1:9099")
-os.environ.setdefault("GCLOUD_PROJECT", "demo-smart-routing")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functions"))
 
 from firebase_admin import auth
 
 from smart_routing_firebase.app import firestore_client, initialize
+from tools.emulators import emulator_environment
 
 DEMO_TENANT = "demo-tenant"
 DEMO_USER = {"uid": "demo-user", "email": "demo@example.com", "password": "demo-password"}
@@ -50,6 +49,9 @@ STRATEGIES = {
 
 
 def main() -> None:
+    # `firebase emulators:exec` sets these; run by hand, the script finds the emulators itself.
+    for name, value in emulator_environment().items():
+        os.environ.setdefault(name, value)
     initialize()
     auth.create_user(uid=DEMO_USER["uid"], email=DEMO_USER["email"], password=DEMO_USER["password"])
     auth.set_custom_user_claims(DEMO_USER["uid"], {"tenant_id": DEMO_TENANT})

@@ -1,13 +1,13 @@
 """Properties that hold for any quote, not just the examples."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import AssetClass, detect_asset_class
+from smart_routing.assets import KNOWN_ASSETS, AssetClass, parse_symbol
 from smart_routing.clock import FixedClock
 from smart_routing.costs import spread_pct
 from smart_routing.gate import CostCheck, SmartRouter
@@ -79,10 +79,28 @@ def test_the_cost_check_is_exactly_the_threshold_comparison(mid, half):
     assert not (decision.should_execute and decision.downgraded)
 
 
-@given(st.text(max_size=30))
-def test_detect_asset_class_raises_nothing_but_value_error(symbol):
+def occ_symbol(root: str, padding: int, expiry: date, right: str, strike: int) -> str:
+    return f"{root}{' ' * padding}{expiry:%y%m%d}{right}{strike:08d}"
+
+
+# Symbol-shaped text as well as any text, so that many examples are accepted symbols.
+symbol_texts = st.one_of(
+    st.text(max_size=30),
+    st.from_regex(r"[A-Za-z0-9./_\- ]{1,24}", fullmatch=True),
+    st.builds("{}{}{}".format, st.sampled_from(sorted(KNOWN_ASSETS)),
+              st.sampled_from(["/", "_", "", " / "]), st.sampled_from(sorted(KNOWN_ASSETS))),
+    st.builds(occ_symbol, st.from_regex(r"[A-Z][A-Z0-9]{0,5}", fullmatch=True),
+              st.integers(0, 5), st.dates(date(2000, 1, 1), date(2099, 12, 31)),
+              st.sampled_from("CP"), st.integers(0, 10**8 - 1)),
+)  # fmt: skip
+
+
+@given(symbol_texts)
+def test_an_accepted_symbol_parses_the_same_from_its_canonical_spelling(symbol):
     try:
-        detected = detect_asset_class(symbol)
+        instrument = parse_symbol(symbol)
     except ValueError:
-        return
-    assert detected in AssetClass
+        return  # the only way to refuse a symbol
+    assert parse_symbol(instrument.symbol) == instrument
+    assert parse_symbol(symbol, instrument.asset_class) == instrument
+    assert parse_symbol(instrument.symbol, instrument.asset_class) == instrument

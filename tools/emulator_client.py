@@ -8,12 +8,14 @@ from typing import Any
 
 import requests
 
-from tools.emulators import PORTS, PROJECT_ID
+from smart_routing_firebase.deployment import REGION
+from tools.emulators import ENDPOINTS, PROJECT_ID
 
-AUTH_URL = f"http://127.0.0.1:{PORTS['auth']}/identitytoolkit.googleapis.com/v1"
-FUNCTIONS_URL = f"http://127.0.0.1:{PORTS['functions']}/{PROJECT_ID}/us-central1"
+AUTH_URL = f"http://{ENDPOINTS['auth'].address}/identitytoolkit.googleapis.com/v1"
+FUNCTIONS_URL = f"http://{ENDPOINTS['functions'].address}/{PROJECT_ID}/{REGION}"
 FIRESTORE_URL = (
-    f"http://127.0.0.1:{PORTS['firestore']}/v1/projects/{PROJECT_ID}/databases/(default)/documents"
+    f"http://{ENDPOINTS['firestore'].address}/v1"
+    f"/projects/{PROJECT_ID}/databases/(default)/documents"
 )
 API_KEY = "emulator-api-key"  # the auth emulator accepts any key
 

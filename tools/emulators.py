@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT_ID = "demo-smart-routing"
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
-PORTS = {"auth": 9099, "firestore": 8080, "functions": 5001, "hub": 4400, "logging": 4500}
+EMULATOR_NAMES = ("auth", "firestore", "functions", "hub", "logging")
 READY = "All emulators ready"
 START_TIMEOUT_S = 240
 
@@ -23,11 +24,44 @@ class EmulatorError(RuntimeError):
     """The emulators could not start; the message says why."""
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _read_endpoints(firebase_json: Path) -> dict[str, Endpoint]:
+    """Each emulator's host and port, as firebase.json configures them for the CLI."""
+    configured = json.loads(firebase_json.read_text()).get("emulators", {})
+    missing = [
+        name for name in EMULATOR_NAMES if not {"host", "port"} <= configured.get(name, {}).keys()
+    ]
+    if missing:
+        raise EmulatorError(f"{firebase_json} sets no host and port for: {', '.join(missing)}")
+    return {
+        name: Endpoint(configured[name]["host"], int(configured[name]["port"]))
+        for name in EMULATOR_NAMES
+    }
+
+
+def _read_project_id(firebaserc: Path) -> str:
+    return json.loads(firebaserc.read_text())["projects"]["default"]
+
+
+# firebase.json and .firebaserc are what the CLI reads: the harness reads the same files.
+ENDPOINTS = _read_endpoints(ROOT / "firebase.json")
+PROJECT_ID = _read_project_id(ROOT / ".firebaserc")
+
+
 def emulator_environment() -> dict[str, str]:
     """What a client process needs to talk to the emulators with the Admin SDK."""
     return {
-        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{PORTS['firestore']}",
-        "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{PORTS['auth']}",
+        "FIRESTORE_EMULATOR_HOST": ENDPOINTS["firestore"].address,
+        "FIREBASE_AUTH_EMULATOR_HOST": ENDPOINTS["auth"].address,
         "GCLOUD_PROJECT": PROJECT_ID,
     }
 
@@ -97,7 +131,7 @@ def remove_test_overrides() -> None:
 def _check_prerequisites() -> None:
     if not FIREBASE.exists():
         raise EmulatorError(f"firebase-tools is not installed at {FIREBASE}: run `make setup`")
-    busy = [f"{name} ({port})" for name, port in PORTS.items() if _port_in_use(port)]
+    busy = [f"{name} ({at.address})" for name, at in ENDPOINTS.items() if _port_in_use(at)]
     if busy:
         raise EmulatorError(
             "emulator ports already in use: " + ", ".join(busy) + " (stop `make serve`?)"
@@ -113,9 +147,9 @@ def _firestore_jar() -> str:
     return done.stdout.strip()
 
 
-def _port_in_use(port: int) -> bool:
+def _port_in_use(endpoint: Endpoint) -> bool:
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex((endpoint.host, endpoint.port)) == 0
 
 
 def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> None:

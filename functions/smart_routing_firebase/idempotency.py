@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
@@ -20,6 +21,13 @@ from google.cloud.firestore import Client
 LEASE = timedelta(seconds=60)
 WAIT_S = 45.0
 POLL_S = 0.1
+
+
+class ClaimState(StrEnum):
+    """A claim document's `state`: its holder is executing, or the response is stored."""
+
+    RUNNING = "running"
+    DONE = "done"
 
 
 class IdempotencyConflict(ValueError):
@@ -43,7 +51,7 @@ def claim(db: Client, path: str, request_fingerprint: str, uid: str) -> dict[str
         try:
             ref.create(
                 {
-                    "state": "running",
+                    "state": ClaimState.RUNNING,
                     "fingerprint": request_fingerprint,
                     "uid": uid,
                     "created_at": now,
@@ -59,7 +67,7 @@ def claim(db: Client, path: str, request_fingerprint: str, uid: str) -> dict[str
         stored = snapshot.to_dict()
         if stored["fingerprint"] != request_fingerprint:
             raise IdempotencyConflict("idempotency_key: already used for a different request")
-        if stored["state"] == "done":
+        if stored["state"] == ClaimState.DONE:
             return stored["response"]
         if stored["lease_until"] < now and _take_over(db, ref, snapshot.update_time, now):
             return None
@@ -81,7 +89,7 @@ def _take_over(db: Client, ref: Any, seen_update_time: Any, now: datetime) -> bo
 
 def complete(db: Client, path: str, response: dict[str, Any]) -> None:
     db.document(path).update(
-        {"state": "done", "response": response, "completed_at": datetime.now(UTC)}
+        {"state": ClaimState.DONE, "response": response, "completed_at": datetime.now(UTC)}
     )
 
 

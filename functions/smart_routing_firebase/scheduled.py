@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -15,6 +17,9 @@ from smart_routing import logs
 from smart_routing.assets import parse_symbol
 from smart_routing.orders import PositiveFinite
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+
+MAX_KEY_LENGTH = 128  # smart_routing.orders.IdempotencyKey's max_length
+_DIGEST_LENGTH = 64  # sha256, hex
 
 
 class ScheduledStrategyConfig(BaseModel):
@@ -89,19 +94,30 @@ def _request(
     symbol: str,
     schedule_time: datetime,
 ) -> StrategyRunRequest:
-    # One key per config, symbol and tick: a redelivered tick places no second order.
-    key = f"schedule:{doc_id}:{symbol}:{schedule_time.isoformat()}"
     return StrategyRunRequest(
         strategy_id=config.strategy_id or doc_id,
         symbol=symbol,
         qty=config.qty,
         side=config.side,
         dry_run=config.dry_run,
-        idempotency_key=key[:128],
+        idempotency_key=scheduled_idempotency_key(doc_id, symbol, schedule_time),
         tenant_id=tenant_id,
         uid=config.uid,
         config=config.config,
     )
+
+
+def scheduled_idempotency_key(doc_id: str, symbol: str, schedule_time: datetime) -> str:
+    """One key per config, symbol and tick, so a redelivered tick places no second order.
+
+    The key ends in the sha256 of the whole (config, symbol, tick), so two of them never share
+    a key, however long their names or whatever colons they hold. The start is only a readable
+    label, cut to fit.
+    """
+    tick = schedule_time.isoformat()
+    digest = hashlib.sha256(json.dumps([doc_id, symbol, tick]).encode()).hexdigest()
+    label = f"schedule:{doc_id}:{symbol}:{tick}"[: MAX_KEY_LENGTH - _DIGEST_LENGTH - 1]
+    return f"{label}:{digest}"
 
 
 def _log_failure(path: str, symbol: str | None, exc: Exception) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,6 +86,22 @@ def test_a_redelivered_event_changes_nothing(db, make_user, tenant_id):
 
 def test_a_malformed_ledger_document_is_logged_and_skipped(db, make_user, tenant_id, capsys):
     uid = make_user().uid
-    handle_ledger_trade_created({"uid": uid, "qty": "lots"}, {"tenant_id": tenant_id})
-    assert '"event":"exec.mirror_skipped"' in capsys.readouterr().out
-    assert list(db.collection(f"users/{uid}/portfolio/history/trades").stream()) == []
+    write_and_wait(db, ledger_trade(tenant_id, uid, 1, "buy", 1, 100))
+    history = db.collection(f"users/{uid}/portfolio/history/trades")
+    lots_ref = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD")
+    before = ({doc.id for doc in history.stream()}, lots_ref.get().update_time)
+    assert before[0] == {"fifo-1"}
+    capsys.readouterr()
+
+    # A sell of the lot the user holds, were its qty a number.
+    malformed = to_document(ledger_trade(tenant_id, uid, 2, "sell", 1, 120)) | {"qty": "lots"}
+    handle_ledger_trade_created(malformed, {"tenant_id": tenant_id, "trade_id": "fifo-2"})
+
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    skipped = [r for r in records if r["event"] == "exec.mirror_skipped"]
+    assert len(skipped) == 1
+    assert skipped[0]["severity"] == "ERROR"
+    assert skipped[0]["tenant_id"] == tenant_id and skipped[0]["trade_id"] == "fifo-2"
+    assert "qty" in skipped[0]["reason"]
+    assert ({doc.id for doc in history.stream()}, lots_ref.get().update_time) == before

@@ -19,7 +19,7 @@ from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunner
 from smart_routing.routing import SmartRouter
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.scheduled import run_enabled_strategies
+from smart_routing_firebase.scheduled import run_enabled_strategies, scheduled_idempotency_key
 
 DEMO_TENANT, DEMO_USER = "demo-tenant", "demo-user"
 UPTREND = [100.0] * 19 + [110.0]
@@ -43,7 +43,7 @@ def runner(db):
 
 
 def expected_trade_id(config_id, symbol, tick):
-    key = f"schedule:{config_id}:{symbol}:{tick.isoformat()}"
+    key = scheduled_idempotency_key(config_id, symbol, tick)
     return client_order_id_for(DEMO_TENANT, DEMO_USER, key)
 
 
