@@ -18,11 +18,15 @@ REQUESTS = [
     {"strategy_id": "manual", "symbol": "EUR/USD", "side": "buy", "qty": 10_000},
     {"strategy_id": "manual", "symbol": "BTC/USD", "side": "buy", "qty": 0.5},
     {"strategy_id": "manual", "symbol": "ETH/USD", "side": "buy", "qty": 2},
-    {"strategy_id": "manual", "symbol": "AAPL250117C00190000", "side": "buy", "qty": 1},
+    {"strategy_id": "manual", "symbol": "USD/JPY", "side": "buy", "qty": 1_000},
+    {"strategy_id": "manual", "symbol": "AAPL271217C00190000", "side": "buy", "qty": 1},
     {"strategy_id": "crypto_momentum", "symbol": "SOL/USD", "qty": 5},
     {"strategy_id": "manual", "symbol": "AAPL", "side": "sell", "qty": 4},
 ]
-COLUMNS = ("symbol", "class", "spread", "threshold", "decision", "status", "history")
+COLUMNS = (
+    "symbol", "class", "signal", "spread", "threshold", "decision", "status", "currency",
+    "history",
+)  # fmt: skip
 
 
 def main() -> int:
@@ -56,14 +60,15 @@ def row(data: dict, outcome: CallResult, uid: str, id_token: str) -> dict[str, s
     result = outcome.result
     routing = result["routing"] or {}
     spread = routing.get("spread_pct")
-    decision = routing and ("EXECUTE" if routing["should_execute"] else "WAIT")
     return {
         "symbol": result["signal"]["symbol"],
         "class": result["signal"]["asset_class"],
+        "signal": result["signal"]["signal_type"],
         "spread": "n/a" if spread is None else f"{spread:.3%}",
         "threshold": f"{routing['threshold_pct']:.2%}" if routing else "n/a",
-        "decision": decision or "n/a",
+        "decision": routing["action"].upper() if routing else "n/a",
         "status": result["status"],
+        "currency": result["currency"] or "-",
         "history": wait_for_history(uid, result["trade_id"], id_token),
     }
 

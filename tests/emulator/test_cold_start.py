@@ -28,7 +28,7 @@ def test_importing_main_and_mirroring_a_trade_loads_no_heavy_module(db):
     trade = {
         "trade_id": "cold-1", "tenant_id": "cold", "uid": uid, "symbol": "AAPL",
         "asset_class": "EQUITY", "side": "buy", "qty": 1.0, "price": 100.0, "notional": 100.0,
-        "fees": 0.0, "estimated_slippage": None, "strategy_id": "manual",
+        "fees": 0.0, "currency": "USD", "estimated_slippage": None, "strategy_id": "manual",
         "timestamp": "2026-01-05T15:00:00Z", "trading_date": "2026-01-05", "broker": "paper",
         "broker_order_id": "p-1", "client_order_id": "cold-1",
     }  # fmt: skip

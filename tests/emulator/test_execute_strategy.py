@@ -11,8 +11,12 @@ from tools.emulator_client import call
 
 SIGNAL_FIELDS = {"signal_type", "symbol", "asset_class", "confidence", "reasoning",
                  "estimated_slippage"}  # fmt: skip
-ROUTING_FIELDS = {"should_execute", "downgraded", "reason", "spread_pct", "threshold_pct",
-                  "estimated_slippage", "venue"}  # fmt: skip
+ROUTING_FIELDS = {
+    "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
+    "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
+    "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
+    "notional_in_account_currency",
+}  # fmt: skip
 
 
 def ledger_ids(db, tenant_id):
@@ -28,7 +32,10 @@ def test_a_manual_buy_returns_the_contract_and_writes_one_ledger_document(db, ma
     outcome = call("execute_strategy", buy(idempotency_key="first"), user.id_token)
     assert outcome.http_status == 200, outcome.error
     result = outcome.result
-    assert set(result) == {"status", "message", "signal", "routing", "quote", "order", "trade_id"}
+    assert set(result) == {
+        "status", "message", "currency", "signal", "routing", "quote", "order", "trade_id"
+    }  # fmt: skip
+    assert result["currency"] == "USD"
     assert result["status"] == "filled"
     assert set(result["signal"]) == SIGNAL_FIELDS and result["signal"]["signal_type"] == "BUY"
     assert set(result["routing"]) == ROUTING_FIELDS and result["routing"]["should_execute"]
@@ -41,6 +48,8 @@ def test_a_manual_buy_returns_the_contract_and_writes_one_ledger_document(db, ma
     trade = db.document(f"tenants/{tenant_id}/ledger_trades/{result['trade_id']}").get().to_dict()
     assert (trade["uid"], trade["tenant_id"], trade["symbol"]) == (user.uid, tenant_id, "AAPL")
     assert trade["price"] == result["quote"]["ask"] and trade["qty"] == 3
+    assert trade["currency"] == "USD"
+    assert trade["notional"] == result["routing"]["notional"] == round(3 * trade["price"], 2)
     assert trade["broker_order_id"] == result["order"]["broker_order_id"]
 
 
@@ -49,8 +58,10 @@ def test_a_wide_spread_is_downgraded_and_writes_nothing(db, make_user, tenant_id
     outcome = call("execute_strategy", buy("BTC/USD", 0.5), user.id_token)
     result = outcome.result
     assert result["status"] == "downgraded"
-    assert result["signal"]["signal_type"] == "WAIT"
-    assert result["routing"]["reason"] == "Spread 0.20% exceeds threshold 0.10%"
+    # The strategy's signal and the gate's decision, each as it is.
+    assert result["signal"]["signal_type"] == "BUY"
+    assert result["routing"]["action"] == "wait"
+    assert result["routing"]["reason"] == "Spread 0.20% exceeds threshold 0.10% (default)"
     assert result["order"] is None and result["trade_id"] is None
     assert ledger_ids(db, tenant_id) == []
 
@@ -145,3 +156,70 @@ def test_the_same_key_from_another_user_is_another_order(db, make_user, tenant_i
     second = call("execute_strategy", buy(idempotency_key="k"), make_user(tenant_id).id_token)
     assert first.result["trade_id"] != second.result["trade_id"]
     assert len(ledger_ids(db, tenant_id)) == 2
+
+
+def test_usd_jpy_is_priced_in_yen_and_checked_in_dollars(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    result = call("execute_strategy", buy("USD/JPY", 1000), user.id_token).result
+    assert result["status"] == "filled" and result["currency"] == "JPY"
+    assert result["routing"]["account_currency"] == "USD"
+    mid = result["quote"]["mid"]
+    assert result["routing"]["notional_in_account_currency"] == pytest.approx(
+        result["routing"]["notional"] / mid, abs=0.01
+    )
+    trade = db.document(f"tenants/{tenant_id}/ledger_trades/{result['trade_id']}").get().to_dict()
+    assert trade["currency"] == "JPY" and trade["qty"] == 1000
+
+
+# Found by fuzzing the callable: each was accepted and filled before the gate existed.
+OFF_THE_GRID = [
+    buy("AAPL", 1e-300),
+    buy("AAPL", 5e-324),
+    buy("AAPL271217C00190000", 0.37),
+    buy("EUR/USD", 0.001),
+    buy("EUR/USD", 1234.5),
+]
+OVERSIZE = [
+    buy("AAPL", 1e9),
+    {"strategy_id": "manual", "symbol": "EUR/USD", "side": "sell", "qty": 1e12},
+    buy("GBP/USD", 1e308),
+    buy("MSFT", 1e300),
+    {"strategy_id": "manual", "symbol": "BTC/USD", "side": "sell", "qty": 1},
+]
+
+
+@pytest.mark.parametrize("data", OFF_THE_GRID, ids=lambda d: f"{d['symbol']}x{d['qty']:g}")
+def test_a_qty_off_the_grid_is_invalid_argument_naming_the_increment(
+    db, make_user, tenant_id, data
+):
+    user = make_user(tenant_id)
+    outcome = call("execute_strategy", {**data, "idempotency_key": "fuzz"}, user.id_token)
+    assert (outcome.http_status, outcome.code) == (400, "INVALID_ARGUMENT"), outcome
+    assert outcome.error["message"].startswith("qty: ")
+    assert "increment" in outcome.error["message"] or "minimum" in outcome.error["message"]
+    assert ledger_ids(db, tenant_id) == []
+    claims = db.collection(f"tenants/{tenant_id}/executions").stream()
+    assert [c.id for c in claims] == []  # the key is released: nothing happened
+
+
+@pytest.mark.parametrize("data", OVERSIZE, ids=lambda d: f"{d['symbol']}x{d['qty']:g}")
+def test_an_oversize_or_uncovered_order_is_rejected_with_the_figures(
+    db, make_user, tenant_id, data
+):
+    user = make_user(tenant_id)
+    outcome = call("execute_strategy", data, user.id_token)
+    assert outcome.code is None, outcome
+    result = outcome.result
+    assert result["status"] == "rejected" and result["order"] is None
+    assert any(word in result["message"] for word in ("maximum", "buying power", "position"))
+    assert any(ch.isdigit() for ch in result["message"])
+    assert ledger_ids(db, tenant_id) == []
+
+
+def test_an_expired_option_is_rejected_without_a_quote(db, make_user, tenant_id):
+    result = call(
+        "execute_strategy", buy("AAPL250117C00190000", 1), make_user(tenant_id).id_token
+    ).result
+    assert result["status"] == "rejected"
+    assert result["message"] == "AAPL250117C00190000 expired on 2025-01-17"
+    assert result["quote"] is None and ledger_ids(db, tenant_id) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -27,9 +28,11 @@ def history(db, uid, trade_id):
 
 def ledger_trade(tenant_id, uid, n, side, qty, price):
     at = datetime(2025, 12, 30, 15, 0, tzinfo=UTC) + timedelta(minutes=n)
+    qty, price = Decimal(str(qty)), Decimal(str(price))
     return LedgerTrade(
         trade_id=f"fifo-{n}", tenant_id=tenant_id, uid=uid, symbol="BTC/USD",
-        asset_class="CRYPTO", side=side, qty=qty, price=price, notional=qty * price, fees=0.0,
+        asset_class="CRYPTO", side=side, qty=qty, price=price, notional=qty * price,
+        fees=Decimal(0), currency="USD",
         estimated_slippage=0.0005, strategy_id="manual", timestamp=at,
         trading_date=trading_date("CRYPTO", at), broker="paper", broker_order_id=f"p-{n}",
         client_order_id=f"fifo-{n}",
@@ -51,7 +54,9 @@ def test_a_callable_fill_is_mirrored_with_the_seed_schema(db, make_user, tenant_
     assert record["tax_lot_method"] == "FIFO"
     assert record["symbol"] == "ETH/USD" and record["asset_class"] == "CRYPTO"
     assert record["qty"] == 2 and record["price"] == result["quote"]["ask"]
-    assert record["cost_basis"] == pytest.approx(record["notional"])
+    # A crypto buy pays the taker fee; the lot's cost is what the buy cost in all.
+    assert record["fees"] > 0 and record["currency"] == "USD"
+    assert record["cost_basis"] == round(record["notional"] + record["fees"], 2)
     assert record["estimated_slippage"] == pytest.approx(result["routing"]["estimated_slippage"])
 
 
@@ -60,12 +65,19 @@ def test_fifo_sell_consumes_the_oldest_lots(db, make_user, tenant_id):
     write_and_wait(db, ledger_trade(tenant_id, uid, 1, "buy", 1, 100))
     write_and_wait(db, ledger_trade(tenant_id, uid, 2, "buy", 1, 110))
     sell = write_and_wait(db, ledger_trade(tenant_id, uid, 3, "sell", 1.5, 120))
-    assert sell["cost_basis"] == pytest.approx(155)
-    assert sell["realized_gain"] == pytest.approx(25)
+    assert (sell["cost_basis"], sell["realized_gain"], sell["currency"]) == (155, 25, "USD")
     lots = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD").get().to_dict()
-    assert [(lot["trade_id"], lot["qty"], lot["unit_cost"]) for lot in lots["lots"]] == [
-        ("fifo-2", 0.5, 110)
+    assert [(lot["trade_id"], lot["qty"], lot["cost"]) for lot in lots["lots"]] == [
+        ("fifo-2", 0.5, 55)
     ]
+
+
+def test_two_tenths_of_a_coin_are_stored_as_two_tenths(db, make_user, tenant_id):
+    uid = make_user().uid
+    write_and_wait(db, ledger_trade(tenant_id, uid, 1, "buy", "0.1", "110003.003"))
+    write_and_wait(db, ledger_trade(tenant_id, uid, 2, "buy", "0.1", "110003.003"))
+    lots = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD").get().to_dict()
+    assert lots["qty"] == 0.2 and lots["currency"] == "USD"
 
 
 def test_a_redelivered_event_changes_nothing(db, make_user, tenant_id):

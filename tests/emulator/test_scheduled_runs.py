@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionEngine
+from smart_routing.config import EngineConfig
 from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunner
-from smart_routing.routing import SmartRouter
+from smart_routing.runtime import configured_engine
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 from smart_routing_firebase.scheduled import run_enabled_strategies, scheduled_idempotency_key
 
@@ -34,12 +35,12 @@ def runner(db):
     market.set_closes("BTC/USD", UPTREND)
     market.set_closes("ETH/USD", UPTREND)  # BUY
     market.set_closes("SOL/USD", FLAT)  # HOLD
-    router = SmartRouter(clock=clock)
-    engine = ExecutionEngine(
-        PaperBroker(market, clock), market_data=market, ledger=FirestoreLedgerStore(db),
-        router=router, clock=clock,
+    instruments = BuiltinInstruments()
+    engine = configured_engine(
+        EngineConfig(smart_routing_enabled=True), PaperBroker(market, instruments, clock),
+        market, instruments, FirestoreLedgerStore(db), clock,
     )  # fmt: skip
-    return StrategyRunner(engine, market, router)
+    return StrategyRunner(engine)
 
 
 def expected_trade_id(config_id, symbol, tick):
