@@ -332,3 +332,27 @@ def test_the_builtin_instruments_follow_the_venues_rules():
     assert coin.qty_increment == Decimal("0.000000001") and not coin.shortable
     share = source.get_instrument("AAPL", AssetClass.EQUITY)
     assert share.fractionable and not share.shortable and share.price_tick == Decimal("0.01")
+
+
+# Known core defects: these fail until the core is fixed (see the helper-d report).
+
+
+def test_a_limit_price_below_one_tick_is_refused_as_a_status_not_an_exception(runtime):
+    # 0.001 rounds down to 0.00 on the cent tick: no order can carry it.
+    limit = intent("MSFT", "buy", 1, order_type=OrderType.LIMIT, limit_price=0.001)
+    result = runtime.engine.execute_intent(limit)
+    assert result.status in (ExecutionStatus.INVALID, ExecutionStatus.REJECTED)
+    assert result.order is None
+
+
+def test_a_leveraged_forex_position_can_be_closed(clock):
+    # 60 USD covers the 5% margin (50.01 USD) on 1,000 USD/JPY; the paper account then shows
+    # negative cash. Selling the 1,000 back reduces the position and must not need margin.
+    config = EngineConfig(smart_routing_enabled=True, paper_starting_cash=Decimal(60))
+    runtime = build_local_runtime(config, clock)
+    runtime.market.set_quote("USD/JPY", 149.98, 150.02)
+    opened = runtime.engine.execute_intent(intent("USD/JPY", "buy", 1000))
+    assert opened.status is ExecutionStatus.FILLED
+    closed = runtime.engine.execute_intent(intent("USD/JPY", "sell", 1000))
+    assert closed.status is ExecutionStatus.FILLED, closed.message
+    assert runtime.broker.get_account().positions == {}
