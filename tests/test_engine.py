@@ -1,16 +1,21 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.assets import AssetClass
 from smart_routing.clock import FixedClock
+from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.gate import CostCheck, GateAction, SmartRouter
 from smart_routing.orders import (
+    AccountSnapshot,
     Order,
     OrderIntent,
     OrderSide,
@@ -18,7 +23,10 @@ from smart_routing.orders import (
     OrderType,
     client_order_id_for,
 )
-from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.runtime import configured_engine
+
+INSTRUMENTS = BuiltinInstruments()
 
 
 class CountingBroker:
@@ -29,6 +37,9 @@ class CountingBroker:
     def __init__(self, inner, fail_with=None, then_lookup=None):
         self.inner, self.fail_with, self.then_lookup = inner, fail_with, then_lookup
         self.submitted, self.lookups = [], 0
+
+    def venue_for(self, asset_class):
+        return self.name
 
     def submit_order(self, request):
         self.submitted.append(request)
@@ -53,38 +64,55 @@ def market(clock):
     return SimulatedMarket(clock)
 
 
-def engine_with(market, clock, broker=None, **kwargs):
-    broker = broker or CountingBroker(PaperBroker(market, clock))
-    ledger = kwargs.pop("ledger", InMemoryLedgerStore())
-    return ExecutionEngine(broker, market_data=market, ledger=ledger, clock=clock, **kwargs)
+def paper(market, clock, **kwargs):
+    return PaperBroker(market, INSTRUMENTS, clock, **kwargs)
 
 
-def buy(symbol="AAPL", qty=10.0, **kwargs):
+def engine_with(market, clock, broker=None, *, ledger=None, router=None, **kwargs):
+    """An engine on the simulated market; the gate's cost check is on unless a router says."""
+    return ExecutionEngine(
+        broker=broker or CountingBroker(paper(market, clock)),
+        market_data=market,
+        instruments=INSTRUMENTS,
+        ledger=ledger if ledger is not None else InMemoryLedgerStore(),
+        router=router or SmartRouter(),
+        clock=clock,
+        **kwargs,
+    )
+
+
+def buy(symbol="AAPL", qty=10, **kwargs):
     return OrderIntent(symbol=symbol, side=OrderSide.BUY, qty=qty, **kwargs)
 
 
-def test_smart_routing_is_off_by_default(market, clock):
+def test_smart_routing_is_off_unless_configured(market, clock):
     market.set_quote("BTC/USD", 49_950, 50_050)
-    engine = engine_with(market, clock)
-    assert engine.enable_smart_routing is False
-    result = engine.execute_intent(intent=buy("BTC/USD", 0.5))
+    config = load_config({})
+    assert config.smart_routing_enabled is False
+    broker = paper(market, clock)
+    engine = configured_engine(config, broker, market, INSTRUMENTS, InMemoryLedgerStore(), clock)
+    assert engine.router.enabled is False
+    result = engine.execute_intent(buy("BTC/USD", Decimal("0.5")))
     assert result.status is ExecutionStatus.FILLED
-    assert result.routing is None
+    assert result.routing.cost_check is CostCheck.BYPASSED
+    assert result.routing.spread_pct == Decimal("0.002")  # measured, not acted on
 
 
 def test_a_downgraded_intent_never_reaches_the_broker(market, clock):
     market.set_quote("BTC/USD", 49_950, 50_050)
-    engine = engine_with(market, clock, enable_smart_routing=True)
-    result = engine.execute_intent(intent=buy("BTC/USD", 0.5))
+    engine = engine_with(market, clock)
+    result = engine.execute_intent(buy("BTC/USD", Decimal("0.5")))
     assert result.status is ExecutionStatus.DOWNGRADED
-    assert result.routing.reason == "Spread 0.20% exceeds threshold 0.10%"
+    assert result.routing.action is GateAction.WAIT
+    assert result.routing.cost_check is CostCheck.EXCEEDED
+    assert result.routing.reason == "Spread 0.20% exceeds threshold 0.10% (default)"
     assert engine.broker.submitted == []
     assert result.order is None and result.trade is None
 
 
 def test_dry_run_places_no_order_but_still_routes(market, clock):
-    engine = engine_with(market, clock, enable_smart_routing=True, dry_run=True)
-    result = engine.execute_intent(intent=buy())
+    engine = engine_with(market, clock, dry_run=True)
+    result = engine.execute_intent(buy())
     assert result.status is ExecutionStatus.DRY_RUN
     assert result.routing.should_execute
     assert engine.broker.submitted == []
@@ -95,23 +123,22 @@ def test_dry_run_places_no_order_but_still_routes(market, clock):
 
 def test_a_fill_is_written_to_the_ledger_with_every_field(market, clock):
     ledger = InMemoryLedgerStore()
-    engine = engine_with(
-        market, clock, enable_smart_routing=True, ledger=ledger, tenant_id="t1", uid="u1"
-    )
+    engine = engine_with(market, clock, ledger=ledger, tenant_id="t1", uid="u1")
     result = engine.execute_intent(
-        intent=buy("ETH/USD", 2, strategy_id="crypto_momentum", idempotency_key="k-1")
+        buy("ETH/USD", 2, strategy_id="crypto_momentum", idempotency_key="k-1")
     )
     assert result.status is ExecutionStatus.FILLED
     trade = result.trade
-    quote = market.get_quote("ETH/USD", AssetClass.CRYPTO)
     assert trade == ledger.get("t1", trade.trade_id)
     assert trade.trade_id == trade.client_order_id == client_order_id_for("t1", "u1", "k-1")
     assert (trade.tenant_id, trade.uid) == ("t1", "u1")
     assert (trade.symbol, trade.asset_class, trade.side) == ("ETH/USD", AssetClass.CRYPTO, "buy")
-    assert trade.qty == 2 and trade.price == quote.ask
-    assert trade.notional == pytest.approx(2 * quote.ask)
-    assert trade.fees == 0
-    assert trade.estimated_slippage == pytest.approx(result.routing.estimated_slippage)
+    # The simulated ETH/USD quote is 2999.25 / 3000.75: a buy fills at the ask.
+    assert trade.qty == 2 and trade.price == Decimal("3000.75")
+    assert trade.notional == Decimal("6001.50") and trade.currency == "USD"
+    # 25 bps taker fee on 6001.50 is 15.00375, rounded up to the cent.
+    assert trade.fees == Decimal("15.01")
+    assert trade.estimated_slippage == result.routing.estimated_slippage == Decimal("0.00025")
     assert trade.strategy_id == "crypto_momentum"
     assert trade.timestamp == clock.now() and trade.timestamp.utcoffset().total_seconds() == 0
     assert trade.trading_date == date(2025, 12, 30)
@@ -119,35 +146,37 @@ def test_a_fill_is_written_to_the_ledger_with_every_field(market, clock):
 
 
 def test_options_notional_uses_the_contract_multiplier(market, clock):
-    engine = engine_with(market, clock)
-    result = engine.execute_intent(intent=buy("AAPL250117C00190000", 2))
-    assert result.trade.notional == pytest.approx(2 * 100 * result.trade.price)
+    market.set_quote("AAPL261218C00190000", 4.95, 5.05)
+    result = engine_with(market, clock).execute_intent(buy("AAPL261218C00190000", 2))
+    assert result.status is ExecutionStatus.FILLED
+    assert result.trade.price == Decimal("5.05")
+    assert result.trade.notional == Decimal("1010.00")
 
 
 def test_the_same_intent_twice_makes_one_order_and_one_trade(market, clock):
     ledger = InMemoryLedgerStore()
-    paper = PaperBroker(market, clock)
-    engine = engine_with(market, clock, broker=CountingBroker(paper), ledger=ledger)
+    inner = paper(market, clock)
+    engine = engine_with(market, clock, broker=CountingBroker(inner), ledger=ledger)
     intent = buy(idempotency_key="double-click")
-    first = engine.execute_intent(intent=intent)
-    second = engine.execute_intent(intent=intent)
+    first = engine.execute_intent(intent)
+    second = engine.execute_intent(intent)
     assert first.trade == second.trade
     assert first.order.broker_order_id == second.order.broker_order_id
     assert len(ledger.trades("local-tenant")) == 1
-    assert paper.get_account().position_qty("AAPL") == 10
+    assert inner.get_account().position_qty("AAPL") == 10
 
 
 def test_the_same_key_at_once_from_many_threads_makes_one_trade(market, clock):
     ledger = InMemoryLedgerStore()
-    paper = PaperBroker(market, clock)
-    engine = engine_with(market, clock, broker=paper, ledger=ledger)
+    inner = paper(market, clock)
+    engine = engine_with(market, clock, broker=inner, ledger=ledger)
     with ThreadPoolExecutor(8) as pool:
         results = list(
             pool.map(lambda _: engine.execute_intent(buy(idempotency_key="k")), range(16))
         )
     assert {r.trade.trade_id for r in results} == {results[0].trade.trade_id}
     assert len(ledger.trades("local-tenant")) == 1
-    assert paper.get_account().position_qty("AAPL") == 10
+    assert inner.get_account().position_qty("AAPL") == 10
 
 
 def test_different_users_with_the_same_key_get_different_orders():
@@ -156,11 +185,14 @@ def test_different_users_with_the_same_key_get_different_orders():
     assert len(client_order_id_for("t", "alice", "k")) <= 48
 
 
-def test_a_venue_rejection_comes_back_with_its_reason(market, clock):
+def test_an_equity_short_is_rejected_by_the_gate_before_the_venue(market, clock):
     engine = engine_with(market, clock)
-    result = engine.execute_intent(intent=OrderIntent(symbol="AAPL", side="sell", qty=5))
+    result = engine.execute_intent(OrderIntent(symbol="AAPL", side="sell", qty=5))
     assert result.status is ExecutionStatus.REJECTED
-    assert "insufficient position" in result.message
+    assert result.message == (
+        "insufficient position: selling 5 AAPL, holding 0 (this account may not short equity)"
+    )
+    assert engine.broker.submitted == []
     assert result.trade is None
 
 
@@ -177,16 +209,17 @@ def test_a_venue_rejection_comes_back_with_its_reason(market, clock):
 def test_broker_failures_become_statuses_never_exceptions(
     market, clock, failure, lookup, status, words
 ):
-    broker = CountingBroker(PaperBroker(market, clock), fail_with=failure, then_lookup=lookup)
-    result = engine_with(market, clock, broker=broker).execute_intent(intent=buy())
+    broker = CountingBroker(paper(market, clock), fail_with=failure, then_lookup=lookup)
+    result = engine_with(market, clock, broker=broker).execute_intent(buy())
     assert result.status is status
     assert words in result.message
+    assert len(broker.submitted) == 1
     assert result.trade is None
 
 
 def test_after_a_timeout_an_order_that_reached_the_venue_is_found_and_recorded(market, clock):
-    paper = PaperBroker(market, clock)
-    broker = CountingBroker(paper, fail_with=TimeoutError("read timeout"), then_lookup="placed")
+    inner = paper(market, clock)
+    broker = CountingBroker(inner, fail_with=TimeoutError("read timeout"), then_lookup="placed")
     ledger = InMemoryLedgerStore()
     result = engine_with(market, clock, broker=broker, ledger=ledger).execute_intent(buy())
     assert result.status is ExecutionStatus.FILLED
@@ -199,10 +232,15 @@ class ScriptedBroker:
 
     name = "scripted"
 
-    def __init__(self, status, filled_qty, price=100.0):
+    def __init__(self, status, filled_qty, price=Decimal("190.00")):
         self.status, self.filled_qty, self.price = status, filled_qty, price
+        self.submitted = []
+
+    def venue_for(self, asset_class):
+        return self.name
 
     def submit_order(self, request):
+        self.submitted.append(request)
         return Order(
             broker=self.name,
             broker_order_id="s-1",
@@ -222,7 +260,7 @@ class ScriptedBroker:
         return None
 
     def get_account(self):
-        raise NotImplementedError
+        return AccountSnapshot(cash=100_000, buying_power=100_000, as_of=FixedClock().now())
 
 
 @pytest.mark.parametrize(
@@ -242,10 +280,26 @@ def test_venue_states_map_onto_statuses_and_only_filled_quantity_is_recorded(
 ):
     ledger = InMemoryLedgerStore()
     engine = engine_with(market, clock, broker=ScriptedBroker(venue_status, filled), ledger=ledger)
-    result = engine.execute_intent(intent=buy())
+    result = engine.execute_intent(buy())
     assert result.status is status
     trades = ledger.trades("local-tenant")
     assert [t.qty for t in trades] == ([ledger_qty] if ledger_qty else [])
+    if ledger_qty:
+        assert trades[0].notional == ledger_qty * Decimal("190.00")
+
+
+def test_an_account_that_cannot_be_read_sends_nothing(market, clock, log_records):
+    class NoAccount(ScriptedBroker):
+        def get_account(self):
+            raise ConnectionError("account endpoint down")
+
+    broker = NoAccount(OrderStatus.FILLED, 10)
+    result = engine_with(market, clock, broker=broker).execute_intent(buy())
+    assert result.status is ExecutionStatus.REJECTED
+    assert result.message == "the account could not be read; nothing sent"
+    assert broker.submitted == []
+    (unavailable,) = [r for r in log_records() if r["event"] == "exec.account_unavailable"]
+    assert "account endpoint down" in unavailable["error"]
 
 
 def test_a_failed_ledger_write_reports_the_fill_and_a_retry_records_it(market, clock):
@@ -261,10 +315,10 @@ def test_a_failed_ledger_write_reports_the_fill_and_a_retry_records_it(market, c
     ledger = FlakyLedger()
     engine = engine_with(market, clock, ledger=ledger)
     intent = buy(idempotency_key="retry-me")
-    first = engine.execute_intent(intent=intent)
+    first = engine.execute_intent(intent)
     assert first.status is ExecutionStatus.FILLED and first.trade is None
     assert "ledger write failed" in first.message
-    second = engine.execute_intent(intent=intent)
+    second = engine.execute_intent(intent)
     assert second.trade is not None
     assert len(engine.broker.submitted) == 2
     assert engine.broker.inner.get_account().position_qty("AAPL") == 10  # still one order
@@ -272,10 +326,12 @@ def test_a_failed_ledger_write_reports_the_fill_and_a_retry_records_it(market, c
 
 def test_fail_closed_without_a_quote_holds_the_order(market, clock):
     market.remove_quote("AAPL")
-    router = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED), clock)
-    engine = engine_with(market, clock, enable_smart_routing=True, router=router)
-    result = engine.execute_intent(intent=buy())
+    router = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED))
+    engine = engine_with(market, clock, router=router)
+    result = engine.execute_intent(buy())
     assert result.status is ExecutionStatus.DOWNGRADED
+    assert result.routing.cost_check is CostCheck.UNAVAILABLE
+    assert result.message == "Quote unavailable (no quote); fail-closed: order held"
     assert engine.broker.submitted == []
 
 
@@ -283,44 +339,65 @@ def test_limit_orders_need_a_price_and_a_resting_one_is_accepted(market, clock):
     with pytest.raises(ValueError, match="limit_price"):
         OrderIntent(symbol="AAPL", side="buy", qty=1, order_type=OrderType.LIMIT)
     engine = engine_with(market, clock)
-    resting = buy(order_type=OrderType.LIMIT, limit_price=100.0)
-    result = engine.execute_intent(intent=resting)
+    resting = buy(order_type=OrderType.LIMIT, limit_price=100)
+    result = engine.execute_intent(resting)
     assert result.status is ExecutionStatus.ACCEPTED and result.trade is None
+    assert result.order.limit_price == Decimal("100.00")
 
 
 def test_routing_and_execution_are_logged_with_the_seed_fields(market, clock, log_records):
     market.set_quote("BTC/USD", 49_950, 50_050)
-    engine_with(market, clock, enable_smart_routing=True).execute_intent(intent=buy("BTC/USD", 1))
-    routing = [r for r in log_records() if r["event"] == "exec.smart_routing"]
-    assert routing == [
-        {
-            "severity": "INFO",
-            "event": "exec.smart_routing",
-            "gate": "engine",
-            "should_execute": False,
-            "reason": "Spread 0.20% exceeds threshold 0.10%",
-            "spread_pct": pytest.approx(0.002),
-            "downgraded": True,
-            "symbol": "BTC/USD",
-            "asset_class": "CRYPTO",
-            "threshold_pct": 0.001,
-            "estimated_slippage": pytest.approx(0.001),
-            "venue": "counting",
-        }
-    ]
+    engine_with(market, clock).execute_intent(buy("BTC/USD", 1))
+    records = log_records()
+    (routing,) = [r for r in records if r["event"] == "exec.smart_routing"]
+    assert routing["severity"] == "INFO"
+    seed_fields = {
+        "should_execute": False,
+        "reason": "Spread 0.20% exceeds threshold 0.10% (default)",
+        "spread_pct": 0.002,
+        "downgraded": True,
+        "symbol": "BTC/USD",
+        "asset_class": "CRYPTO",
+        "threshold_pct": 0.001,
+        "estimated_slippage": 0.001,
+    }
+    assert {key: routing[key] for key in seed_fields} == seed_fields
+    assert routing["action"] == "wait" and routing["cost_check"] == "exceeded"
+    assert routing["threshold_source"] == "default" and routing["venue"] == "paper"
+    assert "instrument" not in routing and "quote" not in routing
+    (execution,) = [r for r in records if r["event"] == "exec.execution"]
+    assert execution["status"] == "downgraded" and execution["symbol"] == "BTC/USD"
 
 
 def test_a_missing_quote_under_fail_open_logs_a_warning(market, clock, log_records):
     market.remove_quote("AAPL")
-
-    class QuoteFreeBroker(PaperBroker):
-        def _fill_price(self, request):
-            return 190.0
-
-    broker = QuoteFreeBroker(market, clock)
-    result = engine_with(market, clock, broker=broker, enable_smart_routing=True).execute_intent(
-        buy()
-    )
+    broker = ScriptedBroker(OrderStatus.FILLED, 10)
+    result = engine_with(market, clock, broker=broker).execute_intent(buy())
     assert result.status is ExecutionStatus.FILLED
+    assert result.routing.cost_check is CostCheck.UNAVAILABLE
     (warning,) = [r for r in log_records() if r["event"] == "exec.smart_routing"]
     assert warning["severity"] == "WARNING" and "fail-open" in warning["reason"]
+
+
+def test_without_any_usable_quote_the_paper_venue_refuses_to_fill(market, clock):
+    market.remove_quote("AAPL")
+    engine = engine_with(market, clock)
+    result = engine.execute_intent(buy())
+    assert result.routing.should_execute  # fail-open lets it through the gate
+    assert result.status is ExecutionStatus.ERROR
+    assert "paper broker has no quote for AAPL" in result.message
+
+
+def test_config_routing_policy_reaches_the_gate(market, clock):
+    market.set_quote("BTC/USD", 49_950, 50_050)
+    config = load_config(
+        {"EXEC_SMART_ROUTING_ENABLED": "true", "EXEC_MAX_SPREAD_PCT_CRYPTO": "0.003"}
+    )
+    engine = configured_engine(
+        config, paper(market, clock), market, INSTRUMENTS, InMemoryLedgerStore(), clock
+    )
+    result = engine.execute_intent(buy("BTC/USD", Decimal("0.5")))
+    assert result.status is ExecutionStatus.FILLED
+    assert result.routing.threshold_source == "EXEC_MAX_SPREAD_PCT_CRYPTO"
+    assert result.routing.threshold_pct == Decimal("0.003")
+    assert EngineConfig().smart_routing_enabled is False

@@ -1,5 +1,8 @@
+from decimal import Decimal
+
 import pytest
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import TYPICAL_SPREAD, SimulatedMarket
 from smart_routing.assets import AssetClass
@@ -7,17 +10,23 @@ from smart_routing.costs import spread_pct
 from smart_routing.errors import OrderRejected, VenueUnavailable
 from smart_routing.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 
+OPTION = "AAPL261218C00190000"  # expires 2026-12-18: after the test clock, within 3 years
 
-def request(symbol="AAPL", side="buy", qty=10.0, asset_class=AssetClass.EQUITY, key="c1", **kw):
+
+def request(symbol="AAPL", side="buy", qty=10, asset_class=AssetClass.EQUITY, key="c1", **kw):
     return OrderRequest(
         client_order_id=key, symbol=symbol, asset_class=asset_class, side=side, qty=qty, **kw
     )
 
 
+def paper(market, clock, **kwargs):
+    return PaperBroker(market, BuiltinInstruments(), clock, **kwargs)
+
+
 @pytest.mark.parametrize(
     ("symbol", "asset_class"),
     [("AAPL", AssetClass.EQUITY), ("XYZ", AssetClass.EQUITY), ("EUR/USD", AssetClass.FOREX),
-     ("BTC/USD", AssetClass.CRYPTO), ("AAPL250117C00190000", AssetClass.OPTIONS)],
+     ("BTC/USD", AssetClass.CRYPTO), (OPTION, AssetClass.OPTIONS)],
 )  # fmt: skip
 def test_every_asset_class_has_a_deterministic_quote_at_its_typical_spread(
     clock, symbol, asset_class
@@ -27,7 +36,8 @@ def test_every_asset_class_has_a_deterministic_quote_at_its_typical_spread(
     assert first == again
     assert 0 < first.bid <= first.ask
     assert first.as_of == clock.now()
-    assert spread_pct(first.bid, first.ask) == pytest.approx(TYPICAL_SPREAD[asset_class], rel=0.5)
+    spread = float(spread_pct(first.bid, first.ask))
+    assert spread == pytest.approx(TYPICAL_SPREAD[asset_class], rel=0.5)
 
 
 def test_bars_are_deterministic_and_end_at_the_quote(clock):
@@ -36,15 +46,16 @@ def test_bars_are_deterministic_and_end_at_the_quote(clock):
     assert len(bars) == 20
     assert bars == SimulatedMarket(clock).get_bars("ETH/USD", AssetClass.CRYPTO, 20)
     assert [b.start for b in bars] == sorted(b.start for b in bars)
-    assert bars[-1].close == pytest.approx(market.get_quote("ETH/USD", AssetClass.CRYPTO).mid)
+    mid = market.get_quote("ETH/USD", AssetClass.CRYPTO).mid
+    assert bars[-1].close == pytest.approx(float(mid))
 
 
 def test_quotes_and_bars_can_be_set_per_symbol(clock):
     market = SimulatedMarket(clock)
-    market.set_quote("AAPL", 10, 11)
+    market.set_quote("AAPL", 10.01, 10.02)
     market.set_closes("MSFT", [1, 2, 3])
     quote = market.get_quote("AAPL", AssetClass.EQUITY)
-    assert (quote.bid, quote.ask) == (10, 11)
+    assert (quote.bid, quote.ask) == (Decimal("10.01"), Decimal("10.02"))
     assert [b.close for b in market.get_bars("MSFT", AssetClass.EQUITY, 10)] == [1, 2, 3]
     market.remove_quote("AAPL")
     assert market.get_quote("AAPL", AssetClass.EQUITY) is None
@@ -53,19 +64,20 @@ def test_quotes_and_bars_can_be_set_per_symbol(clock):
 def test_buys_fill_at_the_ask_and_sells_at_the_bid(clock):
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", 100, 101)
-    broker = PaperBroker(market, clock, starting_cash=10_000)
+    broker = paper(market, clock, starting_cash=Decimal(10_000))
     bought = broker.submit_order(request(qty=10, key="b"))
     sold = broker.submit_order(request(side="sell", qty=4, key="s"))
     assert (bought.status, bought.filled_avg_price, bought.filled_qty) == ("filled", 101, 10)
     assert (sold.status, sold.filled_avg_price) == ("filled", 100)
     account = broker.get_account()
-    assert account.cash == pytest.approx(10_000 - 1_010 + 400)
+    assert account.currency == "USD"
+    assert account.cash == Decimal("9390")  # 10,000 - 1,010 + 400
     assert account.positions["AAPL"].qty == 6
     assert account.positions["AAPL"].avg_price == 101
 
 
 def test_resubmitting_a_client_order_id_returns_the_same_order(clock):
-    broker = PaperBroker(SimulatedMarket(clock), clock)
+    broker = paper(SimulatedMarket(clock), clock)
     first = broker.submit_order(request(key="same"))
     second = broker.submit_order(request(key="same"))
     assert first == second
@@ -74,10 +86,20 @@ def test_resubmitting_a_client_order_id_returns_the_same_order(clock):
     assert broker.get_order_by_client_id("other") is None
 
 
+def test_paper_order_ids_are_unique_across_broker_instances(clock):
+    market = SimulatedMarket(clock)
+    one, two = paper(market, clock), paper(market, clock)
+    first = one.submit_order(request(key="c1"))
+    second = two.submit_order(request(key="c1"))
+    also = one.submit_order(request(key="c2"))
+    ids = {first.broker_order_id, second.broker_order_id, also.broker_order_id}
+    assert len(ids) == 3
+
+
 def test_a_limit_order_fills_only_when_marketable(clock):
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", 100, 101)
-    broker = PaperBroker(market, clock)
+    broker = paper(market, clock)
     resting = broker.submit_order(request(order_type=OrderType.LIMIT, limit_price=100.5, key="r"))
     crossing = broker.submit_order(request(order_type=OrderType.LIMIT, limit_price=102, key="x"))
     assert resting.status is OrderStatus.ACCEPTED and resting.filled_qty == 0
@@ -87,25 +109,54 @@ def test_a_limit_order_fills_only_when_marketable(clock):
 def test_the_paper_broker_refuses_what_the_account_cannot_pay_or_deliver(clock):
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", 100, 101)
-    broker = PaperBroker(market, clock, starting_cash=500)
-    with pytest.raises(OrderRejected, match="insufficient buying power"):
+    broker = paper(market, clock, starting_cash=Decimal(500))
+    with pytest.raises(
+        OrderRejected,
+        match=r"^insufficient buying power: order needs 1,010\.00 USD, cash is 500\.00 USD$",
+    ):
         broker.submit_order(request(qty=10))
     with pytest.raises(OrderRejected, match="insufficient position"):
         broker.submit_order(request(side=OrderSide.SELL, qty=1))
-    assert broker.get_account().cash == 500
+    with pytest.raises(OrderRejected, match="insufficient position"):
+        broker.submit_order(request("BTC/USD", "sell", Decimal("0.1"), AssetClass.CRYPTO))
+    assert broker.get_account().cash == Decimal(500)
+    assert broker.get_account().positions == {}
+
+
+def test_the_paper_broker_checks_the_instrument_grid(clock):
+    broker = paper(SimulatedMarket(clock), clock)
+    off_grid = r"^paper: qty: 0\.37 is not a multiple of the increment 1 contracts$"
+    with pytest.raises(OrderRejected, match=off_grid):
+        broker.submit_order(request(OPTION, qty=Decimal("0.37"), asset_class=AssetClass.OPTIONS))
+    with pytest.raises(OrderRejected, match="increment 1 units of EUR"):
+        broker.submit_order(request("EUR/USD", qty=Decimal("10.5"), asset_class=AssetClass.FOREX))
+    assert broker.get_order_by_client_id("c1") is None
 
 
 def test_forex_may_go_short(clock):
-    broker = PaperBroker(SimulatedMarket(clock), clock)
+    broker = paper(SimulatedMarket(clock), clock)
     order = broker.submit_order(request("EUR/USD", "sell", 10_000, AssetClass.FOREX))
     assert order.status is OrderStatus.FILLED
-    assert broker.get_account().positions["EUR/USD"].qty == -10_000
+    assert order.filled_avg_price == Decimal("1.09997")  # the simulated bid
+    account = broker.get_account()
+    assert account.positions["EUR/USD"].qty == -10_000
+    assert account.cash == Decimal("110999.70")
+
+
+def test_a_yen_priced_fill_moves_dollar_cash_at_the_conversion_mid(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("USD/JPY", 149.98, 150.02)
+    broker = paper(market, clock)
+    order = broker.submit_order(request("USD/JPY", "buy", 1000, AssetClass.FOREX))
+    assert order.filled_avg_price == Decimal("150.02")
+    # 150,020 JPY at 1/150.00 (the USD/JPY mid) is 1,000.13 USD.
+    assert broker.get_account().cash == Decimal("98999.87")
 
 
 def test_no_usable_quote_means_the_order_was_not_placed(clock):
     market = SimulatedMarket(clock)
     market.remove_quote("AAPL")
-    broker = PaperBroker(market, clock)
+    broker = paper(market, clock)
     with pytest.raises(VenueUnavailable):
         broker.submit_order(request())
     market.set_quote("AAPL", 101, 100)
