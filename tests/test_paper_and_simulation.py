@@ -71,7 +71,9 @@ def test_buys_fill_at_the_ask_and_sells_at_the_bid(clock):
     assert (sold.status, sold.filled_avg_price) == ("filled", 100)
     account = broker.get_account()
     assert account.currency == "USD"
-    assert account.cash == Decimal("9390")  # 10,000 - 1,010 + 400
+    # 10,000 - 1,010 + 400, less the sale's SEC and TAF fees (0.011784, rounded up to 0.02)
+    assert sold.fees == Decimal("0.02") and bought.fees == 0
+    assert account.cash == Decimal("9389.98")
     assert account.positions["AAPL"].qty == 6
     assert account.positions["AAPL"].avg_price == 101
 
@@ -112,7 +114,7 @@ def test_the_paper_broker_refuses_what_the_account_cannot_pay_or_deliver(clock):
     broker = paper(market, clock, starting_cash=Decimal(500))
     with pytest.raises(
         OrderRejected,
-        match=r"^insufficient buying power: order needs 1,010\.00 USD, cash is 500\.00 USD$",
+        match=r"^insufficient buying power: order needs 1,010\.00 USD, buying power is 500\.00 USD$",
     ):
         broker.submit_order(request(qty=10))
     with pytest.raises(OrderRejected, match="insufficient position"):
@@ -133,24 +135,35 @@ def test_the_paper_broker_checks_the_instrument_grid(clock):
     assert broker.get_order_by_client_id("c1") is None
 
 
-def test_forex_may_go_short(clock):
+def test_forex_may_go_short_on_margin_and_closing_books_the_result(clock):
     broker = paper(SimulatedMarket(clock), clock)
     order = broker.submit_order(request("EUR/USD", "sell", 10_000, AssetClass.FOREX))
     assert order.status is OrderStatus.FILLED
     assert order.filled_avg_price == Decimal("1.09997")  # the simulated bid
     account = broker.get_account()
     assert account.positions["EUR/USD"].qty == -10_000
-    assert account.cash == Decimal("110999.70")
+    # Opening moves no cash; 5% of the 10,999.70 USD notional (549.985, half-even 549.98)
+    # is held as margin.
+    assert account.cash == Decimal(100_000)
+    assert account.buying_power == Decimal("99450.02")
+    broker.submit_order(request("EUR/USD", "buy", 10_000, AssetClass.FOREX, key="close"))
+    closed = broker.get_account()
+    # Bought back at the 1.10003 ask: (1.10003 - 1.09997) x 10,000 lost, 0.60 USD.
+    assert closed.positions == {}
+    assert closed.cash == closed.buying_power == Decimal("99999.40")
 
 
-def test_a_yen_priced_fill_moves_dollar_cash_at_the_conversion_mid(clock):
+def test_a_yen_priced_position_holds_dollar_margin_at_the_conversion_mid(clock):
     market = SimulatedMarket(clock)
     market.set_quote("USD/JPY", 149.98, 150.02)
     broker = paper(market, clock)
     order = broker.submit_order(request("USD/JPY", "buy", 1000, AssetClass.FOREX))
     assert order.filled_avg_price == Decimal("150.02")
-    # 150,020 JPY at 1/150.00 (the USD/JPY mid) is 1,000.13 USD.
-    assert broker.get_account().cash == Decimal("98999.87")
+    # 150,020 JPY at 1/150.00 (the USD/JPY mid) is 1,000.13 USD; 5% of it is 50.01 USD.
+    assert broker.get_account().buying_power == Decimal("99949.99")
+    broker.submit_order(request("USD/JPY", "sell", 1000, AssetClass.FOREX, key="close"))
+    # Sold at the 149.98 bid: 40 JPY lost, 0.27 USD at the mid.
+    assert broker.get_account().cash == Decimal("99999.73")
 
 
 def test_no_usable_quote_means_the_order_was_not_placed(clock):

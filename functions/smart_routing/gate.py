@@ -175,6 +175,15 @@ class _Draft:
         return self._decision(action, reason)
 
     def check_qty(self) -> SmartRoutingDecision | None:
+        limit = self.intent.limit_price
+        if self.intent.order_type is OrderType.LIMIT and limit is not None:
+            rounded = self.spec.round_limit_price(limit, self.intent.side)
+            if rounded <= 0:
+                return self.stop(
+                    GateAction.INVALID,
+                    f"limit_price: {limit:f} rounds to {rounded:f} on the tick "
+                    f"{self.spec.price_tick.normalize():f}",
+                )
         if self.intent.qty_rounding is QtyRounding.EXACT:
             problem = self.spec.qty_problem(self.intent.qty)
             if problem is not None:
@@ -259,7 +268,10 @@ class _Draft:
             problem = self._money_problem(account, conversion)
         if problem is not None:
             return self.stop(GateAction.REJECT, problem)
-        return self._decision(GateAction.EXECUTE, self.cost_note or "all checks passed")
+        reason = self.cost_note or "all checks passed"
+        if self.notional is None:
+            reason += "; no price, so size and buying power are left to the venue"
+        return self._decision(GateAction.EXECUTE, reason)
 
     def _position_problem(self, account: AccountSnapshot) -> str | None:
         if self.intent.side is OrderSide.BUY or self.spec.shortable:
@@ -309,11 +321,20 @@ class _Draft:
         self, account: AccountSnapshot, in_account: Decimal, rate: Decimal
     ) -> Decimal:
         if self.spec.asset_class is AssetClass.FOREX:
-            return round_money(in_account * self.router.policy.forex_margin_rate, account.currency)
+            opening = self._opening_share(account)
+            margin = in_account * opening * self.router.policy.forex_margin_rate
+            return round_money(margin, account.currency)
         if self.intent.side is OrderSide.SELL:
             return ZERO  # selling what is held frees money
         fees = self.fees or ZERO
         return round_money(in_account + fees * rate, account.currency)
+
+    def _opening_share(self, account: AccountSnapshot) -> Decimal:
+        """The share of the order that adds exposure: closing a position needs no margin."""
+        held = account.position_qty(self.spec.symbol)
+        opposite = held < 0 if self.intent.side is OrderSide.BUY else held > 0
+        closing = min(self.qty, abs(held)) if opposite else ZERO
+        return (self.qty - closing) / self.qty
 
     def _decision(self, action: GateAction, reason: str) -> SmartRoutingDecision:
         execute = action is GateAction.EXECUTE

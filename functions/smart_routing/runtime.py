@@ -37,11 +37,28 @@ def build_local_runtime(
     clock = clock or SystemClock()
     market = simulated_market(config, clock)
     instruments = BuiltinInstruments()
-    broker = PaperBroker(market, instruments, clock, starting_cash=config.paper_starting_cash)
+    broker = paper_broker(config, market, instruments, clock)
     portfolio = InMemoryPortfolio()
     ledger = InMemoryLedgerStore(on_created=portfolio.mirror)
     engine = configured_engine(config, broker, market, instruments, ledger, clock)
     return LocalRuntime(config, market, broker, ledger, portfolio, engine, StrategyRunner(engine))
+
+
+def paper_broker(
+    config: EngineConfig,
+    market_data: MarketDataProvider,
+    instruments: InstrumentSource,
+    clock: Clock,
+) -> PaperBroker:
+    """The paper venue with the configured starting cash, fees and forex margin."""
+    return PaperBroker(
+        market_data,
+        instruments,
+        clock,
+        starting_cash=config.paper_starting_cash,
+        fees=config.fees,
+        forex_margin_rate=config.routing.forex_margin_rate,
+    )
 
 
 def configured_engine(

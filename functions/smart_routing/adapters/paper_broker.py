@@ -4,9 +4,12 @@ Buys fill at the ask and sells at the bid of the market data it is given. A limi
 not marketable rests as accepted and is never filled later: this broker does no matching.
 
 Like a real venue it checks what it is sent: the instrument's grid, buying power, and no short
-of what may not be shorted. Cash is kept in USD; a fill priced in another currency (USD/JPY in
-yen) moves cash by its notional converted at the conversion pair's mid. Forex may go short and
-may take cash below zero (a margin account); the gate keeps that within its margin rule.
+of what may not be shorted, and it charges the fee schedule's fees. Cash is kept in USD; an
+amount in another currency (a USD/JPY fill is in yen) is converted at the conversion pair's mid.
+
+Forex is a margin account, as at OANDA: opening a position moves no cash but holds margin
+(notional x the margin rate) out of buying power; closing it releases its share of that margin
+and books the realized profit or loss to cash.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import OrderRejected, VenueUnavailable
+from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import ZERO, format_money, round_money
@@ -33,6 +37,7 @@ from smart_routing.orders import (
     Position,
 )
 from smart_routing.ports import Clock, InstrumentSource, MarketDataProvider
+from smart_routing.routing import DEFAULT_FOREX_MARGIN_RATE
 
 ACCOUNT_CURRENCY = "USD"
 DEFAULT_STARTING_CASH = Decimal(100_000)
@@ -48,13 +53,18 @@ class PaperBroker:
         clock: Clock | None = None,
         starting_cash: Decimal = DEFAULT_STARTING_CASH,
         max_quote_age_s: float = 60.0,
+        fees: FeeSchedule | None = None,
+        forex_margin_rate: Decimal = DEFAULT_FOREX_MARGIN_RATE,
     ) -> None:
         self.market_data = market_data
         self.instruments = instruments
         self.clock = clock or SystemClock()
         self.max_quote_age_s = max_quote_age_s
+        self.fees = fees or FeeSchedule()
+        self.forex_margin_rate = forex_margin_rate
         self._cash = Decimal(starting_cash)
         self._positions: dict[str, Position] = {}
+        self._margin: dict[str, Decimal] = {}  # USD held for each open forex position
         self._orders: dict[str, Order] = {}
         # Unique across instances and restarts: a uuid, not a counter from 1.
         self._id_prefix = f"paper-{uuid.uuid4().hex[:12]}"
@@ -90,7 +100,7 @@ class PaperBroker:
             return AccountSnapshot(
                 currency=ACCOUNT_CURRENCY,
                 cash=self._cash,
-                buying_power=max(self._cash, ZERO),
+                buying_power=self._buying_power(),
                 positions=dict(self._positions),
                 as_of=self.clock.now(),
             )
@@ -114,30 +124,73 @@ class PaperBroker:
         rate = conversion_from_quote(self._quote(symbol, asset_class), inverse).rate
         return round_money(amount * rate, ACCOUNT_CURRENCY)
 
+    def _buying_power(self) -> Decimal:
+        return max(self._cash - sum(self._margin.values(), ZERO), ZERO)
+
     def _fill(self, request: OrderRequest, spec: InstrumentSpec, price: Decimal) -> Order:
-        cost = self._in_usd(spec.notional(request.qty, price), spec.quote_currency)
+        fee = estimate_fees(self.fees, spec, request.side, request.qty, price)
         held = self._positions.get(request.symbol)
-        held_qty = held.qty if held else ZERO
-        buying = request.side is OrderSide.BUY
-        if buying and spec.asset_class is not AssetClass.FOREX and cost > self._cash:
-            raise OrderRejected(
-                f"insufficient buying power: order needs {format_money(cost, 'USD')}, "
-                f"cash is {format_money(self._cash, 'USD')}"
-            )
-        if not buying and not spec.shortable and request.qty > held_qty:
-            raise OrderRejected(
-                f"insufficient position: selling {request.qty:f} {request.symbol}, "
-                f"holding {held_qty:f}"
-            )
-        signed = request.qty if buying else -request.qty
-        self._cash += -cost if buying else cost
+        if spec.asset_class is AssetClass.FOREX:
+            self._settle_forex(request, spec, price, held)
+        else:
+            self._settle_cash(request, spec, price, held)
+        self._cash -= self._in_usd(fee, spec.quote_currency)
+        signed = request.qty if request.side is OrderSide.BUY else -request.qty
         moved = _moved(held, request, signed, price)
         if moved.qty == 0:
             self._positions.pop(request.symbol, None)
         else:
             self._positions[request.symbol] = moved
         now = self.clock.now()
-        return self._order(request, OrderStatus.FILLED, request.qty, price, now)
+        return self._order(request, OrderStatus.FILLED, request.qty, price, now, fee)
+
+    def _settle_cash(
+        self, request: OrderRequest, spec: InstrumentSpec, price: Decimal, held: Position | None
+    ) -> None:
+        cost = self._in_usd(spec.notional(request.qty, price), spec.quote_currency)
+        held_qty = held.qty if held else ZERO
+        if request.side is OrderSide.BUY:
+            if cost > self._buying_power():
+                raise OrderRejected(
+                    f"insufficient buying power: order needs {format_money(cost, 'USD')}, "
+                    f"buying power is {format_money(self._buying_power(), 'USD')}"
+                )
+            self._cash -= cost
+            return
+        if request.qty > held_qty:
+            raise OrderRejected(
+                f"insufficient position: selling {request.qty:f} {request.symbol}, "
+                f"holding {held_qty:f}"
+            )
+        self._cash += cost
+
+    def _settle_forex(
+        self, request: OrderRequest, spec: InstrumentSpec, price: Decimal, held: Position | None
+    ) -> None:
+        held_qty = held.qty if held else ZERO
+        buying = request.side is OrderSide.BUY
+        opposite = held_qty < 0 if buying else held_qty > 0
+        closing = min(request.qty, abs(held_qty)) if opposite else ZERO
+        opening = request.qty - closing
+        margin = self._in_usd(spec.notional(opening, price), spec.quote_currency)
+        margin = round_money(margin * self.forex_margin_rate, ACCOUNT_CURRENCY)
+        if margin > self._buying_power():
+            raise OrderRejected(
+                f"insufficient margin: opening {opening:f} {request.symbol} needs "
+                f"{format_money(margin, 'USD')}, buying power is "
+                f"{format_money(self._buying_power(), 'USD')}"
+            )
+        if closing:
+            assert held is not None
+            direction = 1 if held_qty > 0 else -1
+            pnl = (price - held.avg_price) * closing * direction * spec.multiplier
+            self._cash += self._in_usd(round_money(pnl, spec.quote_currency), spec.quote_currency)
+            held_margin = self._margin.pop(request.symbol, ZERO)
+            released = round_money(held_margin * closing / abs(held_qty), ACCOUNT_CURRENCY)
+            if held_margin - released:
+                self._margin[request.symbol] = held_margin - released
+        if opening:
+            self._margin[request.symbol] = self._margin.get(request.symbol, ZERO) + margin
 
     def _order(
         self,
@@ -146,6 +199,7 @@ class PaperBroker:
         filled_qty: Decimal,
         price: Decimal | None,
         filled_at: datetime | None,
+        fees: Decimal | None = None,
     ) -> Order:
         self._next_id += 1
         return Order(
@@ -161,6 +215,7 @@ class PaperBroker:
             status=status,
             filled_qty=filled_qty,
             filled_avg_price=price,
+            fees=fees,
             submitted_at=self.clock.now(),
             filled_at=filled_at,
         )
