@@ -1,9 +1,11 @@
 """Core benchmarks. Prints one `BENCH name=value` line per figure.
 
-routing_decision_median_us     SmartRouter.decide on a ready quote
+routing_decision_median_us     the one gate (SmartRouter.decide) on a ready quote, spec and
+                               account: instrument, grid, cost, size and buying power checks
 execute_intent_paper_median_us ExecutionEngine.execute_intent with smart routing on, the
-                               simulated market, the paper broker and the in-memory ledger
-                               (fresh idempotency key each call: every call places an order)
+                               simulated market, built-in instruments, the paper broker and the
+                               in-memory ledger (fresh idempotency key each call: every call
+                               places an order)
 strategy_run_paper_median_us   a whole manual strategy run through the same parts
 Logs are written as in production, to a stdout pointed at /dev/null.
 """
@@ -15,17 +17,19 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from decimal import Decimal
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
 from smart_routing.clock import FixedClock
+from smart_routing.config import EngineConfig
 from smart_routing.engine import ExecutionEngine
+from smart_routing.gate import SmartRouter
 from smart_routing.market_data import Quote
-from smart_routing.orders import OrderIntent, OrderSide
+from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
-from smart_routing.routing import SmartRouter
+from smart_routing.runtime import configured_engine, paper_broker
 
 
 def median_us(call: Callable[[int], object], runs: int, warmup: int = 200) -> float:
@@ -42,9 +46,15 @@ def median_us(call: Callable[[int], object], runs: int, warmup: int = 200) -> fl
 
 def bench_routing_decision() -> float:
     clock = FixedClock()
-    router = SmartRouter(clock=clock)
+    router = SmartRouter()
     quote = Quote(symbol="BTC/USD", bid=49_990, ask=50_010, as_of=clock.now(), source="bench")
-    return median_us(lambda _: router.decide("BTC/USD", AssetClass.CRYPTO, quote), runs=20_000)
+    intent = OrderIntent(symbol="BTC/USD", side=OrderSide.BUY, qty=Decimal("0.5"))
+    spec = BuiltinInstruments().get_instrument("BTC/USD", intent.asset_class)
+    account = AccountSnapshot(
+        cash=Decimal(100_000), buying_power=Decimal(100_000), as_of=clock.now()
+    )
+    now = clock.now()
+    return median_us(lambda _: router.decide(intent, spec, quote, now, account), runs=20_000)
 
 
 def engine_and_runner() -> tuple[ExecutionEngine, StrategyRunner]:
@@ -52,16 +62,11 @@ def engine_and_runner() -> tuple[ExecutionEngine, StrategyRunner]:
     that is the Firestore trigger's work, not the engine's."""
     clock = FixedClock()
     market = SimulatedMarket(clock)
-    router = SmartRouter(clock=clock)
-    engine = ExecutionEngine(
-        PaperBroker(market, clock, starting_cash=1e15),
-        enable_smart_routing=True,
-        market_data=market,
-        ledger=InMemoryLedgerStore(),
-        router=router,
-        clock=clock,
-    )
-    return engine, StrategyRunner(engine, market, router)
+    instruments = BuiltinInstruments()
+    config = EngineConfig(smart_routing_enabled=True, paper_starting_cash=Decimal(10**15))
+    broker = paper_broker(config, market, instruments, clock)
+    engine = configured_engine(config, broker, market, instruments, InMemoryLedgerStore(), clock)
+    return engine, StrategyRunner(engine)
 
 
 def bench_execute_intent() -> float:

@@ -114,7 +114,8 @@ def test_the_paper_broker_refuses_what_the_account_cannot_pay_or_deliver(clock):
     broker = paper(market, clock, starting_cash=Decimal(500))
     with pytest.raises(
         OrderRejected,
-        match=r"^insufficient buying power: order needs 1,010\.00 USD, buying power is 500\.00 USD$",
+        match=r"^insufficient buying power: order needs 1,010\.00 USD, "
+        r"buying power is 500\.00 USD$",
     ):
         broker.submit_order(request(qty=10))
     with pytest.raises(OrderRejected, match="insufficient position"):

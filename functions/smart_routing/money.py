@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
+from functools import cache
 from typing import Annotated
 
 from pydantic import PlainSerializer
@@ -33,6 +34,7 @@ _STABLECOINS = frozenset("USDC USDT DAI USDG PYUSD".split())
 _COIN_EXPONENT = 8
 
 
+@cache
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of the currency money is rounded to: 0.01 USD, 1 JPY, 1e-8 BTC."""
     if currency in _STABLECOINS:
