@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
@@ -30,12 +31,24 @@ from alpaca.data.requests import (
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading import enums as alpaca_enums
 from alpaca.trading.client import TradingClient
-from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.requests import (
+    GetAssetsRequest,
+    GetOptionContractsRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+)
 
-from smart_routing.assets import AssetClass
+from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.costs import BookLevel, OrderBook
-from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.errors import (
+    InstrumentUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    VenueUnavailable,
+)
+from smart_routing.instruments import FRACTIONAL_INCREMENT, InstrumentSpec
 from smart_routing.market_data import Bar, Quote
+from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import (
     AccountSnapshot,
     Order,
@@ -47,12 +60,16 @@ from smart_routing.orders import (
     TimeInForce,
 )
 from venues.http import MAYBE_SENT, describe, retry_after_s, with_timeout
+from venues.instruments import unlisted
 from venues.settings import AlpacaSettings
 
 T = TypeVar("T")
 MAX_RATE_LIMIT_WAIT_S = 2.0
 SUBMIT_ATTEMPTS = 3
 DUPLICATE_CLIENT_ID = "client_order_id must be unique"
+OPTION_PAGE = 10_000  # the most contracts Alpaca returns per page
+EQUITY_TICK = Decimal("0.01")
+OPTION_TICK = Decimal("0.01")
 
 
 def _prepare(client: RESTClient, timeout_s: float) -> None:
@@ -125,8 +142,10 @@ class AlpacaQuoteSource:
             for b in rows
         ]  # fmt: skip
 
-    def order_book(self, symbol: str) -> OrderBook | None:
-        """The crypto order book, for size-aware cost estimates."""
+    def order_book(self, asset_class: AssetClass, symbol: str) -> OrderBook | None:
+        """The crypto order book, for size-aware cost estimates; Alpaca has none for the rest."""
+        if asset_class is not AssetClass.CRYPTO:
+            return None
         request = CryptoLatestOrderbookRequest(symbol_or_symbols=[symbol])
         book = _rate_limited(lambda: self.crypto.get_crypto_latest_orderbook(request)).get(symbol)
         if book is None:
@@ -138,16 +157,17 @@ class AlpacaQuoteSource:
 
 
 def _quote(symbol: str, raw: Any, source: str) -> Quote | None:
+    """alpaca-py parses prices to floats: each becomes the Decimal of its shortest repr."""
     if raw is None:
         return None
     return Quote(
         symbol=symbol,
-        bid=raw.bid_price,
-        ask=raw.ask_price,
+        bid=to_decimal(raw.bid_price, "bid"),
+        ask=to_decimal(raw.ask_price, "ask"),
         as_of=raw.timestamp,
         source=source,
-        bid_size=raw.bid_size,
-        ask_size=raw.ask_size,
+        bid_size=None if raw.bid_size is None else to_decimal(raw.bid_size, "bid size"),
+        ask_size=None if raw.ask_size is None else to_decimal(raw.ask_size, "ask size"),
     )
 
 
@@ -164,6 +184,9 @@ _STATUS = {
 }  # fmt: skip
 _ASSET_CLASS = {"us_equity": AssetClass.EQUITY, "crypto": AssetClass.CRYPTO,
                 "us_option": AssetClass.OPTIONS}  # fmt: skip
+_ALPACA_CLASS = {AssetClass.EQUITY: alpaca_enums.AssetClass.US_EQUITY,
+                 AssetClass.CRYPTO: alpaca_enums.AssetClass.CRYPTO,
+                 AssetClass.OPTIONS: alpaca_enums.AssetClass.US_OPTION}  # fmt: skip
 _DEFAULT_TIF = {AssetClass.EQUITY: TimeInForce.DAY, AssetClass.OPTIONS: TimeInForce.DAY,
                 AssetClass.CRYPTO: TimeInForce.GTC}  # fmt: skip
 
@@ -172,8 +195,9 @@ class AlpacaBroker:
     """Orders on Alpaca; paper trading unless the settings say live.
 
     One intent makes at most one order: Alpaca refuses a second order with the same
-    client_order_id, and after a timeout or a 5xx the order is looked up before anything is
-    sent again.
+    client_order_id (that answer resolves to the order it has). After a timeout, a dropped
+    connection or a 5xx the outcome is unknown: this raises OrderOutcomeUnknown and the engine
+    looks the order up (the one place that recovery lives).
     """
 
     name = "alpaca"
@@ -191,97 +215,221 @@ class AlpacaBroker:
         _prepare(self.client, timeout_s)
         self.sleep = sleep
 
+    def venue_for(self, asset_class: AssetClass) -> str:
+        return self.name
+
     def submit_order(self, request: OrderRequest) -> Order:
         order_request = alpaca_order_request(request)
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
-            last = attempt == SUBMIT_ATTEMPTS
             try:
-                return self._order(self.client.submit_order(order_request), request)
+                return _order(self.client.submit_order(order_request), request)
             except APIError as exc:
-                status = exc.status_code
-                if status == 422 and DUPLICATE_CLIENT_ID in str(exc):
-                    return self._existing(request, f"duplicate {request.client_order_id}")
-                if status == 429 and not last:
+                if exc.status_code == 429 and attempt < SUBMIT_ATTEMPTS:
+                    # A 429 was refused before any work: sending again is safe.
                     self.sleep(min(retry_after_s(exc.response), MAX_RATE_LIMIT_WAIT_S))
                     continue
-                if status == 429:
-                    raise VenueUnavailable(f"alpaca rate limit: {describe(exc)}") from exc
-                if status is not None and status >= 500:
-                    # The venue may have taken it: look before sending again. Sending again
-                    # cannot double it: the venue refuses a repeated client_order_id.
-                    found = self._lookup_quietly(request.client_order_id)
-                    if found is not None:
-                        return self._order(found, request)
-                    if last:
-                        raise OrderOutcomeUnknown(f"alpaca {status}: {describe(exc)}") from exc
-                    continue
-                raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
+                return self._refused(request, exc)
             except requests.ConnectTimeout as exc:
                 raise VenueUnavailable(f"alpaca unreachable: {describe(exc)}") from exc
             except (*MAYBE_SENT, requests.ConnectionError) as exc:
-                return self._existing(request, describe(exc))
+                raise OrderOutcomeUnknown(f"alpaca: {describe(exc)}") from exc
         raise AssertionError("unreachable")
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
-        found = self._lookup(client_order_id)
-        return None if found is None else self._order(found)
-
-    def get_account(self) -> AccountSnapshot:
-        account = self.client.get_account()
-        positions = {}
-        for p in self.client.get_all_positions():
-            asset_class = _ASSET_CLASS.get(str(p.asset_class.value), AssetClass.EQUITY)
-            positions[p.symbol] = Position(
-                symbol=p.symbol, asset_class=asset_class, qty=float(p.qty),
-                avg_price=float(p.avg_entry_price),
-            )  # fmt: skip
-        return AccountSnapshot(
-            cash=float(account.cash or 0),
-            buying_power=float(account.buying_power or 0),
-            positions=positions,
-            as_of=datetime.now(UTC),
-        )
-
-    def _existing(self, request: OrderRequest, cause: str) -> Order:
-        """After an unclear outcome: the order as the venue has it, or OrderOutcomeUnknown."""
-        found = self._lookup_quietly(request.client_order_id)
-        if found is None:
-            raise OrderOutcomeUnknown(f"alpaca: {cause}; the order could not be found")
-        return self._order(found, request)
-
-    def _lookup(self, client_order_id: str) -> Any:
         try:
-            return self.client.get_order_by_client_id(client_order_id)
+            found = self.client.get_order_by_client_id(client_order_id)
         except APIError as exc:
             if exc.status_code == 404:
                 return None
             raise
+        return _order(found)
 
-    def _lookup_quietly(self, client_order_id: str) -> Any:
-        try:
-            return self._lookup(client_order_id)
-        except (APIError, requests.RequestException, ValueError):
-            return None
-
-    def _order(self, raw: Any, request: OrderRequest | None = None) -> Order:
-        side = OrderSide(str(raw.side.value))
-        asset_class = request.asset_class if request else _ASSET_CLASS[str(raw.asset_class.value)]
-        return Order(
-            broker=self.name,
-            broker_order_id=str(raw.id),
-            client_order_id=raw.client_order_id,
-            symbol=request.symbol if request else raw.symbol,
-            asset_class=asset_class,
-            side=side,
-            qty=float(raw.qty),
-            order_type=OrderType(str(raw.order_type.value)),
-            limit_price=float(raw.limit_price) if raw.limit_price is not None else None,
-            status=_STATUS.get(str(raw.status.value), OrderStatus.ACCEPTED),
-            filled_qty=float(raw.filled_qty or 0),
-            filled_avg_price=float(raw.filled_avg_price) if raw.filled_avg_price else None,
-            submitted_at=raw.submitted_at,
-            filled_at=raw.filled_at,
+    def get_account(self) -> AccountSnapshot:
+        account = self.client.get_account()
+        positions = [_position(p) for p in self.client.get_all_positions()]
+        return AccountSnapshot(
+            currency=str(account.currency or "USD"),
+            cash=to_decimal(account.cash or 0, "cash"),
+            buying_power=to_decimal(account.buying_power or 0, "buying power"),
+            positions={p.symbol: p for p in positions},
+            as_of=datetime.now(UTC),
         )
+
+    def _refused(self, request: OrderRequest, exc: APIError) -> Order:
+        status = exc.status_code
+        if status == 422 and DUPLICATE_CLIENT_ID in str(exc):
+            # Not an unclear outcome: the venue says it has this order. Return it, as the
+            # Broker port asks of an idempotent submit.
+            existing = self.get_order_by_client_id(request.client_order_id)
+            if existing is None:
+                raise OrderOutcomeUnknown(f"alpaca: duplicate {request.client_order_id}") from exc
+            return existing
+        if status == 429:
+            raise VenueUnavailable(f"alpaca rate limit: {describe(exc)}") from exc
+        if status is not None and status >= 500:
+            raise OrderOutcomeUnknown(f"alpaca {status}: {describe(exc)}") from exc
+        raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
+
+
+def _canonical(symbol: str, asset_class: AssetClass) -> str:
+    """Alpaca names crypto positions BTCUSD and crypto orders BTC/USD: keep BTC/USD."""
+    return parse_symbol(symbol, asset_class).symbol
+
+
+def _asset_class(raw: Any) -> AssetClass:
+    return _ASSET_CLASS.get(str(getattr(raw.asset_class, "value", raw.asset_class)),
+                            AssetClass.EQUITY)  # fmt: skip
+
+
+def _position(raw: Any) -> Position:
+    asset_class = _asset_class(raw)
+    return Position(
+        symbol=_canonical(raw.symbol, asset_class),
+        asset_class=asset_class,
+        qty=to_decimal(raw.qty, "position qty"),
+        avg_price=to_decimal(raw.avg_entry_price, "average entry price"),
+    )
+
+
+def _order(raw: Any, request: OrderRequest | None = None) -> Order:
+    """An order as Alpaca reports it. Alpaca reports no fee on the order: fees stay None and
+    the ledger uses the fee model."""
+    asset_class = request.asset_class if request else _asset_class(raw)
+    filled_avg = raw.filled_avg_price
+    return Order(
+        broker=AlpacaBroker.name,
+        broker_order_id=str(raw.id),
+        client_order_id=raw.client_order_id,
+        symbol=request.symbol if request else _canonical(raw.symbol, asset_class),
+        asset_class=asset_class,
+        side=OrderSide(str(raw.side.value)),
+        qty=to_decimal(raw.qty, "order qty"),
+        order_type=OrderType(str(raw.order_type.value)),
+        limit_price=None if raw.limit_price is None else to_decimal(raw.limit_price, "limit"),
+        status=_STATUS.get(str(raw.status.value), OrderStatus.ACCEPTED),
+        filled_qty=to_decimal(raw.filled_qty or 0, "filled qty"),
+        filled_avg_price=to_decimal(filled_avg, "fill price") if filled_avg else None,
+        submitted_at=raw.submitted_at,
+        filled_at=raw.filled_at,
+    )
+
+
+class AlpacaInstruments:
+    """Asset and option-contract specs from Alpaca's trading API.
+
+    One symbol is one lookup (GET /v2/assets/{symbol}, /v2/options/contracts/{symbol}); a
+    batch is one listing per asset class (GET /v2/assets?asset_class=..., the contracts of the
+    underlyings). Crypto is always listed: there are few pairs, and the listing names them
+    BTC/USD as we do.
+    """
+
+    name = "alpaca"
+
+    def __init__(self, settings: AlpacaSettings, timeout_s: float) -> None:
+        self.client = TradingClient(
+            settings.api_key, settings.secret_key, paper=not settings.live,
+            url_override=settings.trading_url,
+        )  # fmt: skip
+        _prepare(self.client, timeout_s)
+
+    def fetch_instruments(
+        self, asset_class: AssetClass, symbols: list[str]
+    ) -> dict[str, InstrumentSpec]:
+        try:
+            found = self._fetch(asset_class, symbols)
+            specs = {symbol: _spec(asset_class, raw) for symbol, raw in found.items()}
+        except InstrumentUnavailable:
+            raise
+        except (APIError, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raise InstrumentUnavailable(
+                f"alpaca instrument data for {', '.join(symbols)}: {describe(exc)}"
+            ) from exc
+        return {s: specs.get(s) or unlisted(s, asset_class, self.name) for s in symbols}
+
+    def _fetch(self, asset_class: AssetClass, symbols: list[str]) -> dict[str, Any]:
+        if asset_class is AssetClass.FOREX:
+            return {}
+        if asset_class is AssetClass.OPTIONS:
+            if len(symbols) == 1:
+                return self._one(self.client.get_option_contract, symbols[0])
+            return self._contracts(symbols)
+        if asset_class is AssetClass.EQUITY and len(symbols) == 1:
+            return self._one(self.client.get_asset, symbols[0])
+        listing = _rate_limited(
+            lambda: self.client.get_all_assets(
+                GetAssetsRequest(asset_class=_ALPACA_CLASS[asset_class])
+            )
+        )
+        wanted = set(symbols)
+        return {a.symbol: a for a in listing if a.symbol in wanted}
+
+    def _one(self, lookup: Callable[[str], Any], symbol: str) -> dict[str, Any]:
+        try:
+            return {symbol: _rate_limited(lambda: lookup(symbol))}
+        except APIError as exc:
+            if exc.status_code == 404:
+                return {}
+            raise
+
+    def _contracts(self, symbols: list[str]) -> dict[str, Any]:
+        """The contracts of the symbols' underlyings within their expiries, page by page."""
+        parsed = [parse_symbol(s, AssetClass.OPTIONS).option for s in symbols]
+        expiries = [o.expiry for o in parsed if o is not None]
+        request = GetOptionContractsRequest(
+            underlying_symbols=sorted({o.underlying for o in parsed if o is not None}),
+            status=None, expiration_date_gte=min(expiries), expiration_date_lte=max(expiries),
+            limit=OPTION_PAGE,
+        )  # fmt: skip
+        wanted, found = set(symbols), {}
+        while True:
+            page = _rate_limited(lambda r=request: self.client.get_option_contracts(r))
+            found.update({c.symbol: c for c in page.option_contracts or [] if c.symbol in wanted})
+            if not page.next_page_token or wanted <= found.keys():
+                return found
+            request = request.model_copy(update={"page_token": page.next_page_token})
+
+
+def _spec(asset_class: AssetClass, raw: Any) -> InstrumentSpec:
+    """An Alpaca asset or option contract as an InstrumentSpec; garbage raises ValueError."""
+    instrument = parse_symbol(raw.symbol, asset_class)
+    active = str(raw.status.value) == "active"
+    common = {
+        "symbol": instrument.symbol, "asset_class": asset_class, "venue": "alpaca",
+        "source": "alpaca", "tradable": bool(raw.tradable) and active,
+        "untradable_reason": None if raw.tradable and active else
+        f"{instrument.symbol} is not tradable at alpaca (status {raw.status.value})",
+    }  # fmt: skip
+    if asset_class is AssetClass.OPTIONS:
+        return InstrumentSpec(
+            **common, quote_currency="USD", base=raw.underlying_symbol,
+            qty_increment=Decimal(1), min_qty=Decimal(1), price_tick=OPTION_TICK,
+            multiplier=_positive(raw.size, "contract size"),
+            expiry=_date(raw.expiration_date),
+        )  # fmt: skip
+    fractionable = bool(raw.fractionable)
+    default_step = FRACTIONAL_INCREMENT if fractionable else Decimal(1)
+    step = _positive(raw.min_trade_increment or default_step, "min_trade_increment")
+    return InstrumentSpec(
+        **common,
+        quote_currency=instrument.quote_currency or "USD",
+        base=instrument.base,
+        qty_increment=step,
+        min_qty=_positive(raw.min_order_size or step, "min_order_size"),
+        price_tick=_positive(raw.price_increment or EQUITY_TICK, "price_increment"),
+        fractionable=fractionable,
+        shortable=bool(raw.shortable) and asset_class is AssetClass.EQUITY,
+    )
+
+
+def _positive(value: object, what: str) -> Decimal:
+    number = to_decimal(value, what)
+    if number <= ZERO:
+        raise ValueError(f"{what} must be positive, got {value!r}")
+    return number
+
+
+def _date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def alpaca_order_request(request: OrderRequest) -> MarketOrderRequest | LimitOrderRequest:
@@ -290,7 +438,7 @@ def alpaca_order_request(request: OrderRequest) -> MarketOrderRequest | LimitOrd
     if asset_class is AssetClass.FOREX:
         raise OrderRejected("alpaca does not trade forex: route FOREX to oanda")
     tif = request.time_in_force or _DEFAULT_TIF[asset_class]
-    whole = float(request.qty).is_integer()
+    whole = request.qty == request.qty.to_integral_value()
     if asset_class is AssetClass.EQUITY and not whole and tif is not TimeInForce.DAY:
         raise OrderRejected("alpaca: fractional equity orders must be time_in_force day")
     if asset_class is AssetClass.CRYPTO and tif not in (TimeInForce.GTC, TimeInForce.IOC):

@@ -25,6 +25,10 @@ class QuoteSource(Protocol):
 
     def bars(self, asset_class: AssetClass, symbol: str, limit: int) -> list[Bar]: ...
 
+    def order_book(self, asset_class: AssetClass, symbol: str) -> OrderBook | None:
+        """Depth where the venue publishes it for the class; None elsewhere."""
+        ...
+
 
 class SimulatedQuoteSource:
     name = "simulated"
@@ -37,6 +41,9 @@ class SimulatedQuoteSource:
 
     def bars(self, asset_class: AssetClass, symbol: str, limit: int) -> list[Bar]:
         return self.market.get_bars(symbol, asset_class, limit)
+
+    def order_book(self, asset_class: AssetClass, symbol: str) -> OrderBook | None:
+        return self.market.get_order_book(symbol, asset_class)
 
 
 class VenueMarketData:
@@ -83,8 +90,7 @@ class VenueMarketData:
         return self.sources[asset_class].bars(asset_class, symbol, limit)
 
     def get_order_book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
-        order_book = getattr(self.sources[asset_class], "order_book", None)
-        return order_book(symbol) if order_book and asset_class is AssetClass.CRYPTO else None
+        return self.sources[asset_class].order_book(asset_class, symbol)
 
     def _fresh(self, asset_class: AssetClass, symbol: str) -> tuple[float, Quote | None] | None:
         entry = self._cache.get((asset_class, symbol))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -12,9 +14,16 @@ from oandapyV20 import API, V20Error
 from oandapyV20 import oandapyV20 as v20
 from oandapyV20.endpoints import accounts, orders, positions, pricing, transactions
 
-from smart_routing.assets import AssetClass
-from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.errors import (
+    InstrumentUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    VenueUnavailable,
+)
+from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Bar, Quote
+from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import (
     AccountSnapshot,
     Order,
@@ -24,7 +33,9 @@ from smart_routing.orders import (
     OrderType,
     Position,
 )
+from smart_routing.ports import InstrumentSource
 from venues.http import MAYBE_SENT, describe
+from venues.instruments import unlisted
 from venues.settings import OandaSettings
 
 DUPLICATE_CLIENT_ID = "CLIENT_ORDER_ID_ALREADY_EXISTS"
@@ -49,10 +60,30 @@ def instrument_of(symbol: str) -> str:
     return symbol.replace("/", "_")
 
 
+def symbol_of(instrument: str) -> str:
+    return instrument.replace("_", "/")
+
+
 def _time(text: str) -> datetime:
     """OANDA's RFC 3339 times carry nanoseconds, more than datetime parses."""
     head, _, fraction = text.rstrip("Z").partition(".")
     return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}").replace(tzinfo=UTC)
+
+
+def _amount(value: object, what: str) -> Decimal:
+    """OANDA sends every number as a decimal string: read it exactly."""
+    return to_decimal(value, what)
+
+
+def _request(api: API, endpoint: Any, sleep: Callable[[float], None]) -> dict[str, Any]:
+    """One request, once more after a 429."""
+    try:
+        return api.request(endpoint)
+    except V20Error as exc:
+        if exc.code != 429:
+            raise
+    sleep(RATE_LIMIT_WAIT_S)
+    return api.request(endpoint)
 
 
 class OandaQuoteSource:
@@ -64,15 +95,16 @@ class OandaQuoteSource:
     def latest_quotes(self, asset_class: AssetClass, symbols: list[str]) -> dict[str, Quote | None]:
         wanted = {instrument_of(s): s for s in symbols}
         endpoint = pricing.PricingInfo(self.account_id, params={"instruments": ",".join(wanted)})
-        response = self._request(endpoint)
+        response = _request(self.api, endpoint, self.sleep)
         quotes: dict[str, Quote | None] = dict.fromkeys(symbols)
         for price in response.get("prices", []):
             symbol = wanted.get(price["instrument"])
             if symbol is None or not price.get("tradeable", True) or not price.get("bids"):
                 continue
             quotes[symbol] = Quote(
-                symbol=symbol, bid=float(price["bids"][0]["price"]),
-                ask=float(price["asks"][0]["price"]), as_of=_time(price["time"]), source="oanda",
+                symbol=symbol, bid=_amount(price["bids"][0]["price"], "bid"),
+                ask=_amount(price["asks"][0]["price"], "ask"), as_of=_time(price["time"]),
+                source="oanda",
             )  # fmt: skip
         return quotes
 
@@ -85,77 +117,95 @@ class OandaQuoteSource:
         return [
             Bar(start=_time(c["time"]), open=float(c["mid"]["o"]), high=float(c["mid"]["h"]),
                 low=float(c["mid"]["l"]), close=float(c["mid"]["c"]), volume=c.get("volume", 0))
-            for c in self._request(endpoint).get("candles", []) if c.get("complete", True)
+            for c in _request(self.api, endpoint, self.sleep).get("candles", [])
+            if c.get("complete", True)
         ]  # fmt: skip
 
-    def _request(self, endpoint: Any) -> dict[str, Any]:
-        try:
-            return self.api.request(endpoint)
-        except V20Error as exc:
-            if exc.code != 429:
-                raise
-        self.sleep(RATE_LIMIT_WAIT_S)
-        return self.api.request(endpoint)
+    def order_book(self, asset_class: AssetClass, symbol: str) -> None:
+        """OANDA publishes no depth for the cost estimate."""
+        return None
 
 
-class OandaBroker:
-    """FX market orders (fill-or-kill) and limit orders (good till cancelled) on OANDA."""
+class OandaInstruments:
+    """The account's instruments (GET /v3/accounts/{id}/instruments), many in one request."""
 
     name = "oanda"
 
-    def __init__(self, api: API, account_id: str) -> None:
+    def __init__(self, api: API, account_id: str, sleep: Callable[[float], None] = time.sleep):
+        self.api, self.account_id, self.sleep = api, account_id, sleep
+
+    def fetch_instruments(
+        self, asset_class: AssetClass, symbols: list[str]
+    ) -> dict[str, InstrumentSpec]:
+        wanted = {instrument_of(s): s for s in symbols}
+        endpoint = accounts.AccountInstruments(
+            self.account_id, params={"instruments": ",".join(wanted)}
+        )
+        try:
+            listed = _request(self.api, endpoint, self.sleep)["instruments"]
+            specs = {wanted[i["name"]]: _spec(i) for i in listed if i["name"] in wanted}
+        except (V20Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raise InstrumentUnavailable(
+                f"oanda instrument data for {', '.join(symbols)}: {describe(exc)}"
+            ) from exc
+        return {s: specs.get(s) or unlisted(s, asset_class, self.name) for s in symbols}
+
+
+def _spec(raw: dict[str, Any]) -> InstrumentSpec:
+    """An OANDA instrument as an InstrumentSpec; garbage raises ValueError or KeyError."""
+    instrument = parse_symbol(symbol_of(raw["name"]), AssetClass.FOREX)
+    return InstrumentSpec(
+        symbol=instrument.symbol, asset_class=AssetClass.FOREX, venue="oanda", source="oanda",
+        quote_currency=instrument.quote_currency, base=instrument.base,
+        qty_increment=_places(raw["tradeUnitsPrecision"], "tradeUnitsPrecision"),
+        min_qty=_amount(raw["minimumTradeSize"], "minimumTradeSize"),
+        price_tick=_places(raw["displayPrecision"], "displayPrecision"), shortable=True,
+    )  # fmt: skip
+
+
+def _places(value: object, what: str) -> Decimal:
+    """10^-places: 5 is 0.00001, 0 is 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 12:
+        raise ValueError(f"{what} must be a whole number of places, got {value!r}")
+    return Decimal(1).scaleb(-value)
+
+
+class OandaBroker:
+    """FX market orders (fill-or-kill) and limit orders (good till cancelled) on OANDA.
+
+    A repeated client order id resolves to the order OANDA has; after a timeout, a dropped
+    connection or a 5xx this raises OrderOutcomeUnknown and the engine looks the order up.
+    """
+
+    name = "oanda"
+
+    def __init__(
+        self, api: API, account_id: str, instruments: InstrumentSource | None = None
+    ) -> None:
         self.api, self.account_id = api, account_id
+        # An InstrumentSource for the price precision of limit orders; without one the
+        # limit price goes out exactly as given (the gate has put it on the tick).
+        self.instruments = instruments
+
+    def venue_for(self, asset_class: AssetClass) -> str:
+        return self.name
 
     def submit_order(self, request: OrderRequest) -> Order:
         if request.asset_class is not AssetClass.FOREX:
             raise OrderRejected(f"oanda trades forex only, not {request.asset_class.value}")
-        if not float(request.qty).is_integer():
-            raise OrderRejected("oanda: forex orders are in whole units of the base currency")
-        endpoint = orders.OrderCreate(self.account_id, data={"order": _order_body(request)})
+        body = _order_body(request, self._price_tick(request))
+        endpoint = orders.OrderCreate(self.account_id, data={"order": body})
         try:
             response = self.api.request(endpoint)
         except V20Error as exc:
-            if DUPLICATE_CLIENT_ID in str(exc):
-                return self._existing(request, "duplicate client order id")
-            if exc.code == 429 or exc.code >= 500:
-                return self._existing(request, describe(exc))
-            raise OrderRejected(f"oanda: {_reject_reason(exc)}") from exc
+            return self._refused(request, exc)
         except requests.ConnectTimeout as exc:
             raise VenueUnavailable(f"oanda unreachable: {describe(exc)}") from exc
         except (*MAYBE_SENT, requests.ConnectionError) as exc:
-            return self._existing(request, describe(exc))
+            raise OrderOutcomeUnknown(f"oanda: {describe(exc)}") from exc
         return _from_create(request, response)
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
-        return self._lookup(client_order_id, None)
-
-    def get_account(self) -> AccountSnapshot:
-        account = self.api.request(accounts.AccountSummary(self.account_id))["account"]
-        held = self.api.request(positions.OpenPositions(self.account_id))["positions"]
-        snapshot_positions = {}
-        for p in held:
-            qty = float(p["long"]["units"]) + float(p["short"]["units"])
-            side = p["long"] if qty > 0 else p["short"]
-            symbol = p["instrument"].replace("_", "/")
-            snapshot_positions[symbol] = Position(
-                symbol=symbol, asset_class=AssetClass.FOREX, qty=qty,
-                avg_price=float(side.get("averagePrice", 0) or 0),
-            )  # fmt: skip
-        return AccountSnapshot(
-            cash=float(account["balance"]), buying_power=float(account["marginAvailable"]),
-            positions=snapshot_positions, as_of=datetime.now(UTC),
-        )  # fmt: skip
-
-    def _existing(self, request: OrderRequest, cause: str) -> Order:
-        try:
-            found = self._lookup(request.client_order_id, request)
-        except (V20Error, requests.RequestException, KeyError, ValueError):
-            found = None
-        if found is None:
-            raise OrderOutcomeUnknown(f"oanda: {cause}; the order could not be found")
-        return found
-
-    def _lookup(self, client_order_id: str, request: OrderRequest | None) -> Order | None:
         endpoint = orders.OrderDetails(self.account_id, orderID=f"@{client_order_id}")
         try:
             order = self.api.request(endpoint)["order"]
@@ -163,38 +213,84 @@ class OandaBroker:
             if exc.code == 404:
                 return None
             raise
-        price = None
+        fill = None
         if order["state"] == "FILLED":
-            fill = transactions.TransactionDetails(
+            details = transactions.TransactionDetails(
                 self.account_id, transactionID=order["fillingTransactionID"]
             )
-            price = float(self.api.request(fill)["transaction"]["price"])
-        units = float(order["units"])
-        status = _STATES.get(order["state"], OrderStatus.ACCEPTED)
-        return Order(
-            broker=self.name, broker_order_id=order["id"], client_order_id=client_order_id,
-            symbol=request.symbol if request else order["instrument"].replace("_", "/"),
-            asset_class=AssetClass.FOREX, side=OrderSide.BUY if units > 0 else OrderSide.SELL,
-            qty=abs(units), order_type=OrderType(order["type"].lower()),
-            status=status, filled_qty=abs(units) if price is not None else 0.0,
-            filled_avg_price=price, submitted_at=_time(order["createTime"]),
-            filled_at=_time(order["filledTime"]) if order.get("filledTime") else None,
+            fill = self.api.request(details)["transaction"]
+        return _from_details(client_order_id, order, fill)
+
+    def get_account(self) -> AccountSnapshot:
+        account = self.api.request(accounts.AccountSummary(self.account_id))["account"]
+        held = self.api.request(positions.OpenPositions(self.account_id))["positions"]
+        snapshot_positions = [_position(p) for p in held]
+        return AccountSnapshot(
+            currency=account["currency"], cash=_amount(account["balance"], "balance"),
+            buying_power=_amount(account["marginAvailable"], "marginAvailable"),
+            positions={p.symbol: p for p in snapshot_positions if p.qty != 0},
+            as_of=datetime.now(UTC),
         )  # fmt: skip
 
+    def _price_tick(self, request: OrderRequest) -> Decimal | None:
+        if request.order_type is not OrderType.LIMIT or self.instruments is None:
+            return None
+        try:
+            return self.instruments.get_instrument(request.symbol, request.asset_class).price_tick
+        except InstrumentUnavailable as exc:
+            raise VenueUnavailable(
+                f"oanda: no price precision for {request.symbol}: {exc}"
+            ) from exc
 
-def _order_body(request: OrderRequest) -> dict[str, Any]:
+    def _refused(self, request: OrderRequest, exc: V20Error) -> Order:
+        if DUPLICATE_CLIENT_ID in str(exc):
+            # The venue says it has this order: return it, as an idempotent submit must.
+            existing = self.get_order_by_client_id(request.client_order_id)
+            if existing is None:
+                raise OrderOutcomeUnknown(f"oanda: duplicate {request.client_order_id}") from exc
+            return existing
+        if exc.code == 429:
+            raise VenueUnavailable(f"oanda rate limit: {describe(exc)}") from exc
+        if exc.code >= 500:
+            raise OrderOutcomeUnknown(f"oanda {exc.code}: {describe(exc)}") from exc
+        raise OrderRejected(f"oanda: {_reject_reason(exc)}") from exc
+
+
+def _position(raw: dict[str, Any]) -> Position:
+    long_units = _amount(raw["long"]["units"], "long units")
+    short_units = _amount(raw["short"]["units"], "short units")
+    qty = long_units + short_units
+    side = raw["long"] if qty > 0 else raw["short"]
+    return Position(
+        symbol=symbol_of(raw["instrument"]), asset_class=AssetClass.FOREX, qty=qty,
+        avg_price=_amount(side.get("averagePrice") or 0, "averagePrice"),
+    )  # fmt: skip
+
+
+def _order_body(request: OrderRequest, price_tick: Decimal | None) -> dict[str, Any]:
+    """Units and price as exact decimal strings: OANDA refuses units finer than the
+    instrument's precision itself (UNITS_PRECISION_EXCEEDED)."""
     units = request.qty if request.side is OrderSide.BUY else -request.qty
     body = {
         "type": request.order_type.value.upper(),
         "instrument": instrument_of(request.symbol),
-        "units": str(int(units)),
+        "units": f"{units.normalize():f}",
         "timeInForce": "FOK" if request.order_type is OrderType.MARKET else "GTC",
         "positionFill": "DEFAULT",
         "clientExtensions": {"id": request.client_order_id, "tag": "smart-routing"},
     }
     if request.order_type is OrderType.LIMIT:
-        body["price"] = f"{request.limit_price:.5f}"
+        assert request.limit_price is not None  # OrderRequest requires it for limit orders
+        price = request.limit_price
+        body["price"] = f"{price.quantize(price_tick) if price_tick else price:f}"
     return body
+
+
+def _fees(fill: dict[str, Any]) -> Decimal:
+    """What the fill cost: its commission and financing, as a positive amount."""
+    commission = _amount(fill.get("commission") or 0, "commission")
+    financing = _amount(fill.get("financing") or 0, "financing")
+    return abs(commission + financing)
 
 
 def _from_create(request: OrderRequest, response: dict[str, Any]) -> Order:
@@ -210,17 +306,35 @@ def _from_create(request: OrderRequest, response: dict[str, Any]) -> Order:
         broker="oanda", broker_order_id=create["id"], client_order_id=request.client_order_id,
         symbol=request.symbol, asset_class=AssetClass.FOREX, side=request.side, qty=request.qty,
         order_type=request.order_type, limit_price=request.limit_price, status=status,
-        filled_qty=abs(float(fill["units"])) if fill else 0.0,
-        filled_avg_price=float(fill["price"]) if fill else None,
+        filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
+        filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
+        fees=_fees(fill) if fill else None,
         reject_reason=f"oanda: {cancel['reason']}" if cancel else None,
         submitted_at=_time(create["time"]),
         filled_at=_time(fill["time"]) if fill else None,
     )  # fmt: skip
 
 
-def _reject_reason(exc: V20Error) -> str:
-    import json
+def _from_details(
+    client_order_id: str, order: dict[str, Any], fill: dict[str, Any] | None
+) -> Order:
+    units = _amount(order["units"], "units")
+    return Order(
+        broker="oanda", broker_order_id=order["id"], client_order_id=client_order_id,
+        symbol=symbol_of(order["instrument"]), asset_class=AssetClass.FOREX,
+        side=OrderSide.BUY if units > 0 else OrderSide.SELL, qty=abs(units),
+        order_type=OrderType(order["type"].lower()),
+        limit_price=_amount(order["price"], "price") if order.get("price") else None,
+        status=_STATES.get(order["state"], OrderStatus.ACCEPTED),
+        filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
+        filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
+        fees=_fees(fill) if fill else None,
+        submitted_at=_time(order["createTime"]),
+        filled_at=_time(order["filledTime"]) if order.get("filledTime") else None,
+    )  # fmt: skip
 
+
+def _reject_reason(exc: V20Error) -> str:
     try:
         body = json.loads(exc.msg)
     except (TypeError, ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from smart_routing.assets import AssetClass
+from smart_routing.money import ZERO
 from smart_routing.orders import AccountSnapshot, Order, OrderRequest, Position
 from smart_routing.ports import Broker
 
@@ -29,14 +30,24 @@ class VenueRouter:
         return None
 
     def get_account(self) -> AccountSnapshot:
-        """Cash and buying power summed over the venues; positions from all of them."""
+        """Cash and buying power summed over the venues; positions from all of them.
+
+        Amounts in different currencies cannot be summed: accounts in more than one currency
+        raise ValueError (the gate then sends nothing), never a wrong total.
+        """
         snapshots = [broker.get_account() for broker in self._distinct()]
+        currencies = sorted({s.currency for s in snapshots})
+        if len(currencies) != 1:
+            raise ValueError(
+                f"venue accounts are in {', '.join(currencies)}: no single buying power"
+            )
         positions: dict[str, Position] = {}
         for snapshot in snapshots:
             positions.update(snapshot.positions)
         return AccountSnapshot(
-            cash=sum(s.cash for s in snapshots),
-            buying_power=sum(s.buying_power for s in snapshots),
+            currency=currencies[0],
+            cash=sum((s.cash for s in snapshots), ZERO),
+            buying_power=sum((s.buying_power for s in snapshots), ZERO),
             positions=positions,
             as_of=datetime.now(UTC),
         )

@@ -66,6 +66,8 @@ class VenueSettings(BaseModel):
     alpaca: AlpacaSettings | None = None
     oanda: OandaSettings | None = None
     quote_cache_ttl_s: float = 1.0
+    # Instrument specs change rarely (a listing, a halt): minutes, not seconds.
+    instrument_cache_ttl_s: float = 300.0
     timeout_s: float = 10.0
 
     def venue_for(self, asset_class: AssetClass) -> Venue:
@@ -112,6 +114,7 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
             api_url=env_text(env, "OANDA_API_URL"),
         ),
         quote_cache_ttl_s=env_positive(env, "EXEC_QUOTE_CACHE_TTL_S", 1.0),
+        instrument_cache_ttl_s=env_positive(env, "EXEC_INSTRUMENT_CACHE_TTL_S", 300.0),
         timeout_s=env_positive(env, "EXEC_VENUE_TIMEOUT_S", 10.0),
     )
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
-from smart_routing.ports import Broker, Clock
+from smart_routing.ports import Broker, Clock, InstrumentSource
+from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
 from venues.routing import VenueRouter
 from venues.settings import Venue, VenueSettings
@@ -19,38 +21,55 @@ from venues.settings import Venue, VenueSettings
 class Venues:
     market_data: VenueMarketData
     broker: VenueRouter
+    instruments: VenueInstruments
+
+
+@dataclass(frozen=True)
+class _Connected:
+    quotes: QuoteSource
+    broker: Broker
+    instruments: InstrumentSource
 
 
 def build_venues(settings: VenueSettings, config: EngineConfig, clock: Clock) -> Venues:
     market = simulated_market(config, clock)
-    paper = PaperBroker(market, clock, starting_cash=config.paper_starting_cash)
-    built: dict[Venue, tuple[QuoteSource, Broker]] = {
-        Venue.PAPER: (SimulatedQuoteSource(market), paper)
-    }
-    sources: dict[AssetClass, QuoteSource] = {}
-    brokers: dict[AssetClass, Broker] = {}
+    paper_instruments = BuiltinInstruments()
+    paper = PaperBroker(market, paper_instruments, clock, starting_cash=config.paper_starting_cash)
+    built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
+    per_class: dict[AssetClass, _Connected] = {}
     for asset_class in AssetClass:
         venue = settings.venue_for(asset_class)
         if venue not in built:
-            built[venue] = _connect(venue, settings)
-        sources[asset_class], brokers[asset_class] = built[venue]
-    return Venues(VenueMarketData(sources, clock, settings.quote_cache_ttl_s), VenueRouter(brokers))
+            built[venue] = _connect(venue, settings, clock)
+        per_class[asset_class] = built[venue]
+    return Venues(
+        market_data=VenueMarketData(
+            {c: v.quotes for c, v in per_class.items()}, clock, settings.quote_cache_ttl_s
+        ),
+        broker=VenueRouter({c: v.broker for c, v in per_class.items()}),
+        instruments=VenueInstruments({c: v.instruments for c, v in per_class.items()}),
+    )
 
 
-def _connect(venue: Venue, settings: VenueSettings) -> tuple[QuoteSource, Broker]:
+def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
+    ttl_s = settings.instrument_cache_ttl_s
     if venue is Venue.ALPACA and settings.alpaca is not None:
-        from venues.alpaca import AlpacaBroker, AlpacaQuoteSource
+        from venues.alpaca import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
 
-        return (
+        return _Connected(
             AlpacaQuoteSource(settings.alpaca, settings.timeout_s),
             AlpacaBroker(settings.alpaca, settings.timeout_s),
+            CachedInstruments(AlpacaInstruments(settings.alpaca, settings.timeout_s), clock, ttl_s),
         )
     if venue is Venue.OANDA and settings.oanda is not None:
-        from venues.oanda import OandaBroker, OandaQuoteSource, oanda_api
+        from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
 
         api = oanda_api(settings.oanda, settings.timeout_s)
-        return (
-            OandaQuoteSource(api, settings.oanda.account_id),
-            OandaBroker(api, settings.oanda.account_id),
+        account_id = settings.oanda.account_id
+        instruments = CachedInstruments(OandaInstruments(api, account_id), clock, ttl_s)
+        return _Connected(
+            OandaQuoteSource(api, account_id),
+            OandaBroker(api, account_id, instruments),
+            instruments,
         )
     raise ValueError(f"venue {venue.value} has no settings")

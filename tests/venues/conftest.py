@@ -6,15 +6,18 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.engine import ExecutionEngine
-from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+from smart_routing.gate import SmartRouter
+from smart_routing.routing import FailMode, RoutingPolicy
 from tools.fakes.alpaca import FakeAlpaca
-from venues.alpaca import AlpacaBroker, AlpacaQuoteSource
+from venues.alpaca import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
+from venues.instruments import CachedInstruments
 from venues.market_data import VenueMarketData
 from venues.routing import VenueRouter
 from venues.settings import AlpacaSettings
 
 ALPACA_KEY, ALPACA_SECRET = "AKTESTKEY0123456789", "alpaca-secret-0123456789abcdef"
 TIMEOUT_S = 0.5
+ALPACA_CLASSES = (AssetClass.EQUITY, AssetClass.CRYPTO, AssetClass.OPTIONS)
 
 
 @pytest.fixture
@@ -49,21 +52,31 @@ def alpaca_broker(alpaca_settings) -> AlpacaBroker:
 
 
 @pytest.fixture
-def make_engine(alpaca_source, alpaca_broker):
+def alpaca_instruments(alpaca_settings) -> AlpacaInstruments:
+    return AlpacaInstruments(alpaca_settings, TIMEOUT_S)
+
+
+def engine_on(broker, market_data, instruments, clock, fail_mode=FailMode.OPEN, ledger=None):
+    """The core's engine on these ports, smart routing on."""
+    return ExecutionEngine(
+        broker=broker,
+        market_data=market_data,
+        instruments=instruments,
+        ledger=ledger if ledger is not None else InMemoryLedgerStore(),
+        router=SmartRouter(RoutingPolicy(fail_mode=fail_mode), enabled=True),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def make_engine(alpaca_source, alpaca_broker, alpaca_instruments):
     """An engine on the fake Alpaca for its three asset classes, smart routing on."""
 
     def make(fail_mode: FailMode = FailMode.OPEN, ledger=None) -> ExecutionEngine:
         clock = SystemClock()
-        classes = (AssetClass.EQUITY, AssetClass.CRYPTO, AssetClass.OPTIONS)
-        market_data = VenueMarketData(dict.fromkeys(classes, alpaca_source), clock, ttl_s=0.0)
-        policy = RoutingPolicy(fail_mode=fail_mode)
-        return ExecutionEngine(
-            VenueRouter(dict.fromkeys(classes, alpaca_broker)),
-            enable_smart_routing=True,
-            market_data=market_data,
-            ledger=ledger if ledger is not None else InMemoryLedgerStore(),
-            router=SmartRouter(policy, clock),
-            clock=clock,
-        )
+        market_data = VenueMarketData(dict.fromkeys(ALPACA_CLASSES, alpaca_source), clock, 0.0)
+        instruments = CachedInstruments(alpaca_instruments, clock, ttl_s=0.0)
+        broker = VenueRouter(dict.fromkeys(ALPACA_CLASSES, alpaca_broker))
+        return engine_on(broker, market_data, instruments, clock, fail_mode, ledger)
 
     return make

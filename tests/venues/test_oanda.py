@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -11,13 +12,15 @@ from smart_routing import logs
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.engine import ExecutionStatus
 from smart_routing.orders import OrderIntent, OrderType
-from smart_routing.routing import FailMode, RoutingPolicy, SmartRouter
+from smart_routing.routing import FailMode
+from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
+from venues.instruments import CachedInstruments
 from venues.market_data import VenueMarketData
-from venues.oanda import OandaBroker, OandaQuoteSource, oanda_api
+from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
 from venues.settings import OandaSettings
 
 TOKEN = "oanda-token-0123456789abcdef-0123456789abcdef"
@@ -45,14 +48,10 @@ def make_engine(api):
     def make(fail_mode=FailMode.OPEN, ledger=None):
         clock = SystemClock()
         source = OandaQuoteSource(api, ACCOUNT_ID, sleep=lambda _: None)
-        return ExecutionEngine(
-            OandaBroker(api, ACCOUNT_ID),
-            enable_smart_routing=True,
-            market_data=VenueMarketData({AssetClass.FOREX: source}, clock, ttl_s=0.0),
-            ledger=ledger if ledger is not None else InMemoryLedgerStore(),
-            router=SmartRouter(RoutingPolicy(fail_mode=fail_mode), clock),
-            clock=clock,
-        )
+        instruments = CachedInstruments(OandaInstruments(api, ACCOUNT_ID), clock, ttl_s=0.0)
+        market_data = VenueMarketData({AssetClass.FOREX: source}, clock, ttl_s=0.0)
+        broker = OandaBroker(api, ACCOUNT_ID, instruments)
+        return engine_on(broker, market_data, instruments, clock, fail_mode, ledger)
 
     return make
 
@@ -67,7 +66,7 @@ def test_prices_for_many_pairs_take_one_request(fake, api):
     source = OandaQuoteSource(api, ACCOUNT_ID)
     quotes = source.latest_quotes(AssetClass.FOREX, ["EUR/USD", "GBP/USD", "USD/TRY"])
     assert fake.price_requests() == 1
-    assert (quotes["GBP/USD"].bid, quotes["GBP/USD"].ask) == (1.27, 1.27012)
+    assert (quotes["GBP/USD"].bid, quotes["GBP/USD"].ask) == (Decimal("1.27"), Decimal("1.27012"))
     assert quotes["GBP/USD"].source == "oanda" and quotes["GBP/USD"].as_of.tzinfo is not None
     assert quotes["USD/TRY"] is None
     (request,) = fake.server.requests_to(PRICING)
@@ -80,7 +79,7 @@ def test_a_market_order_fills_and_is_recorded_with_the_venue(fake, make_engine):
     result = make_engine(ledger=ledger).execute_intent(intent=buy())
     assert result.status is ExecutionStatus.FILLED
     assert result.trade.broker == "oanda" and result.routing.venue == "oanda"
-    assert result.trade.price == 1.1001 and result.trade.qty == 10_000
+    assert result.trade.price == Decimal("1.1001") and result.trade.qty == 10_000
     (sent,) = fake.server.requests_to(ORDERS)
     order = sent.body["order"]
     assert (order["type"], order["units"], order["timeInForce"]) == ("MARKET", "10000", "FOK")
@@ -90,7 +89,7 @@ def test_a_market_order_fills_and_is_recorded_with_the_venue(fake, make_engine):
 def test_a_sell_sends_negative_units(fake, make_engine):
     intent = OrderIntent(symbol="EUR/USD", side="sell", qty=5_000, idempotency_key="s")
     result = make_engine().execute_intent(intent=intent)
-    assert result.trade.price == 1.1
+    assert result.trade.price == Decimal("1.1")
     assert fake.server.requests_to(ORDERS)[0].body["order"]["units"] == "-5000"
 
 
@@ -170,16 +169,17 @@ def test_a_hung_venue_gives_unknown(fake, make_engine):
     assert len(fake.orders) == 1
 
 
-def test_fractional_units_are_refused_before_the_call(fake, make_engine):
+def test_fractional_units_are_refused_by_the_gate_before_the_call(fake, make_engine):
     result = make_engine().execute_intent(intent=buy(qty=10.5))
-    assert result.status is ExecutionStatus.REJECTED and "whole units" in result.message
+    assert result.status is ExecutionStatus.INVALID and "not a multiple" in result.message
     assert fake.server.requests_to(ORDERS) == []
 
 
 def test_the_account_snapshot(fake, make_engine, api):
     make_engine().execute_intent(intent=buy())
     account = OandaBroker(api, ACCOUNT_ID).get_account()
-    assert account.cash == 50_000 and account.position_qty("EUR/USD") == 10_000
+    assert account.currency == "USD" and account.cash == Decimal(50_000)
+    assert account.position_qty("EUR/USD") == Decimal(10_000)
 
 
 def test_the_token_never_appears_in_logs_or_results(fake, make_engine, capsys):

@@ -16,6 +16,8 @@ def test_without_keys_every_class_trades_on_paper():
     venues = build_venues(settings, EngineConfig(), FixedClock())
     assert {venues.broker.venue_for(c) for c in AssetClass} == {"paper"}
     assert venues.market_data.source_name(AssetClass.FOREX) == "simulated"
+    spec = venues.instruments.get_instrument("EUR/USD", AssetClass.FOREX)
+    assert (spec.venue, spec.source) == ("paper", "builtin")
 
 
 def test_the_default_routes_send_forex_to_oanda_and_the_rest_to_alpaca():
@@ -82,5 +84,36 @@ def test_wiring_with_alpaca_keys_routes_orders_to_alpaca():
         assert venues.broker.venue_for(AssetClass.EQUITY) == "alpaca"
         assert venues.broker.venue_for(AssetClass.FOREX) == "paper"
         assert venues.market_data.get_quote("AAPL", AssetClass.EQUITY).source == "alpaca:iex"
+        assert venues.instruments.get_instrument("AAPL", AssetClass.EQUITY).source == "alpaca"
+        assert venues.instruments.get_instrument("EUR/USD", AssetClass.FOREX).venue == "paper"
+        assert venues.broker.get_account().currency == "USD"
     finally:
         fake.server.stop()
+
+
+class _Account:
+    def __init__(self, name, currency):
+        self.name, self.currency = name, currency
+
+    def get_account(self):
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from smart_routing.orders import AccountSnapshot
+
+        return AccountSnapshot(currency=self.currency, cash=Decimal("10.50"),
+                               buying_power=Decimal(20), as_of=datetime.now(UTC))  # fmt: skip
+
+
+def test_the_router_sums_accounts_in_one_currency_and_refuses_to_mix_them():
+    from decimal import Decimal
+
+    from venues.routing import VenueRouter
+
+    same = VenueRouter({AssetClass.EQUITY: _Account("a", "USD"),
+                        AssetClass.FOREX: _Account("b", "USD")})  # fmt: skip
+    assert same.get_account().cash == Decimal("21.00")
+    mixed = VenueRouter({AssetClass.EQUITY: _Account("a", "USD"),
+                         AssetClass.FOREX: _Account("b", "EUR")})  # fmt: skip
+    with pytest.raises(ValueError, match="EUR, USD"):
+        mixed.get_account()

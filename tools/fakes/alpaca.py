@@ -6,7 +6,8 @@ It keeps its own order book, so a test can count the orders that really reached 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from tools.fakes.http import FakeServer, Request
@@ -19,7 +20,13 @@ def _now() -> str:
 
 
 class FakeAlpaca:
-    """`order_mode`: fill (at the touch), partial (half fills), accept (rests), reject."""
+    """`order_mode`: fill (at the touch), partial (half fills), accept (rests), reject.
+
+    Every equity, crypto pair and option contract is listed (active, tradable, fractionable
+    equities) unless a test says otherwise: `assets` / `contracts` override a listing by
+    symbol (see `equity_asset`, `crypto_asset`, `option_contract`), `unlisted` are 404s.
+    Orders off the asset's grid are refused with a 422, as Alpaca does.
+    """
 
     def __init__(self, latency_s: float = 0.0) -> None:
         self.server = FakeServer(latency_s=latency_s)
@@ -28,7 +35,14 @@ class FakeAlpaca:
         self.order_mode = "fill"
         self.reject_message = "insufficient buying power"
         self.cash = 100_000.0
+        self.assets: dict[str, dict[str, Any]] = {}
+        self.contracts: dict[str, dict[str, Any]] = {}
+        self.unlisted: set[str] = set()
         for method, prefix, handler in (
+            ("GET", "/v2/assets/", self._asset),
+            ("GET", "/v2/assets", self._all_assets),
+            ("GET", "/v2/options/contracts/", self._contract),
+            ("GET", "/v2/options/contracts", self._contracts),
             ("GET", "/v2/stocks/quotes/latest", self._latest_quotes),
             ("GET", "/v1beta3/crypto/us/latest/quotes", self._latest_quotes),
             ("GET", "/v1beta1/options/quotes/latest", self._latest_quotes),
@@ -99,21 +113,79 @@ class FakeAlpaca:
                 for i, c in enumerate(closes)]  # fmt: skip
         return 200, {"bars": {symbol: bars}, "next_page_token": None}
 
+    def asset_for(self, symbol: str) -> dict[str, Any] | None:
+        """The listing Alpaca has for an equity or crypto symbol, or None (a 404)."""
+        if symbol in self.unlisted:
+            return None
+        if symbol in self.assets:
+            return self.assets[symbol]
+        return crypto_asset(symbol) if "/" in symbol else equity_asset(symbol)
+
+    def contract_for(self, symbol: str) -> dict[str, Any] | None:
+        if symbol in self.unlisted:
+            return None
+        return self.contracts.get(symbol) or option_contract(symbol)
+
+    def _asset(self, request: Request) -> tuple[int, Any]:
+        asset = self.asset_for(request.path.removeprefix("/v2/assets/"))
+        if asset is None:
+            return 404, {"code": 40410000, "message": "asset not found"}
+        return 200, asset
+
+    def _all_assets(self, request: Request) -> tuple[int, Any]:
+        """Alpaca lists every asset of the class; the fake lists those it was told of plus
+        a few defaults."""
+        wanted = request.query.get("asset_class", ["us_equity"])[0]
+        defaults = (["BTC/USD", "ETH/USD", "SOL/USD"] if wanted == "crypto"
+                    else ["AAPL", "MSFT", "SPY"])  # fmt: skip
+        listed = [self.asset_for(s) for s in defaults] + list(self.assets.values())
+        by_symbol = {a["symbol"]: a for a in listed if a is not None and a["class"] == wanted}
+        return 200, list(by_symbol.values())
+
+    def _contract(self, request: Request) -> tuple[int, Any]:
+        contract = self.contract_for(request.path.removeprefix("/v2/options/contracts/"))
+        if contract is None:
+            return 404, {"code": 40410000, "message": "option contract not found"}
+        return 200, contract
+
+    def _contracts(self, request: Request) -> tuple[int, Any]:
+        """Only what a test configured: the fake cannot list a whole option chain."""
+        underlyings = set(request.query.get("underlying_symbols", [""])[0].upper().split(","))
+        contracts = [c for c in self.contracts.values() if c["underlying_symbol"] in underlyings]
+        return 200, {"option_contracts": contracts, "next_page_token": None}
+
     def _submit(self, request: Request) -> tuple[int, Any]:
         body = request.body
         client_id = body["client_order_id"]
         if client_id in self.orders:
             return 422, {"code": 40010001, "message": "client_order_id must be unique"}
+        refused = self._grid_problem(body["symbol"], Decimal(str(body["qty"])))
+        if refused is not None:
+            return 422, {"code": 40010001, "message": refused}
         if self.order_mode == "reject":
             return 403, {"code": 40310000, "message": self.reject_message}
-        qty = float(body["qty"])
+        qty = Decimal(str(body["qty"]))
         bid, ask = self._touch(body["symbol"]) or (100.0, 100.02)
         price = ask if body["side"] == "buy" else bid
-        filled = {"fill": qty, "partial": qty / 2, "accept": 0.0}[self.order_mode]
+        filled = {"fill": qty, "partial": qty / 2, "accept": Decimal(0)}[self.order_mode]
         status = {"fill": "filled", "partial": "partially_filled", "accept": "accepted"}
         order = _order(body, status[self.order_mode], filled, price if filled else None)
         self.orders[client_id] = order
         return 200, order
+
+    def _grid_problem(self, symbol: str, qty: Decimal) -> str | None:
+        """Alpaca's own refusals of a quantity it cannot trade."""
+        if _is_option(symbol):
+            return None if qty == qty.to_integral_value() else "qty must be integer"
+        asset = self.asset_for(symbol)
+        if asset is None:
+            return f"asset {symbol} not found"
+        if not asset["fractionable"] and qty != qty.to_integral_value():
+            return "qty must be integer: fractional orders are not supported for this asset"
+        step = Decimal(asset.get("min_trade_increment") or "0.000000001")
+        if qty % step != 0:
+            return f"qty must be a multiple of {step}"
+        return None
 
     def _by_client_id(self, request: Request) -> tuple[int, Any]:
         order = self.orders.get(request.query["client_order_id"][0])
@@ -131,19 +203,78 @@ class FakeAlpaca:
         }  # fmt: skip
 
     def _positions(self, request: Request) -> tuple[int, Any]:
-        held: dict[str, float] = {}
+        """Alpaca names crypto positions without the slash (BTCUSD), unlike its orders."""
+        held: dict[tuple[str, str], Decimal] = {}
         for order in self.orders.values():
             sign = 1 if order["side"] == "buy" else -1
-            held[order["symbol"]] = held.get(order["symbol"], 0) + sign * float(order["filled_qty"])
+            key = (order["symbol"].replace("/", ""), order["asset_class"])
+            held[key] = held.get(key, Decimal(0)) + sign * Decimal(order["filled_qty"])
+        exchanges = {"crypto": "CRYPTO", "us_option": "", "us_equity": "NASDAQ"}
         return 200, [
-            {"asset_id": str(uuid.uuid4()), "symbol": symbol, "exchange": "NASDAQ",
-             "asset_class": "us_equity", "avg_entry_price": "100.0", "qty": str(qty),
-             "side": "long", "cost_basis": str(qty * 100)}
-            for symbol, qty in held.items() if qty > 0
+            {"asset_id": str(uuid.uuid4()), "symbol": symbol, "exchange": exchanges[cls],
+             "asset_class": cls, "asset_marginable": cls == "us_equity",
+             "avg_entry_price": "100.0", "qty": str(qty), "side": "long",
+             "market_value": str(qty * 100), "cost_basis": str(qty * 100),
+             "unrealized_pl": "0", "unrealized_plpc": "0", "unrealized_intraday_pl": "0",
+             "unrealized_intraday_plpc": "0", "current_price": "100.0", "lastday_price": "100.0",
+             "change_today": "0", "qty_available": str(qty)}
+            for (symbol, cls), qty in held.items() if qty > 0
         ]  # fmt: skip
 
 
-def _order(body: dict[str, Any], status: str, filled: float, price: float | None) -> dict:
+def _is_option(symbol: str) -> bool:
+    return len(symbol) > 15 and symbol[-9] in "CP" and symbol[-8:].isdigit()
+
+
+def _asset_class_of(symbol: str) -> str:
+    if "/" in symbol:
+        return "crypto"
+    return "us_option" if _is_option(symbol) else "us_equity"
+
+
+def equity_asset(symbol: str, **changes: Any) -> dict[str, Any]:
+    """A US equity as GET /v2/assets/{symbol} answers (alpaca-py's test fixture's shape)."""
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, symbol)), "class": "us_equity",
+        "exchange": "NASDAQ", "symbol": symbol, "name": f"{symbol} Common Stock",
+        "status": "active", "tradable": True, "marginable": True, "shortable": True,
+        "easy_to_borrow": True, "fractionable": True, "attributes": [], **changes,
+    }  # fmt: skip
+
+
+def crypto_asset(symbol: str, **changes: Any) -> dict[str, Any]:
+    """A crypto pair as Alpaca lists it: fractional, with its own minimum and increments."""
+    return {
+        **equity_asset(symbol), "class": "crypto", "exchange": "CRYPTO",
+        "name": f"{symbol} pair", "marginable": False, "shortable": False,
+        "easy_to_borrow": False, "min_order_size": "0.0001",
+        "min_trade_increment": "0.000000001", "price_increment": "0.01", **changes,
+    }  # fmt: skip
+
+
+def option_contract(symbol: str, **changes: Any) -> dict[str, Any] | None:
+    """An OCC contract as GET /v2/options/contracts/{symbol} answers, from its symbol."""
+    if not _is_option(symbol):
+        return None
+    root, expiry, right, strike = symbol[:-15], symbol[-15:-9], symbol[-9], symbol[-8:]
+    expiration = date(2000 + int(expiry[:2]), int(expiry[2:4]), int(expiry[4:]))
+    return {
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, symbol)), "symbol": symbol,
+        "name": f"{root} {expiration:%b %d %Y} {int(strike) / 1000:g} "
+                f"{'Call' if right == 'C' else 'Put'}",
+        "status": "active", "tradable": True, "expiration_date": expiration.isoformat(),
+        "root_symbol": root, "underlying_symbol": root,
+        "underlying_asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, root)),
+        "type": "call" if right == "C" else "put", "style": "american",
+        "strike_price": str(int(strike) / 1000), "multiplier": "100", "size": "100",
+        "open_interest": "0", "open_interest_date": expiration.isoformat(),
+        "close_price": None, "close_price_date": None, **changes,
+    }  # fmt: skip
+
+
+def _order(
+    body: dict[str, Any], status: str, filled: Decimal, price: float | None
+) -> dict[str, Any]:
     now = _now()
     return {
         "id": str(uuid.uuid4()), "client_order_id": body["client_order_id"],
@@ -151,7 +282,8 @@ def _order(body: dict[str, Any], status: str, filled: float, price: float | None
         "filled_at": now if status == "filled" else None, "expired_at": None,
         "canceled_at": None, "failed_at": None, "replaced_at": None, "replaced_by": None,
         "replaces": None, "asset_id": str(uuid.uuid4()), "symbol": body["symbol"],
-        "asset_class": "us_equity", "notional": None, "qty": str(body["qty"]),
+        "asset_class": _asset_class_of(body["symbol"]), "notional": None,
+        "qty": str(body["qty"]),
         "filled_qty": str(filled), "filled_avg_price": None if price is None else str(price),
         "order_class": "simple", "order_type": body["type"], "type": body["type"],
         "side": body["side"], "time_in_force": body["time_in_force"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from tools.fakes.http import FakeServer, Request
@@ -17,7 +18,13 @@ def _now() -> str:
 
 
 class FakeOanda:
-    """`order_mode`: fill, cancel (FOK not filled), reject."""
+    """`order_mode`: fill, cancel (FOK not filled), reject.
+
+    Every currency pair is listed (whole units, 5 decimals, 3 for JPY and HUF quotes) unless
+    `instruments` overrides it (see `instrument`) or it is in `unlisted`. Units finer than
+    the instrument's tradeUnitsPrecision are refused, as OANDA does. Fills carry
+    `commission` and `financing`.
+    """
 
     def __init__(self, latency_s: float = 0.0) -> None:
         self.server = FakeServer(latency_s=latency_s)
@@ -25,10 +32,15 @@ class FakeOanda:
         self.orders: dict[str, dict[str, Any]] = {}  # by client id
         self.transactions: dict[str, dict[str, Any]] = {}
         self.order_mode = "fill"
+        self.instruments: dict[str, dict[str, Any]] = {}
+        self.unlisted: set[str] = set()
+        self.commission = "0.0000"
+        self.financing = "0.0000"
         self._ids = itertools.count(6000)
         base = f"/v3/accounts/{ACCOUNT_ID}"
         for method, prefix, handler in (
             ("GET", f"{base}/pricing", self._pricing),
+            ("GET", f"{base}/instruments", self._instruments),
             ("POST", f"{base}/orders", self._create),
             ("GET", f"{base}/orders/@", self._order_by_client_id),
             ("GET", f"{base}/transactions/", self._transaction),
@@ -69,6 +81,17 @@ class FakeOanda:
             })  # fmt: skip
         return 200, {"prices": prices, "time": _now()}
 
+    def instrument_for(self, name: str) -> dict[str, Any] | None:
+        if name in self.unlisted:
+            return None
+        return self.instruments.get(name) or instrument(name)
+
+    def _instruments(self, request: Request) -> tuple[int, Any]:
+        """Only the listed ones of those asked for, as OANDA does."""
+        names = request.query.get("instruments", [""])[0].split(",")
+        listed = [self.instrument_for(n) for n in names]
+        return 200, {"instruments": [i for i in listed if i], "lastTransactionID": "1"}
+
     def _create(self, request: Request) -> tuple[int, Any]:
         order = request.body["order"]
         client_id = order["clientExtensions"]["id"]
@@ -80,6 +103,12 @@ class FakeOanda:
         }  # fmt: skip
         if client_id in self.orders:
             return 400, _reject(create, order, "CLIENT_ORDER_ID_ALREADY_EXISTS")
+        listed = self.instrument_for(order["instrument"])
+        if listed is None:
+            return 400, _reject(create, order, "INSTRUMENT_NOT_TRADEABLE")
+        units = Decimal(order["units"])
+        if units != round(units, listed["tradeUnitsPrecision"]):
+            return 400, _reject(create, order, "UNITS_PRECISION_EXCEEDED")
         if self.order_mode == "reject":
             return 400, _reject(create, order, "INSUFFICIENT_MARGIN")
         state, body = "PENDING", {"orderCreateTransaction": create}
@@ -95,7 +124,9 @@ class FakeOanda:
             fill = {"id": str(next(self._ids)), "type": "ORDER_FILL", "orderID": order_id,
                     "instrument": order["instrument"], "units": order["units"],
                     "price": f"{ask if units > 0 else bid:.5f}", "time": _now(),
-                    "reason": "MARKET_ORDER", "commission": "0.0000"}  # fmt: skip
+                    "reason": "MARKET_ORDER", "pl": "0.0000", "financing": self.financing,
+                    "commission": self.commission, "guaranteedExecutionFee": "0.0000",
+                    "accountBalance": "50000.0000"}  # fmt: skip
             self.transactions[fill["id"]] = fill
             body["orderFillTransaction"] = fill
             state = "FILLED"
@@ -138,6 +169,20 @@ class FakeOanda:
             for i, u in held.items()
         ]  # fmt: skip
         return 200, {"positions": positions, "lastTransactionID": "1"}
+
+
+def instrument(name: str, **changes: Any) -> dict[str, Any]:
+    """A currency pair as GET /v3/accounts/{id}/instruments lists it (oandapyV20's fixture)."""
+    quote = name.rsplit("_", 1)[-1]
+    places = 3 if quote in ("JPY", "HUF") else 5
+    return {
+        "name": name, "type": "CURRENCY", "displayName": name.replace("_", "/"),
+        "pipLocation": -2 if places == 3 else -4, "displayPrecision": places,
+        "tradeUnitsPrecision": 0, "minimumTradeSize": "1",
+        "maximumTrailingStopDistance": "1.00000", "minimumTrailingStopDistance": "0.00050",
+        "maximumPositionSize": "0", "maximumOrderUnits": "100000000", "marginRate": "0.05",
+        **changes,
+    }  # fmt: skip
 
 
 def _reject(create: dict[str, Any], order: dict[str, Any], reason: str) -> dict[str, Any]:
