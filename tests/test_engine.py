@@ -55,8 +55,8 @@ class CountingBroker:
             raise ConnectionError("still down")
         return self.inner.get_order_by_client_id(client_order_id)
 
-    def get_account(self):
-        return self.inner.get_account()
+    def get_account(self, asset_class=None):
+        return self.inner.get_account(asset_class)
 
 
 @pytest.fixture
@@ -259,7 +259,7 @@ class ScriptedBroker:
     def get_order_by_client_id(self, client_order_id):
         return None
 
-    def get_account(self):
+    def get_account(self, asset_class=None):
         return AccountSnapshot(cash=100_000, buying_power=100_000, as_of=FixedClock().now())
 
 
@@ -290,7 +290,7 @@ def test_venue_states_map_onto_statuses_and_only_filled_quantity_is_recorded(
 
 def test_an_account_that_cannot_be_read_sends_nothing(market, clock, log_records):
     class NoAccount(ScriptedBroker):
-        def get_account(self):
+        def get_account(self, asset_class=None):
             raise ConnectionError("account endpoint down")
 
     broker = NoAccount(OrderStatus.FILLED, 10)

@@ -183,7 +183,7 @@ class ExecutionEngine:
         if decision is None:
             if quote is None and quote_error is None:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
-            account = self._account()
+            account = self._account(spec)
             conversion = self._conversion(spec, account)
             decision = self.router.decide(
                 intent, spec, quote, now, account, conversion, quote_error
@@ -205,9 +205,9 @@ class ExecutionEngine:
         assert intent.asset_class is not None
         return self.broker.venue_for(intent.asset_class)
 
-    def _account(self) -> AccountSnapshot | None:
+    def _account(self, spec: InstrumentSpec) -> AccountSnapshot | None:
         try:
-            return self.broker.get_account()
+            return self.broker.get_account(spec.asset_class)
         except Exception as exc:  # the gate refuses to send what it cannot check
             logs.log_event(logs.ACCOUNT_UNAVAILABLE, severity="ERROR", error=market_data_error(exc))
             return None

@@ -66,7 +66,10 @@ class Broker(Protocol):
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
 
-    def get_account(self) -> AccountSnapshot: ...
+    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+        """The account that trades `asset_class` (a router over venues answers with that
+        venue's); with none, the broker's only or combined account."""
+        ...
 
 
 class LedgerStore(Protocol):

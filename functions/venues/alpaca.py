@@ -244,7 +244,7 @@ class AlpacaBroker:
             raise
         return _order(found)
 
-    def get_account(self) -> AccountSnapshot:
+    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
         account = self.client.get_account()
         positions = [_position(p) for p in self.client.get_all_positions()]
         return AccountSnapshot(

@@ -221,7 +221,7 @@ class OandaBroker:
             fill = self.api.request(details)["transaction"]
         return _from_details(client_order_id, order, fill)
 
-    def get_account(self) -> AccountSnapshot:
+    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
         account = self.api.request(accounts.AccountSummary(self.account_id))["account"]
         held = self.api.request(positions.OpenPositions(self.account_id))["positions"]
         snapshot_positions = [_position(p) for p in held]

@@ -29,12 +29,16 @@ class VenueRouter:
                 return found
         return None
 
-    def get_account(self) -> AccountSnapshot:
-        """Cash and buying power summed over the venues; positions from all of them.
+    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+        """The account of the venue that trades `asset_class`: its money is what can pay for
+        the order. With none, cash and buying power summed over the venues and positions
+        from all of them.
 
         Amounts in different currencies cannot be summed: accounts in more than one currency
         raise ValueError (the gate then sends nothing), never a wrong total.
         """
+        if asset_class is not None:
+            return self.brokers[asset_class].get_account(asset_class)
         snapshots = [broker.get_account() for broker in self._distinct()]
         currencies = sorted({s.currency for s in snapshots})
         if len(currencies) != 1:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
 from smart_routing.ports import Broker, Clock, InstrumentSource
+from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
 from venues.routing import VenueRouter
@@ -34,7 +34,7 @@ class _Connected:
 def build_venues(settings: VenueSettings, config: EngineConfig, clock: Clock) -> Venues:
     market = simulated_market(config, clock)
     paper_instruments = BuiltinInstruments()
-    paper = PaperBroker(market, paper_instruments, clock, starting_cash=config.paper_starting_cash)
+    paper = paper_broker(config, market, paper_instruments, clock)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
     per_class: dict[AssetClass, _Connected] = {}
     for asset_class in AssetClass:

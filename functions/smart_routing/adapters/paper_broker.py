@@ -95,7 +95,7 @@ class PaperBroker:
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
 
-    def get_account(self) -> AccountSnapshot:
+    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
         with self._lock:
             return AccountSnapshot(
                 currency=ACCOUNT_CURRENCY,
