@@ -194,3 +194,21 @@ def test_a_limit_price_goes_to_the_tick_on_the_passive_side(clock):
         limit_price=D("1.123451"),
     )  # fmt: skip
     assert sell.limit_price == D("1.12346")
+
+
+@pytest.mark.parametrize(
+    ("symbol", "qty", "figure"),
+    [("GBP/USD", "1e308", "1.270e+308 USD"), ("MSFT", "1e300", "4.200e+302 USD")],
+)
+def test_an_absurd_size_is_rejected_with_its_figure_not_a_crash(clock, symbol, qty, figure):
+    decision = decide(clock, symbol, "1.2699", "1.2701", qty=qty)
+    if symbol == "MSFT":
+        decision = decide(clock, symbol, "419.99", "420.01", qty=qty)
+    assert decision.action is GateAction.REJECT
+    assert figure in decision.reason and "maximum" in decision.reason
+
+
+def test_a_subnormal_qty_is_invalid_and_said_briefly(clock):
+    decision = decide(clock, "AAPL", "189.99", "190.01", qty="5e-324")
+    assert decision.action is GateAction.INVALID
+    assert decision.reason == "qty: 5e-324 is not a multiple of the increment 0.000000001 shares"

@@ -24,6 +24,7 @@ from smart_routing.gate import (
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.ledger import LedgerTrade, trade_from_fill
 from smart_routing.market_data import Quote, quote_problem
+from smart_routing.money import format_qty
 from smart_routing.orders import (
     AccountSnapshot,
     Order,
@@ -309,13 +310,14 @@ def _status_of(order: Order) -> tuple[ExecutionStatus, str]:
     venue = f"{order.broker} order {order.broker_order_id}"
     match order.status:
         case OrderStatus.FILLED:
-            return ExecutionStatus.FILLED, f"{venue} filled {order.filled_qty:f}"
+            return ExecutionStatus.FILLED, f"{venue} filled {format_qty(order.filled_qty)}"
         case OrderStatus.REJECTED:
             return ExecutionStatus.REJECTED, order.reject_reason or f"{venue} rejected"
         case _ if order.filled_qty > 0:
             return (
                 ExecutionStatus.PARTIALLY_FILLED,
-                f"{venue} {order.status.value}: filled {order.filled_qty:f} of {order.qty:f}",
+                f"{venue} {order.status.value}: filled {format_qty(order.filled_qty)} "
+                f"of {format_qty(order.qty)}",
             )
         case OrderStatus.NEW | OrderStatus.ACCEPTED:
             return ExecutionStatus.ACCEPTED, f"{venue} accepted, not filled yet"

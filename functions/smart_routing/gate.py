@@ -31,7 +31,7 @@ from smart_routing.costs import estimate_slippage, format_pct, spread_pct
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, quote_problem
-from smart_routing.money import ZERO, Amount, format_money, round_money
+from smart_routing.money import ZERO, Amount, format_money, format_qty, round_money
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, OrderType, QtyRounding
 from smart_routing.routing import FailMode, RoutingPolicy
 from smart_routing.trading_calendar import NEW_YORK
@@ -207,8 +207,8 @@ class _Draft:
             if rounded <= 0:
                 return self.stop(
                     GateAction.INVALID,
-                    f"limit_price: {limit:f} rounds to {rounded:f} on the tick "
-                    f"{self.spec.price_tick.normalize():f}",
+                    f"limit_price: {format_qty(limit)} rounds to {format_qty(rounded)} on the tick "
+                    f"{format_qty(self.spec.price_tick)}",
                 )
         if self.intent.qty_rounding is QtyRounding.EXACT:
             problem = self.spec.qty_problem(self.intent.qty)
@@ -219,9 +219,10 @@ class _Draft:
         if rounded < self.spec.min_qty:
             return self.stop(
                 GateAction.REJECT,
-                f"qty {self.intent.qty:f} rounds down to {rounded:f} on the grid of "
-                f"{self.spec.qty_increment.normalize():f} {self.spec.qty_unit()}: below the "
-                f"minimum of {self.spec.min_qty.normalize():f}, nothing to send",
+                f"qty {format_qty(self.intent.qty)} rounds down to {format_qty(rounded)} on "
+                f"the grid of {format_qty(self.spec.qty_increment)} {self.spec.qty_unit()}: "
+                "below the "
+                f"minimum of {format_qty(self.spec.min_qty)}, nothing to send",
             )
         return None
 
@@ -309,8 +310,8 @@ class _Draft:
             "this account may not short " + self.spec.asset_class.value.lower()
         )  # fmt: skip
         return (
-            f"insufficient position: selling {self.qty:f} {self.spec.symbol}, holding "
-            f"{held:f} ({kind})"
+            f"insufficient position: selling {format_qty(self.qty)} {self.spec.symbol}, holding "
+            f"{format_qty(held)} ({kind})"
         )
 
     def _money_problem(self, account: AccountSnapshot, conversion: Conversion | None) -> str | None:

@@ -14,7 +14,15 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from smart_routing.assets import AssetClass, Instrument
-from smart_routing.money import Amount, ceil_to, floor_to, is_multiple, minor_unit, round_money
+from smart_routing.money import (
+    Amount,
+    ceil_to,
+    floor_to,
+    format_qty,
+    is_multiple,
+    minor_unit,
+    round_money,
+)
 from smart_routing.orders import OrderSide
 
 # Listed equity options run at most about three years out (LEAPS); a later expiry is not
@@ -64,11 +72,13 @@ class InstrumentSpec(BaseModel):
             return f"qty: must be greater than 0 {unit}"
         if not is_multiple(qty, self.qty_increment):
             return (
-                f"qty: {qty:f} is not a multiple of the increment "
-                f"{self.qty_increment.normalize():f} {unit}"
+                f"qty: {format_qty(qty)} is not a multiple of the increment "
+                f"{format_qty(self.qty_increment)} {unit}"
             )
         if qty < self.min_qty:
-            return f"qty: {qty:f} is below the minimum of {self.min_qty.normalize():f} {unit}"
+            return (
+                f"qty: {format_qty(qty)} is below the minimum of {format_qty(self.min_qty)} {unit}"
+            )
         return None
 
     def floor_qty(self, qty: Decimal) -> Decimal:

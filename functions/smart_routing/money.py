@@ -8,7 +8,17 @@ that the float written is the decimal read back (0.2 stays 0.2, 11000.30 stays 1
 from __future__ import annotations
 
 import math
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
+from contextlib import AbstractContextManager, nullcontext
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_UP,
+    Context,
+    Decimal,
+    InvalidOperation,
+    getcontext,
+    localcontext,
+)
 from functools import cache
 from typing import Annotated
 
@@ -32,6 +42,8 @@ _FIAT_EXPONENTS = {
 _STABLECOINS = frozenset("USDC USDT DAI USDG PYUSD".split())
 # Coins quoted in coins (ETH/BTC) settle to the satoshi.
 _COIN_EXPONENT = 8
+# Amounts of a quintillion and more are written 1.270e+308: a 300-digit figure helps no one.
+_SCIENTIFIC_FROM = 18
 
 
 @cache
@@ -48,7 +60,9 @@ def minor_unit(currency: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """To the currency's minor unit; half-even unless a fee rule says to round up."""
-    return amount.quantize(minor_unit(currency), rounding=rounding)
+    unit = minor_unit(currency)
+    with _room_for(amount, unit):
+        return amount.quantize(unit, rounding=rounding)
 
 
 def to_decimal(value: object, what: str) -> Decimal:
@@ -80,19 +94,43 @@ def to_decimal(value: object, what: str) -> Decimal:
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
     """The largest multiple of `step` not above `value`."""
-    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+    with _room_for(value, step):
+        return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
 def ceil_to(value: Decimal, step: Decimal) -> Decimal:
     """The smallest multiple of `step` not below `value`."""
-    return (value / step).to_integral_value(rounding=ROUND_UP) * step
+    with _room_for(value, step):
+        return (value / step).to_integral_value(rounding=ROUND_UP) * step
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
-    return value % step == 0
+    with _room_for(value, step):
+        return value % step == 0
+
+
+def _room_for(value: Decimal, step: Decimal) -> AbstractContextManager[Context]:
+    """A context with enough digits to express `value` in units of `step` exactly: the default
+    28 fall short for absurd sizes (1e300 shares), which must be refused, not crash."""
+    digits = value.adjusted() - step.adjusted() + len(step.as_tuple().digits) + 2
+    context = getcontext()
+    if digits <= context.prec:
+        return nullcontext(context)
+    return localcontext(prec=digits)
 
 
 def format_money(amount: Decimal, currency: str) -> str:
     """'11,000.30 USD', '150,020 JPY': grouped, at the currency's minor unit."""
+    if amount.adjusted() >= _SCIENTIFIC_FROM:
+        return f"{amount:.3e} {currency}"
     places = -minor_unit(currency).as_tuple().exponent
     return f"{round_money(amount, currency):,.{places}f} {currency}"
+
+
+def format_qty(value: Decimal) -> str:
+    """A quantity as people write it: 0.37, 1000, 0.000000001; 5e-324 and 1e+300 for the
+    absurd ones, which would otherwise print hundreds of zeros."""
+    value = value.normalize()
+    if -12 <= value.adjusted() < _SCIENTIFIC_FROM:
+        return f"{value:f}"
+    return f"{value:e}"

@@ -184,7 +184,7 @@ OVERSIZE = [
     {"strategy_id": "manual", "symbol": "EUR/USD", "side": "sell", "qty": 1e12},
     buy("GBP/USD", 1e308),
     buy("MSFT", 1e300),
-    {"strategy_id": "manual", "symbol": "BTC/USD", "side": "sell", "qty": 1},
+    {"strategy_id": "manual", "symbol": "ETH/USD", "side": "sell", "qty": 1},
 ]
 
 

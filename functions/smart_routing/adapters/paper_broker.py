@@ -26,7 +26,7 @@ from smart_routing.errors import OrderRejected, VenueUnavailable
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, quote_problem
-from smart_routing.money import ZERO, format_money, round_money
+from smart_routing.money import ZERO, format_money, format_qty, round_money
 from smart_routing.orders import (
     AccountSnapshot,
     Order,
@@ -159,8 +159,8 @@ class PaperBroker:
             return
         if request.qty > held_qty:
             raise OrderRejected(
-                f"insufficient position: selling {request.qty:f} {request.symbol}, "
-                f"holding {held_qty:f}"
+                f"insufficient position: selling {format_qty(request.qty)} {request.symbol}, "
+                f"holding {format_qty(held_qty)}"
             )
         self._cash += cost
 
@@ -176,7 +176,7 @@ class PaperBroker:
         margin = round_money(margin * self.forex_margin_rate, ACCOUNT_CURRENCY)
         if margin > self._buying_power():
             raise OrderRejected(
-                f"insufficient margin: opening {opening:f} {request.symbol} needs "
+                f"insufficient margin: opening {format_qty(opening)} {request.symbol} needs "
                 f"{format_money(margin, 'USD')}, buying power is "
                 f"{format_money(self._buying_power(), 'USD')}"
             )
