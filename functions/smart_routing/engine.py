@@ -187,7 +187,7 @@ class ExecutionEngine:
             account = self._account(spec)
             conversion = self._conversion(spec, account)
             decision = self.router.decide(
-                intent, spec, quote, now, account, conversion, quote_error
+                intent, spec, quote, now, account, conversion, quote_error, prechecked=True
             )
         log_decision(decision)
         return decision

@@ -16,7 +16,7 @@ them over; the callable, the scheduled runs, `dry_run` and the `route` what-if a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -109,9 +109,16 @@ class SmartRoutingDecision:
         return _decision_adapter().dump_python(self, mode=mode, include=include, exclude=exclude)
 
     def log_fields(self) -> dict[str, object]:
-        return self.model_dump(
-            mode="json", exclude={"instrument", "quote", "conversion", "limit_price"}
-        )
+        """Everything but the nested parts, as the log writer takes them (it writes Decimals
+        as numbers and enums as their values): cheaper than a full dump on every decision."""
+        return {name: getattr(self, name) for name in _LOG_FIELDS}
+
+
+_LOG_FIELDS = tuple(
+    field.name
+    for field in fields(SmartRoutingDecision)
+    if field.name not in {"instrument", "quote", "conversion", "limit_price"}
+)
 
 
 @cache
@@ -151,11 +158,13 @@ class SmartRouter:
         account: AccountSnapshot | None,
         conversion: Conversion | None = None,
         quote_error: str | None = None,
+        prechecked: bool = False,
     ) -> SmartRoutingDecision:
         """Every check in order. `quote_error` says why there is no quote, when there is none;
-        `account` None means the account could not be read (the order is not sent)."""
+        `account` None means the account could not be read (the order is not sent);
+        `prechecked` says `precheck` already passed for this intent and spec."""
         draft = _Draft(self, intent, spec)
-        failed = draft.precheck(now)
+        failed = None if prechecked else draft.precheck(now)
         if failed is not None:
             return failed
         draft.quantize()
@@ -317,6 +326,8 @@ class _Draft:
     def _money_problem(self, account: AccountSnapshot, conversion: Conversion | None) -> str | None:
         assert self.notional is not None
         currency = self.spec.quote_currency
+        rate: Decimal | None = None  # None: the order is in the account's own currency
+        in_account = self.notional
         if currency != account.currency:
             if conversion is None:
                 return (
@@ -325,8 +336,8 @@ class _Draft:
                     "against buying power"
                 )
             self.fields["conversion"] = conversion
-        rate = conversion.rate if currency != account.currency and conversion else Decimal(1)
-        in_account = round_money(self.notional * rate, account.currency)
+            rate = conversion.rate
+            in_account = round_money(self.notional * rate, account.currency)
         self.fields["notional_in_account_currency"] = in_account
         cap = self.router.policy.max_order_notional[self.spec.asset_class]
         if in_account > cap:
@@ -345,7 +356,7 @@ class _Draft:
         return None
 
     def _buying_power_needed(
-        self, account: AccountSnapshot, in_account: Decimal, rate: Decimal
+        self, account: AccountSnapshot, in_account: Decimal, rate: Decimal | None
     ) -> Decimal:
         if self.spec.asset_class is AssetClass.FOREX:
             opening = self._opening_share(account)
@@ -354,6 +365,8 @@ class _Draft:
         if self.intent.side is OrderSide.SELL:
             return ZERO  # selling what is held frees money
         fees = self.fees or ZERO
+        if rate is None:  # both already on the account currency's grid
+            return in_account + fees
         return round_money(in_account + fees * rate, account.currency)
 
     def _opening_share(self, account: AccountSnapshot) -> Decimal:

@@ -8,7 +8,7 @@ that the float written is the decimal read back (0.2 stays 0.2, 11000.30 stays 1
 from __future__ import annotations
 
 import math
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from decimal import (
     ROUND_DOWN,
     ROUND_HALF_EVEN,
@@ -44,6 +44,7 @@ _STABLECOINS = frozenset("USDC USDT DAI USDG PYUSD".split())
 _COIN_EXPONENT = 8
 # Amounts of a quintillion and more are written 1.270e+308: a 300-digit figure helps no one.
 _SCIENTIFIC_FROM = 18
+_DEFAULT_DIGITS = 28  # decimal's default context precision
 
 
 @cache
@@ -60,7 +61,9 @@ def minor_unit(currency: str) -> Decimal:
 
 def round_money(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """To the currency's minor unit; half-even unless a fee rule says to round up."""
-    unit = minor_unit(currency)
+    unit, largest_exponent = _money_grid(currency)
+    if amount.adjusted() <= largest_exponent:
+        return amount.quantize(unit, rounding=rounding)
     with _room_for(amount, unit):
         return amount.quantize(unit, rounding=rounding)
 
@@ -94,29 +97,45 @@ def to_decimal(value: object, what: str) -> Decimal:
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
     """The largest multiple of `step` not above `value`."""
+    if _fits(value, step):
+        return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
     with _room_for(value, step):
         return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
 
 
 def ceil_to(value: Decimal, step: Decimal) -> Decimal:
     """The smallest multiple of `step` not below `value`."""
+    if _fits(value, step):
+        return (value / step).to_integral_value(rounding=ROUND_UP) * step
     with _room_for(value, step):
         return (value / step).to_integral_value(rounding=ROUND_UP) * step
 
 
 def is_multiple(value: Decimal, step: Decimal) -> bool:
+    if _fits(value, step):
+        return value % step == 0
     with _room_for(value, step):
         return value % step == 0
+
+
+@cache
+def _money_grid(currency: str) -> tuple[Decimal, int]:
+    """The minor unit, and the largest exponent an amount may have to be rounded to it within
+    the default precision."""
+    unit = minor_unit(currency)
+    return unit, unit.adjusted() + _DEFAULT_DIGITS - 5
+
+
+def _fits(value: Decimal, step: Decimal) -> bool:
+    """Whether `value` in units of `step` fits the default 28 digits: the everyday case."""
+    return value.adjusted() - step.adjusted() < _DEFAULT_DIGITS - 4
 
 
 def _room_for(value: Decimal, step: Decimal) -> AbstractContextManager[Context]:
     """A context with enough digits to express `value` in units of `step` exactly: the default
     28 fall short for absurd sizes (1e300 shares), which must be refused, not crash."""
     digits = value.adjusted() - step.adjusted() + len(step.as_tuple().digits) + 2
-    context = getcontext()
-    if digits <= context.prec:
-        return nullcontext(context)
-    return localcontext(prec=digits)
+    return localcontext(prec=max(digits, getcontext().prec))
 
 
 def format_money(amount: Decimal, currency: str) -> str:

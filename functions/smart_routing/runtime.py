@@ -56,6 +56,7 @@ def paper_broker(
         instruments,
         clock,
         starting_cash=config.paper_starting_cash,
+        max_quote_age_s=config.routing.max_quote_age_s,
         fees=config.fees,
         forex_margin_rate=config.routing.forex_margin_rate,
     )

@@ -11,9 +11,14 @@ from smart_routing.instruments import InstrumentSpec, builtin_spec
 class BuiltinInstruments:
     def __init__(self, venue: str = "paper") -> None:
         self.venue = venue
+        self._specs: dict[tuple[str, AssetClass], InstrumentSpec] = {}
 
     def get_instrument(self, symbol: str, asset_class: AssetClass) -> InstrumentSpec:
-        return builtin_spec(parse_symbol(symbol, asset_class), self.venue)
+        key = (symbol, asset_class)
+        spec = self._specs.get(key)
+        if spec is None:  # a table lookup: no expiry of its own, so kept for good
+            spec = self._specs[key] = builtin_spec(parse_symbol(symbol, asset_class), self.venue)
+        return spec
 
     def prefetch_instruments(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
         return None

@@ -37,7 +37,7 @@ from smart_routing.orders import (
     Position,
 )
 from smart_routing.ports import Clock, InstrumentSource, MarketDataProvider
-from smart_routing.routing import DEFAULT_FOREX_MARGIN_RATE
+from smart_routing.routing import DEFAULT_FOREX_MARGIN_RATE, DEFAULT_MAX_QUOTE_AGE_S
 
 ACCOUNT_CURRENCY = "USD"
 DEFAULT_STARTING_CASH = Decimal(100_000)
@@ -52,7 +52,7 @@ class PaperBroker:
         instruments: InstrumentSource,
         clock: Clock | None = None,
         starting_cash: Decimal = DEFAULT_STARTING_CASH,
-        max_quote_age_s: float = 60.0,
+        max_quote_age_s: float = DEFAULT_MAX_QUOTE_AGE_S,
         fees: FeeSchedule | None = None,
         forex_margin_rate: Decimal = DEFAULT_FOREX_MARGIN_RATE,
     ) -> None:
