@@ -140,3 +140,9 @@ def test_the_demo_refuses_a_bad_setting():
     done = run("demo", env={"EXEC_MAX_SPREAD_PCT": "-1"})
     assert done.returncode == 2
     assert "EXEC_MAX_SPREAD_PCT" in done.stderr
+
+
+def test_route_an_out_of_range_number_is_a_one_line_error():
+    done = run("route", "--symbol", "AAPL", "--bid", "1", "--ask", "2", "--qty", "1e999999")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "is not a finite number" in done.stderr or "out of range" in done.stderr

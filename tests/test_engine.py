@@ -369,23 +369,47 @@ def test_routing_and_execution_are_logged_with_the_seed_fields(market, clock, lo
     assert execution["status"] == "downgraded" and execution["symbol"] == "BTC/USD"
 
 
-def test_a_missing_quote_under_fail_open_logs_a_warning(market, clock, log_records):
+def test_a_missing_quote_under_fail_open_passes_the_cost_check_with_a_warning(
+    market, clock, log_records
+):
     market.remove_quote("AAPL")
     broker = ScriptedBroker(OrderStatus.FILLED, 10)
-    result = engine_with(market, clock, broker=broker).execute_intent(buy())
+    limit = buy(order_type="limit", limit_price=Decimal("190.00"))
+    result = engine_with(market, clock, broker=broker).execute_intent(limit)
     assert result.status is ExecutionStatus.FILLED
     assert result.routing.cost_check is CostCheck.UNAVAILABLE
+    # The limit price sizes the order, so its size and buying power were checked.
+    assert result.routing.notional == Decimal("1900.00")
     (warning,) = [r for r in log_records() if r["event"] == "exec.smart_routing"]
     assert warning["severity"] == "WARNING" and "fail-open" in warning["reason"]
 
 
-def test_without_any_usable_quote_the_paper_venue_refuses_to_fill(market, clock):
+def test_a_market_order_with_no_price_at_all_follows_the_fail_mode(market, clock):
     market.remove_quote("AAPL")
-    engine = engine_with(market, clock)
-    result = engine.execute_intent(buy())
-    assert result.routing.should_execute  # fail-open lets it through the gate
-    assert result.status is ExecutionStatus.ERROR
-    assert "paper broker has no quote for AAPL" in result.message
+    broker = ScriptedBroker(OrderStatus.FILLED, 10)
+    opened = engine_with(market, clock, broker=broker).execute_intent(buy())
+    assert opened.status is ExecutionStatus.FILLED  # the seed's fail-open: allowed
+    assert "no price to check size and buying power (no quote): left to the venue" in (
+        opened.routing.reason
+    )
+    closed_router = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED), enabled=False)
+    held = engine_with(market, clock, broker=broker, router=closed_router).execute_intent(buy())
+    # Even with the cost check off, an order that cannot be sized is held when fail-closed.
+    assert held.status is ExecutionStatus.DOWNGRADED
+    assert held.message.endswith("fail-closed: order held")
+    assert len(broker.submitted) == 1
+
+
+def test_a_stale_quote_still_sizes_the_order(market, clock):
+    market.set_quote("AAPL", 189.99, 190.01)
+    stale_clock = type(clock)(clock.now())
+    engine = engine_with(market, stale_clock, broker=ScriptedBroker(OrderStatus.FILLED, 10))
+    quote = market.get_quote("AAPL", buy().asset_class)
+    stale_clock.advance(60)  # past the 5 s limit: no cost judgement, but a price
+    result = engine.execute_intent(buy(qty=1_000_000), quote=quote)
+    assert result.routing.cost_check is CostCheck.UNAVAILABLE
+    assert result.status is ExecutionStatus.REJECTED
+    assert "above the equity maximum" in result.message
 
 
 def test_config_routing_policy_reaches_the_gate(market, clock):

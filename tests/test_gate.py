@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -212,3 +213,39 @@ def test_a_subnormal_qty_is_invalid_and_said_briefly(clock):
     decision = decide(clock, "AAPL", "189.99", "190.01", qty="5e-324")
     assert decision.action is GateAction.INVALID
     assert decision.reason == "qty: 5e-324 is not a multiple of the increment 0.000000001 shares"
+
+
+def test_closing_needs_no_conversion_quote_and_no_buying_power(clock):
+    held_long = account(clock, cash="0", held={"USD/JPY": "1000"})
+    order = OrderIntent(symbol="USD/JPY", side="sell", qty=1000)
+    spec = INSTRUMENTS.get_instrument("USD/JPY", order.asset_class)
+    live = quote(clock, "149.98", "150.02", "USD/JPY")
+    closing = SmartRouter().decide(order, spec, live, clock.now(), held_long, None)
+    assert closing.should_execute, closing.reason
+    opening = SmartRouter().decide(
+        order.model_copy(update={"qty": D(2000)}), spec, live, clock.now(), held_long, None
+    )
+    assert opening.action is GateAction.REJECT and "no conversion quote" in opening.reason
+
+
+def test_more_significant_digits_than_a_double_carries_is_invalid(clock):
+    decision = decide(clock, "SHIB/USD", "0.00001", "0.00001", qty="12345678.123456789")
+    assert decision.action is GateAction.INVALID
+    assert "more than 15 significant digits" in decision.reason
+    spec = INSTRUMENTS.get_instrument("SHIB/USD", decision.asset_class)
+    assert spec.floor_qty(D("12345678.123456789")) == D("12345678.1234567")
+
+
+def test_a_coin_limit_price_keeps_its_decimals(clock):
+    decision = decide(
+        clock, "SHIB/USD", "0.00001233", "0.00001235", qty="1000000",
+        order_type="limit", limit_price=D("0.00001234"),
+    )  # fmt: skip
+    assert decision.limit_price == D("0.00001234")  # not rounded away on a cent tick
+
+
+def test_an_absurd_notional_is_text_in_json_never_infinity(clock):
+    decision = decide(clock, "AAPL", "189.99", "190.01", qty="1e308")
+    document = decision.model_dump(mode="json")
+    assert document["notional"] == "1.9001E+310"
+    json.dumps(document, allow_nan=False)  # valid JSON: no Infinity

@@ -8,14 +8,17 @@ import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionStatus
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.gate import CostCheck, GateAction
 from smart_routing.instruments import builtin_spec
+from smart_routing.ledger import trade_from_fill
 from smart_routing.money import format_money, minor_unit, round_money, to_decimal
-from smart_routing.orders import OrderIntent, OrderSide, OrderType
+from smart_routing.orders import Order, OrderIntent, OrderSide, OrderType
 from smart_routing.runtime import build_local_runtime
+from tests.doubles import CountingMarket
 
 OPTION = "AAPL261218C00190000"  # expires 2026-12-18: after the test clock, within 3 years
 EXPIRED_OPTION = "AAPL251219C00190000"  # expired 2025-12-19, before the clock's 2025-12-30
@@ -24,20 +27,6 @@ EXPIRED_OPTION = "AAPL251219C00190000"  # expired 2025-12-19, before the clock's
 def intent(symbol, side, qty, key=None, **kwargs):
     extra = {"idempotency_key": key} if key else {}
     return OrderIntent(symbol=symbol, side=side, qty=qty, **extra, **kwargs)
-
-
-class CountingMarket:
-    """The simulated market, counting the quotes asked of it."""
-
-    def __init__(self, inner):
-        self.inner, self.quotes = inner, []
-
-    def get_quote(self, symbol, asset_class):
-        self.quotes.append(symbol)
-        return self.inner.get_quote(symbol, asset_class)
-
-    def get_bars(self, symbol, asset_class, limit):
-        return self.inner.get_bars(symbol, asset_class, limit)
 
 
 # Money
@@ -356,3 +345,20 @@ def test_a_leveraged_forex_position_can_be_closed(clock):
     closed = runtime.engine.execute_intent(intent("USD/JPY", "sell", 1000))
     assert closed.status is ExecutionStatus.FILLED, closed.message
     assert runtime.broker.get_account().positions == {}
+
+
+def test_a_venue_fee_in_the_pairs_base_currency_is_recorded_in_the_trades_currency():
+    spec = BuiltinInstruments().get_instrument("USD/JPY", AssetClass.FOREX)
+    now = FixedClock().now()
+    order = Order(
+        broker="oanda", broker_order_id="1", client_order_id="c", symbol="USD/JPY",
+        asset_class="FOREX", side="buy", qty=1000, order_type="market", status="filled",
+        filled_qty=1000, filled_avg_price=Decimal("150.02"), fees=Decimal("3.50"),
+        fee_currency="USD", submitted_at=now, filled_at=now,
+    )  # fmt: skip
+    trade = trade_from_fill(
+        order, spec=spec, fee_schedule=FeeSchedule(), tenant_id="t", uid="u",
+        strategy_id="manual", estimated_slippage=None, filled_at=now,
+    )  # fmt: skip
+    # 3.50 USD at the 150.02 fill is 525.07 JPY, to the yen: 525.
+    assert (trade.fees, trade.currency) == (Decimal("525"), "JPY")

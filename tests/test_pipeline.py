@@ -7,24 +7,11 @@ from smart_routing.errors import UnknownStrategyError
 from smart_routing.gate import CostCheck, GateAction
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
 from smart_routing.signals import SignalType
+from tests.doubles import CountingMarket
 
 
 def manual(symbol="AAPL", side="buy", qty=10, **kwargs):
     return StrategyRunRequest(strategy_id="manual", symbol=symbol, side=side, qty=qty, **kwargs)
-
-
-class CountingMarket:
-    """The simulated market, counting the quotes asked of it."""
-
-    def __init__(self, inner):
-        self.inner, self.quotes = inner, []
-
-    def get_quote(self, symbol, asset_class):
-        self.quotes.append(symbol)
-        return self.inner.get_quote(symbol, asset_class)
-
-    def get_bars(self, symbol, asset_class, limit):
-        return self.inner.get_bars(symbol, asset_class, limit)
 
 
 def counting_runner(runtime):
@@ -95,6 +82,19 @@ def test_a_strategy_that_does_not_signal_holds(runtime):
     assert result.status is ExecutionStatus.HOLD
     assert result.signal.signal_type is SignalType.HOLD
     assert result.execution is None and result.routing is None
+
+
+def test_a_strategy_sells_at_most_what_it_holds(runtime):
+    # 0.9975 SOL held (a venue took its fee in the coin); the config says sell 1.
+    runtime.runner.run(manual("SOL/USD", qty=Decimal("0.9975")))
+    runtime.market.set_closes("SOL/USD", [100.0] * 19 + [90.0])  # a downtrend: SELL
+    result = runtime.runner.run(
+        StrategyRunRequest(strategy_id="crypto_momentum", symbol="SOL/USD", qty=1)
+    )
+    assert result.signal.signal_type is SignalType.SELL
+    assert result.status is ExecutionStatus.FILLED, result.message
+    assert result.execution.trade.qty == Decimal("0.9975")
+    assert runtime.broker.get_account().position_qty("SOL/USD") == 0
 
 
 def test_an_expired_option_is_rejected_before_any_quote_is_fetched(runtime):

@@ -10,7 +10,7 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.assets import KNOWN_ASSETS, AssetClass, parse_symbol
 from smart_routing.clock import FixedClock
 from smart_routing.costs import spread_pct
-from smart_routing.gate import CostCheck, SmartRouter
+from smart_routing.gate import CostCheck, GateAction, SmartRouter
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.orders import AccountSnapshot, OrderIntent
 from smart_routing.routing import FailMode, RoutingPolicy
@@ -51,8 +51,11 @@ def test_a_bad_quote_never_counts_as_cheap(bid, ask, age_s):
         assert decision.spread_pct is None
         assert decision.estimated_slippage is None
         assert decision.cost_check is CostCheck.UNAVAILABLE
-        assert "Quote unavailable" in decision.reason
-        assert decision.downgraded is (mode is FailMode.CLOSED)
+        if mode is FailMode.CLOSED:
+            assert decision.downgraded and "Quote unavailable" in decision.reason
+        else:  # through the cost check; a stale quote's price may still fail the size check
+            assert not decision.downgraded
+            assert decision.should_execute or decision.action is GateAction.REJECT
 
 
 @given(prices, halves, halves, thresholds)

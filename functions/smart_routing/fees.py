@@ -36,7 +36,8 @@ class FeeSchedule(BaseModel):
     options_per_contract: Decimal = Field(default=Decimal("0.04"), ge=0)
     # FINRA TAF on option sales, per contract.
     options_taf_per_contract: Decimal = Field(default=Decimal("0.00279"), ge=0)
-    # OANDA commission per million units of base currency (0 on spread-only accounts).
+    # OANDA commission per million units of base currency (0 on spread-only accounts), taken
+    # as an amount of the pair's quote currency.
     forex_per_million_units: Decimal = Field(default=ZERO, ge=0)
 
 

@@ -30,7 +30,7 @@ from smart_routing.assets import AssetClass
 from smart_routing.costs import estimate_slippage, format_pct, spread_pct
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
-from smart_routing.market_data import Quote, quote_problem
+from smart_routing.market_data import Quote, has_prices, quote_problem
 from smart_routing.money import ZERO, Amount, format_money, format_qty, round_money
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, OrderType, QtyRounding
 from smart_routing.routing import FailMode, RoutingPolicy
@@ -171,7 +171,8 @@ class SmartRouter:
         problem = quote_error or "no quote"
         if quote is not None:
             problem = quote_problem(quote, now, self.policy.max_quote_age_s)
-        draft.price_from(quote if problem is None else None)
+        draft.price_from(quote, usable_for_cost=problem is None)
+        draft.cost_problem = problem
         held = draft.cost_check(problem)
         if held is not None:
             return held
@@ -197,6 +198,7 @@ class _Draft:
         self.notional: Decimal | None = None
         self.fees: Decimal | None = None
         self.cost_note = ""
+        self.cost_problem: str | None = None
 
     def stop(self, action: GateAction, reason: str) -> SmartRoutingDecision:
         return self._decision(action, reason)
@@ -244,21 +246,22 @@ class _Draft:
                 self.intent.limit_price, self.intent.side
             )
 
-    def price_from(self, quote: Quote | None) -> None:
-        """The price the order is sized at: the limit, else the touch it would cross."""
+    def price_from(self, quote: Quote | None, usable_for_cost: bool) -> None:
+        """The price the order is sized at: the limit, else the touch it would cross. A quote
+        too old to judge cost by still sizes the order, when its prices are prices."""
         limit = self.fields.get("limit_price")
-        if quote is not None:
+        if quote is not None and usable_for_cost:
             self.fields["quote"] = quote
             self.fields["spread_pct"] = spread_pct(quote.bid, quote.ask)
             self.fields["estimated_slippage"] = estimate_slippage(quote.bid, quote.ask)
-            touch = quote.ask if self.intent.side is OrderSide.BUY else quote.bid
-            self.price = limit if isinstance(limit, Decimal) else touch
             half_spread = (quote.ask - quote.bid) / 2
             self.fields["estimated_spread_cost"] = round_money(
                 self.qty * half_spread * self.spec.multiplier, self.spec.quote_currency
             )
-        elif isinstance(limit, Decimal):
+        if isinstance(limit, Decimal):
             self.price = limit
+        elif quote is not None and (usable_for_cost or has_prices(quote)):
+            self.price = quote.ask if self.intent.side is OrderSide.BUY else quote.bid
         if self.price is not None:
             self.notional = self.spec.notional(self.qty, self.price)
             self.fees = estimate_fees(
@@ -300,14 +303,31 @@ class _Draft:
             return self.stop(GateAction.REJECT, "the account could not be read; nothing sent")
         self.fields["account_currency"] = account.currency
         problem = self._position_problem(account)
-        if problem is None and self.notional is not None:
+        reason = self.cost_note or "all checks passed"
+        if problem is None and self._needs_money(account):
+            if self.notional is None:
+                return self._unpriced(reason)
             problem = self._money_problem(account, conversion)
         if problem is not None:
             return self.stop(GateAction.REJECT, problem)
-        reason = self.cost_note or "all checks passed"
-        if self.notional is None:
-            reason += "; no price, so size and buying power are left to the venue"
         return self._decision(GateAction.EXECUTE, reason)
+
+    def _unpriced(self, reason: str) -> SmartRoutingDecision:
+        """No price at all (no quote with prices, no limit): size and buying power cannot be
+        checked, and the fail mode decides, as it does for the cost check."""
+        unchecked = f"no price to check size and buying power ({self.cost_problem})"
+        if self.router.policy.fail_mode is FailMode.CLOSED:
+            return self.stop(GateAction.WAIT, f"{unchecked}; fail-closed: order held")
+        return self._decision(
+            GateAction.EXECUTE, f"{reason}; {unchecked}: left to the venue (fail-open)"
+        )
+
+    def _needs_money(self, account: AccountSnapshot) -> bool:
+        """A sale of what is held, or a forex order that only closes, frees money: it needs no
+        price, no conversion and no buying power."""
+        if self.spec.asset_class is AssetClass.FOREX:
+            return self._opening_share(account) > 0
+        return self.intent.side is OrderSide.BUY or self.spec.shortable
 
     def _position_problem(self, account: AccountSnapshot) -> str | None:
         if self.intent.side is OrderSide.BUY or self.spec.shortable:
@@ -324,7 +344,7 @@ class _Draft:
         )
 
     def _money_problem(self, account: AccountSnapshot, conversion: Conversion | None) -> str | None:
-        assert self.notional is not None
+        assert self.notional is not None  # account_check sends unpriced orders elsewhere
         currency = self.spec.quote_currency
         rate: Decimal | None = None  # None: the order is in the account's own currency
         in_account = self.notional

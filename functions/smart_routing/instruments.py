@@ -20,7 +20,6 @@ from smart_routing.money import (
     floor_to,
     format_qty,
     is_multiple,
-    minor_unit,
     round_money,
 )
 from smart_routing.orders import OrderSide
@@ -31,6 +30,11 @@ MAX_OPTION_LISTING = timedelta(days=3 * 365 + 30)
 OPTION_MULTIPLIER = Decimal(100)
 # Alpaca trades fractional shares and coins to 9 decimal places.
 FRACTIONAL_INCREMENT = Decimal("0.000000001")
+# A quantity travels to venues, JSON and Firestore as a binary double, which holds 15
+# significant digits exactly: more would arrive as another number.
+MAX_SIGNIFICANT_DIGITS = 15
+# Coins trade at prices from 1e-8 (SHIB, PEPE) to 1e5 (BTC); limit prices keep 9 decimals.
+CRYPTO_PRICE_TICK = Decimal("0.000000001")
 # OANDA quotes JPY and HUF pairs to 3 decimals, the others to 5.
 _THREE_DECIMAL_QUOTES = frozenset({"JPY", "HUF"})
 
@@ -68,6 +72,11 @@ class InstrumentSpec(BaseModel):
     def qty_problem(self, qty: Decimal) -> str | None:
         """Why a quantity a person typed cannot be sent as is, or None."""
         unit = self.qty_unit()
+        if len(qty.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+            return (
+                f"qty: {format_qty(qty)} has more than {MAX_SIGNIFICANT_DIGITS} significant "
+                "digits, more than an order carries exactly"
+            )
         if qty <= 0:
             return f"qty: must be greater than 0 {unit}"
         if not is_multiple(qty, self.qty_increment):
@@ -82,8 +91,13 @@ class InstrumentSpec(BaseModel):
         return None
 
     def floor_qty(self, qty: Decimal) -> Decimal:
-        """A computed quantity on the grid: rounded down, never up past what was asked."""
-        return floor_to(qty, self.qty_increment).normalize()
+        """A computed quantity on the grid: rounded down, never up past what was asked, and to
+        at most 15 significant digits."""
+        grid = floor_to(qty, self.qty_increment)
+        excess = len(grid.as_tuple().digits) - MAX_SIGNIFICANT_DIGITS
+        if excess > 0:
+            grid = floor_to(grid, Decimal(1).scaleb(grid.as_tuple().exponent + excess))
+        return grid.normalize()
 
     def round_limit_price(self, price: Decimal, side: OrderSide) -> Decimal:
         """To the tick on the passive side: a buy rounds down, a sell up."""
@@ -131,6 +145,6 @@ def builtin_spec(instrument: Instrument, venue: str = "paper") -> InstrumentSpec
             return InstrumentSpec(
                 **common, quote_currency=quote, base=instrument.base,
                 qty_increment=FRACTIONAL_INCREMENT, min_qty=FRACTIONAL_INCREMENT,
-                price_tick=max(minor_unit(quote), Decimal("0.000001")), fractionable=True,
+                price_tick=CRYPTO_PRICE_TICK, fractionable=True,
             )  # fmt: skip
     raise AssertionError(f"no rule for {instrument.asset_class}")

@@ -43,6 +43,19 @@ class LedgerTrade(BaseModel):
     client_order_id: str
 
 
+def _venue_fee(order: Order, spec: InstrumentSpec, price: Amount) -> Amount | None:
+    """The venue's fee in the trade's currency: as reported, or (a fee in the pair's base
+    currency, as OANDA charges a USD account on USD/JPY) times the fill price."""
+    if order.fees is None:
+        return None
+    currency = order.fee_currency or spec.quote_currency
+    if currency == spec.quote_currency:
+        return order.fees
+    if currency == spec.base and spec.asset_class in (AssetClass.FOREX, AssetClass.CRYPTO):
+        return order.fees * price
+    return None
+
+
 def trade_from_fill(
     order: Order,
     *,
@@ -57,12 +70,13 @@ def trade_from_fill(
     """The ledger record of an order's fill: exactly the filled quantity, at its average price.
 
     The trade_id is the client_order_id, so one order can only ever make one record. Fees are
-    the venue's when it reported them, else the fee model's estimate.
+    the venue's when it reported them in a currency the fill itself converts, else the fee
+    model's estimate.
     """
     price = order.filled_avg_price
     if price is None or order.filled_qty <= 0:
         raise ValueError(f"order {order.client_order_id} has no fill to record")
-    fees = order.fees
+    fees = _venue_fee(order, spec, price)
     if fees is None:
         fees = estimate_fees(fee_schedule, spec, order.side, order.filled_qty, price)
     return LedgerTrade(

@@ -55,6 +55,12 @@ def quote_problem(quote: Quote, now: datetime, max_age_s: float) -> str | None:
     return None
 
 
+def has_prices(quote: Quote) -> bool:
+    """Whether the bid and ask are prices at all (finite, positive, not crossed), whatever
+    their age: a stale quote can still size an order, never judge its cost."""
+    return quote_problem(quote, quote.as_of, float("inf")) is None
+
+
 class Bar(BaseModel):
     """One bar of history: a strategy's input, not money, so plain floats."""
 

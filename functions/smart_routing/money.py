@@ -26,8 +26,18 @@ from pydantic import PlainSerializer
 
 from smart_routing.assets import CRYPTO_ASSETS
 
+
+def _to_json_number(value: Decimal) -> float | str:
+    """The number JSON and Firestore carry; a value beyond a double's range (an absurd order's
+    notional, say) is written as its decimal text rather than as Infinity."""
+    number = float(value)
+    return number if math.isfinite(number) or not value.is_finite() else str(value.normalize())
+
+
 # Serialized as a JSON number; kept exact inside the core.
-Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Amount = Annotated[
+    Decimal, PlainSerializer(_to_json_number, return_type=float | str, when_used="json")
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -45,6 +55,8 @@ _COIN_EXPONENT = 8
 # Amounts of a quintillion and more are written 1.270e+308: a 300-digit figure helps no one.
 _SCIENTIFIC_FROM = 18
 _DEFAULT_DIGITS = 28  # decimal's default context precision
+# Beyond a double's range (1e308) nothing is a price or a quantity; far inside Decimal's.
+_MAX_EXPONENT = 400
 
 
 @cache
@@ -92,6 +104,8 @@ def to_decimal(value: object, what: str) -> Decimal:
         raise ValueError(f"{what} must be a number, got {type(value).__name__}")
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number, got {value!r}")
+    if number and not -_MAX_EXPONENT <= number.adjusted() <= _MAX_EXPONENT:
+        raise ValueError(f"{what} is out of range, got {value!r}")
     return number
 
 

@@ -128,9 +128,10 @@ class Order(BaseModel):
     status: OrderStatus
     filled_qty: Amount = ZERO
     filled_avg_price: Amount | None = None
-    # The fee the venue reported for the fill, in the instrument's currency; None when the
-    # venue reports none (the ledger then records the fee model's estimate).
+    # The fee the venue reported for the fill, in `fee_currency` (None: the instrument's quote
+    # currency); None when the venue reports none (the ledger records the fee model's estimate).
     fees: Amount | None = None
+    fee_currency: str | None = None
     reject_reason: str | None = None
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None

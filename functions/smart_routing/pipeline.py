@@ -23,6 +23,7 @@ from smart_routing.orders import (
     OrderIntent,
     OrderSide,
     PositiveFinite,
+    QtyRounding,
 )
 from smart_routing.signals import SignalType, TradingSignal
 from smart_routing.strategies import create_strategy
@@ -85,7 +86,7 @@ class StrategyRunner:
         }
         if strategy.bars_needed:
             market_data["bars"] = self._bars(instrument, strategy.bars_needed)
-        account = self._account() if strategy.needs_account else None
+        account = self._account(instrument) if strategy.needs_account else None
         signal = strategy.evaluate(market_data, account)
 
         side = signal.signal_type.order_side
@@ -100,6 +101,8 @@ class StrategyRunner:
             )
 
         intent = self._intent(request, instrument, side, strategy.max_spread_pct, signal)
+        if side is OrderSide.SELL and strategy.needs_account and account is not None:
+            intent = _sell_what_is_held(intent, account)
         execution = self.engine.execute_intent(
             intent,
             quote=quote,
@@ -183,8 +186,18 @@ class StrategyRunner:
         except Exception:  # no bars: the strategy holds for want of history
             return []
 
-    def _account(self) -> AccountSnapshot | None:
+    def _account(self, instrument: Instrument) -> AccountSnapshot | None:
         try:
-            return self.engine.broker.get_account()
+            return self.engine.broker.get_account(instrument.asset_class)
         except Exception:  # no account: the strategy sells nothing it cannot see
             return None
+
+
+def _sell_what_is_held(intent: OrderIntent, account: AccountSnapshot) -> OrderIntent:
+    """A strategy that decides from the account sells at most what it holds: the configured
+    qty, or the whole position when less is left (a venue's fee taken in the coin, say),
+    rounded down to the grid by the gate."""
+    held = account.position_qty(intent.symbol)
+    if 0 < held < intent.qty:
+        return intent.model_copy(update={"qty": held, "qty_rounding": QtyRounding.DOWN})
+    return intent

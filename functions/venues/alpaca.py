@@ -5,6 +5,7 @@ alpaca-py loads pandas, so this module is imported only where a configured venue
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -271,9 +272,25 @@ class AlpacaBroker:
         raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
 
 
+# What Alpaca's crypto pairs are quoted in, longest first (USDT before USD).
+_CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
 def _canonical(symbol: str, asset_class: AssetClass) -> str:
-    """Alpaca names crypto positions BTCUSD and crypto orders BTC/USD: keep BTC/USD."""
-    return parse_symbol(symbol, asset_class).symbol
+    """Alpaca names crypto positions BTCUSD and crypto orders BTC/USD: keep BTC/USD, also for
+    a coin our list does not know (RENDERUSD is RENDER/USD). A name that still makes no pair
+    stays as Alpaca wrote it: one odd position must not make the account unreadable."""
+    try:
+        return parse_symbol(symbol, asset_class).symbol
+    except ValueError:
+        pass
+    if asset_class is AssetClass.CRYPTO and "/" not in symbol:
+        for quote in _CRYPTO_QUOTES:
+            base = symbol[: -len(quote)]
+            if symbol.endswith(quote) and len(base) >= 2:
+                with contextlib.suppress(ValueError):
+                    return parse_symbol(f"{base}/{quote}", asset_class).symbol
+    return symbol
 
 
 def _asset_class(raw: Any) -> AssetClass:

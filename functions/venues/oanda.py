@@ -186,6 +186,8 @@ class OandaBroker:
         # An InstrumentSource for the price precision of limit orders; without one the
         # limit price goes out exactly as given (the gate has put it on the tick).
         self.instruments = instruments
+        # The account's home currency, which OANDA charges fees in: learnt from the account.
+        self._home_currency: str | None = None
 
     def venue_for(self, asset_class: AssetClass) -> str:
         return self.name
@@ -203,7 +205,7 @@ class OandaBroker:
             raise VenueUnavailable(f"oanda unreachable: {describe(exc)}") from exc
         except (*MAYBE_SENT, requests.ConnectionError) as exc:
             raise OrderOutcomeUnknown(f"oanda: {describe(exc)}") from exc
-        return _from_create(request, response)
+        return _from_create(request, response, self._home())
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         endpoint = orders.OrderDetails(self.account_id, orderID=f"@{client_order_id}")
@@ -219,11 +221,12 @@ class OandaBroker:
                 self.account_id, transactionID=order["fillingTransactionID"]
             )
             fill = self.api.request(details)["transaction"]
-        return _from_details(client_order_id, order, fill)
+        return _from_details(client_order_id, order, fill, self._home())
 
     def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
         account = self.api.request(accounts.AccountSummary(self.account_id))["account"]
         held = self.api.request(positions.OpenPositions(self.account_id))["positions"]
+        self._home_currency = account["currency"]
         snapshot_positions = [_position(p) for p in held]
         return AccountSnapshot(
             currency=account["currency"], cash=_amount(account["balance"], "balance"),
@@ -231,6 +234,17 @@ class OandaBroker:
             positions={p.symbol: p for p in snapshot_positions if p.qty != 0},
             as_of=datetime.now(UTC),
         )  # fmt: skip
+
+    def _home(self) -> str | None:
+        """The home currency; None when it cannot be read now (the fill's fee is then left to
+        the fee model rather than recorded in a currency that may be wrong)."""
+        if self._home_currency is None:
+            try:
+                summary = self.api.request(accounts.AccountSummary(self.account_id))
+                self._home_currency = summary["account"]["currency"]
+            except (V20Error, requests.RequestException, KeyError, TypeError):
+                return None
+        return self._home_currency
 
     def _price_tick(self, request: OrderRequest) -> Decimal | None:
         if request.order_type is not OrderType.LIMIT or self.instruments is None:
@@ -287,13 +301,17 @@ def _order_body(request: OrderRequest, price_tick: Decimal | None) -> dict[str, 
 
 
 def _fees(fill: dict[str, Any]) -> Decimal:
-    """What the fill cost: its commission and financing, as a positive amount."""
-    commission = _amount(fill.get("commission") or 0, "commission")
+    """What the fill cost, in the account's home currency: the commission (OANDA reports it as
+    a positive charge) and any financing paid (negative financing); financing received is
+    not a fee and does not offset one."""
+    commission = abs(_amount(fill.get("commission") or 0, "commission"))
     financing = _amount(fill.get("financing") or 0, "financing")
-    return abs(commission + financing)
+    return commission + max(-financing, ZERO)
 
 
-def _from_create(request: OrderRequest, response: dict[str, Any]) -> Order:
+def _from_create(
+    request: OrderRequest, response: dict[str, Any], home_currency: str | None
+) -> Order:
     create = response["orderCreateTransaction"]
     fill = response.get("orderFillTransaction")
     cancel = response.get("orderCancelTransaction")
@@ -308,7 +326,7 @@ def _from_create(request: OrderRequest, response: dict[str, Any]) -> Order:
         order_type=request.order_type, limit_price=request.limit_price, status=status,
         filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
         filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
-        fees=_fees(fill) if fill else None,
+        fees=_fees(fill) if fill and home_currency else None, fee_currency=home_currency,
         reject_reason=f"oanda: {cancel['reason']}" if cancel else None,
         submitted_at=_time(create["time"]),
         filled_at=_time(fill["time"]) if fill else None,
@@ -316,7 +334,10 @@ def _from_create(request: OrderRequest, response: dict[str, Any]) -> Order:
 
 
 def _from_details(
-    client_order_id: str, order: dict[str, Any], fill: dict[str, Any] | None
+    client_order_id: str,
+    order: dict[str, Any],
+    fill: dict[str, Any] | None,
+    home_currency: str | None,
 ) -> Order:
     units = _amount(order["units"], "units")
     return Order(
@@ -328,7 +349,7 @@ def _from_details(
         status=_STATES.get(order["state"], OrderStatus.ACCEPTED),
         filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
         filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
-        fees=_fees(fill) if fill else None,
+        fees=_fees(fill) if fill and home_currency else None, fee_currency=home_currency,
         submitted_at=_time(order["createTime"]),
         filled_at=_time(order["filledTime"]) if order.get("filledTime") else None,
     )  # fmt: skip

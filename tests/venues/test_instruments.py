@@ -175,14 +175,24 @@ def test_a_limit_price_goes_out_at_the_instruments_precision(fake_oanda, api, sy
     assert post.body["order"]["price"] == sent
 
 
-def test_oanda_fill_fees_are_commission_plus_financing(fake_oanda, api):
-    fake_oanda.commission, fake_oanda.financing = "0.2500", "-0.0125"
+@pytest.mark.parametrize(
+    ("commission", "financing", "fees"),
+    [
+        ("0.2500", "-0.0125", "0.2625"),  # financing paid is a cost too
+        ("0.2500", "0.0400", "0.2500"),  # financing received is no fee and offsets none
+    ],
+)
+def test_oanda_fill_fees_are_its_costs_in_the_home_currency(
+    fake_oanda, api, commission, financing, fees
+):
+    fake_oanda.commission, fake_oanda.financing = commission, financing
     request = OrderRequest(client_order_id="fee-1", symbol="EUR/USD", asset_class=FOREX,
                            side="buy", qty=1000)  # fmt: skip
     broker = OandaBroker(api, ACCOUNT_ID)
     order = broker.submit_order(request)
-    assert order.fees == Decimal("0.2375")
-    assert broker.get_order_by_client_id("fee-1").fees == Decimal("0.2375")
+    assert (order.fees, order.fee_currency) == (Decimal(fees), "USD")
+    found = broker.get_order_by_client_id("fee-1")
+    assert (found.fees, found.fee_currency) == (Decimal(fees), "USD")
 
 
 def test_alpaca_reports_no_fee_so_the_ledger_uses_the_model(alpaca_broker):
@@ -203,3 +213,15 @@ def test_crypto_positions_are_keyed_canonically(fake_alpaca, alpaca_broker):
     assert account.positions["BTC/USD"].asset_class is CRYPTO
     found = alpaca_broker.get_order_by_client_id("btc-1")
     assert found.symbol == "BTC/USD" and found.asset_class is CRYPTO
+
+
+def test_a_coin_the_symbol_list_does_not_know_keeps_the_account_readable(
+    fake_alpaca, alpaca_broker
+):
+    request = OrderRequest(client_order_id="render-1", symbol="RENDER/USD", asset_class=CRYPTO,
+                           side="buy", qty=Decimal("3"))  # fmt: skip
+    alpaca_broker.submit_order(request)
+    raw_positions = fake_alpaca._positions(None)[1]
+    assert [p["symbol"] for p in raw_positions] == ["RENDERUSD"]
+    account = alpaca_broker.get_account()
+    assert account.position_qty("RENDER/USD") == Decimal(3)

@@ -129,12 +129,14 @@ class PaperBroker:
 
     def _fill(self, request: OrderRequest, spec: InstrumentSpec, price: Decimal) -> Order:
         fee = estimate_fees(self.fees, spec, request.side, request.qty, price)
+        # Every conversion (and so every quote it needs) before any state changes.
+        fee_usd = self._in_usd(fee, spec.quote_currency)
         held = self._positions.get(request.symbol)
         if spec.asset_class is AssetClass.FOREX:
-            self._settle_forex(request, spec, price, held)
+            self._settle_forex(request, spec, price, held, fee_usd)
         else:
-            self._settle_cash(request, spec, price, held)
-        self._cash -= self._in_usd(fee, spec.quote_currency)
+            self._settle_cash(request, spec, price, held, fee_usd)
+        self._cash -= fee_usd
         signed = request.qty if request.side is OrderSide.BUY else -request.qty
         moved = _moved(held, request, signed, price)
         if moved.qty == 0:
@@ -145,14 +147,21 @@ class PaperBroker:
         return self._order(request, OrderStatus.FILLED, request.qty, price, now, fee)
 
     def _settle_cash(
-        self, request: OrderRequest, spec: InstrumentSpec, price: Decimal, held: Position | None
+        self,
+        request: OrderRequest,
+        spec: InstrumentSpec,
+        price: Decimal,
+        held: Position | None,
+        fee_usd: Decimal,
     ) -> None:
         cost = self._in_usd(spec.notional(request.qty, price), spec.quote_currency)
         held_qty = held.qty if held else ZERO
         if request.side is OrderSide.BUY:
-            if cost > self._buying_power():
+            cost_with_fee = cost + fee_usd
+            if cost_with_fee > self._buying_power():
                 raise OrderRejected(
-                    f"insufficient buying power: order needs {format_money(cost, 'USD')}, "
+                    f"insufficient buying power: order needs "
+                    f"{format_money(cost_with_fee, 'USD')}, "
                     f"buying power is {format_money(self._buying_power(), 'USD')}"
                 )
             self._cash -= cost
@@ -165,7 +174,12 @@ class PaperBroker:
         self._cash += cost
 
     def _settle_forex(
-        self, request: OrderRequest, spec: InstrumentSpec, price: Decimal, held: Position | None
+        self,
+        request: OrderRequest,
+        spec: InstrumentSpec,
+        price: Decimal,
+        held: Position | None,
+        fee_usd: Decimal,
     ) -> None:
         held_qty = held.qty if held else ZERO
         buying = request.side is OrderSide.BUY
@@ -174,7 +188,7 @@ class PaperBroker:
         opening = request.qty - closing
         margin = self._in_usd(spec.notional(opening, price), spec.quote_currency)
         margin = round_money(margin * self.forex_margin_rate, ACCOUNT_CURRENCY)
-        if margin > self._buying_power():
+        if margin + fee_usd > self._buying_power():
             raise OrderRejected(
                 f"insufficient margin: opening {format_qty(opening)} {request.symbol} needs "
                 f"{format_money(margin, 'USD')}, buying power is "
