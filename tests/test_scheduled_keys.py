@@ -6,7 +6,11 @@ import pytest
 from pydantic import TypeAdapter
 
 from smart_routing.orders import IdempotencyKey
-from smart_routing_firebase.scheduled import scheduled_idempotency_key
+from smart_routing_firebase.scheduled import (
+    is_firestore_safe_id,
+    schedule_tick,
+    scheduled_idempotency_key,
+)
 
 TICK = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 LONG_ID = "a-config-with-a-long-descriptive-name-" * 4
@@ -38,3 +42,60 @@ def test_keys_sharing_a_long_common_prefix_differ_and_fit(one, other):
     assert len(keys) == 2
     for key in keys:
         assert valid_key(key) == key
+
+
+def schedule_time_from_header(header: str) -> datetime:
+    """event.schedule_time as firebase-functions parses the X-CloudScheduler-ScheduleTime
+    header, through its own wrapper."""
+    import flask
+    from firebase_functions import scheduler_fn
+
+    seen: list[datetime] = []
+
+    @scheduler_fn.on_schedule(schedule="every 5 minutes")
+    def handler(event: scheduler_fn.ScheduledEvent) -> None:
+        seen.append(event.schedule_time)
+
+    app = flask.Flask(__name__)
+    with app.test_request_context(headers={"X-CloudScheduler-ScheduleTime": header}):
+        assert handler(flask.request).status_code == 200
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "2026-01-05T15:00:00Z",
+        "2026-01-05T15:00:00.000Z",
+        "2026-01-05T15:00:00.999999999Z",
+        "2026-01-05T16:00:00+01:00",
+        "2026-01-05T15:00:00",
+    ],
+)
+def test_every_form_of_one_tick_gives_the_same_key(header):
+    schedule_time = schedule_time_from_header(header)
+    assert schedule_tick(schedule_time) == TICK
+    key = scheduled_idempotency_key("crypto_momentum", "BTC/USD", schedule_time)
+    assert key == scheduled_idempotency_key("crypto_momentum", "BTC/USD", TICK)
+
+
+def test_the_next_second_is_another_tick():
+    later = schedule_time_from_header("2026-01-05T15:00:01Z")
+    assert scheduled_idempotency_key("c", "AAPL", later) != scheduled_idempotency_key(
+        "c", "AAPL", TICK
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["demo-user", "tenant_1", "a.b", "x" * 128, "__a", "Ünïcode", "a@b.example"]
+)
+def test_firestore_safe_ids(value):
+    assert is_firestore_safe_id(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "a/b", ".", "..", "__x__", "____", "x" * 129, "a b", "tab\there", "line\n", "nul\x00"],
+)
+def test_ids_that_are_not_firestore_safe(value):
+    assert not is_firestore_safe_id(value)

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import json
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from google.cloud.firestore import Client
@@ -15,11 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.assets import parse_symbol
-from smart_routing.orders import PositiveFinite
+from smart_routing.engine import ExecutionStatus
+from smart_routing.orders import PositiveFinite, client_order_id_for
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing_firebase import idempotency, paths
 
 MAX_KEY_LENGTH = 128  # smart_routing.orders.IdempotencyKey's max_length
 _DIGEST_LENGTH = 64  # sha256, hex
+MAX_ID_LENGTH = 128
 
 
 class ScheduledStrategyConfig(BaseModel):
@@ -42,33 +45,100 @@ class ScheduledStrategyConfig(BaseModel):
 def run_enabled_strategies(
     db: Client, runner: StrategyRunner, schedule_time: datetime
 ) -> Counter[str]:
-    """Run every enabled config; one broken config or symbol is logged and skipped."""
+    """Run every enabled config once for this tick; one broken config or symbol is logged and
+    skipped. A tick delivered again finds its claims and runs nothing twice."""
+    tick = schedule_tick(schedule_time)
     tally: Counter[str] = Counter()
+    configs = _enabled_configs(db, tally)
+    _prefetch_quotes(runner, [symbol for _, _, config in configs for symbol in config.symbols])
+    for path, tenant_id, config in configs:
+        tally["configs"] += 1
+        for symbol in config.symbols:
+            request = _request(path, tenant_id, config, symbol, tick)
+            tally[_run_once(db, runner, path, request)] += 1
+    logs.log_event(logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=tick.isoformat(), **tally)
+    return tally
+
+
+def schedule_tick(schedule_time: datetime) -> datetime:
+    """The tick a run belongs to: UTC, whole seconds. firebase-functions parses the
+    X-CloudScheduler-ScheduleTime header with fromisoformat, so one instant may arrive with
+    any offset, with fractions, or naive (no offset, which Cloud Scheduler means as UTC)."""
+    if schedule_time.tzinfo is None:
+        schedule_time = schedule_time.replace(tzinfo=UTC)
+    return schedule_time.astimezone(UTC).replace(microsecond=0)
+
+
+def _enabled_configs(
+    db: Client, tally: Counter[str]
+) -> list[tuple[str, str, ScheduledStrategyConfig]]:
+    """(path, tenant id, config) of every enabled config that is valid and safe to run."""
     configs = []
     enabled = db.collection_group("strategies").where(filter=FieldFilter("enabled", "==", True))
     for snapshot in enabled.stream():
+        path = snapshot.reference.path
         try:
-            configs.append((snapshot, ScheduledStrategyConfig.model_validate(snapshot.to_dict())))
+            tenant_id = _tenant_of(path)
+            config = ScheduledStrategyConfig.model_validate(snapshot.to_dict())
+            _check_ids(tenant_id, config.uid)
         except ValueError as exc:
-            _log_failure(snapshot.reference.path, None, exc)
+            _log_failure(path, None, exc)
             tally["broken_configs"] += 1
-    _prefetch_quotes(runner, [symbol for _, config in configs for symbol in config.symbols])
-    for snapshot, config in configs:
-        tenant_id = snapshot.reference.parent.parent.id
-        tally["configs"] += 1
-        for symbol in config.symbols:
-            request = _request(snapshot.id, tenant_id, config, symbol, schedule_time)
-            try:
-                result = runner.run(request)
-            except Exception as exc:  # one bad symbol or config must not stop the rest
-                _log_failure(snapshot.reference.path, symbol, exc)
-                tally["failed_runs"] += 1
-                continue
-            tally[f"status_{result.status.value}"] += 1
-    logs.log_event(
-        logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=schedule_time.isoformat(), **dict(tally)
+            continue
+        configs.append((path, tenant_id, config))
+    return configs
+
+
+def _tenant_of(path: str) -> str:
+    """The collection group also matches a `strategies` collection anywhere else."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[0] != "tenants":
+        raise ValueError("not a tenants/{tenant_id}/strategies/{strategy_id} document")
+    return parts[1]
+
+
+def is_firestore_safe_id(value: str) -> bool:
+    """The callable's rule for a tenant id or uid: usable as one Firestore document id."""
+    return (
+        0 < len(value) <= MAX_ID_LENGTH
+        and "/" not in value
+        and value not in (".", "..")
+        and not (value.startswith("__") and value.endswith("__"))
+        and value.isprintable()
+        and not any(char.isspace() for char in value)
     )
-    return tally
+
+
+def _check_ids(tenant_id: str, uid: str) -> None:
+    for name, value in (("tenant id", tenant_id), ("uid", uid)):
+        if not is_firestore_safe_id(value):
+            raise ValueError(f"{name} {value!r} is not a Firestore-safe id")
+
+
+def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRunRequest) -> str:
+    """Claim the (config, symbol, tick) as the callable claims a key, run it, and return the
+    tally entry. Another instance holding or having run the claim means nothing to do."""
+    assert request.tenant_id and request.uid and request.idempotency_key
+    client_order_id = client_order_id_for(request.tenant_id, request.uid, request.idempotency_key)
+    claim_path = paths.execution_claim(request.tenant_id, client_order_id)
+    fingerprint = idempotency.fingerprint(request.model_dump(mode="json"))
+    try:
+        if idempotency.claim(db, claim_path, fingerprint, request.uid) is not None:
+            return "already_ran"
+    except (idempotency.IdempotencyConflict, idempotency.ExecutionInProgress) as exc:
+        _log_failure(path, request.symbol, exc)
+        return "failed_runs"
+    try:
+        result = runner.run(request)
+    except Exception as exc:  # one bad symbol or config must not stop the rest
+        idempotency.release(db, claim_path)
+        _log_failure(path, request.symbol, exc)
+        return "failed_runs"
+    if result.status is ExecutionStatus.UNKNOWN:
+        idempotency.release(db, claim_path)  # the next delivery must look again
+    else:
+        idempotency.complete(db, claim_path, {"status": result.status.value})
+    return f"status_{result.status.value}"
 
 
 def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
@@ -88,19 +158,20 @@ def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
 
 
 def _request(
-    doc_id: str,
+    path: str,
     tenant_id: str,
     config: ScheduledStrategyConfig,
     symbol: str,
-    schedule_time: datetime,
+    tick: datetime,
 ) -> StrategyRunRequest:
+    doc_id = path.rsplit("/", 1)[-1]
     return StrategyRunRequest(
         strategy_id=config.strategy_id or doc_id,
         symbol=symbol,
         qty=config.qty,
         side=config.side,
         dry_run=config.dry_run,
-        idempotency_key=scheduled_idempotency_key(doc_id, symbol, schedule_time),
+        idempotency_key=scheduled_idempotency_key(doc_id, symbol, tick),
         tenant_id=tenant_id,
         uid=config.uid,
         config=config.config,
@@ -112,9 +183,9 @@ def scheduled_idempotency_key(doc_id: str, symbol: str, schedule_time: datetime)
 
     The key ends in the sha256 of the whole (config, symbol, tick), so two of them never share
     a key, however long their names or whatever colons they hold. The start is only a readable
-    label, cut to fit.
+    label, cut to fit. Retries of one tick share the key, whatever form its time arrived in.
     """
-    tick = schedule_time.isoformat()
+    tick = schedule_tick(schedule_time).isoformat()
     digest = hashlib.sha256(json.dumps([doc_id, symbol, tick]).encode()).hexdigest()
     label = f"schedule:{doc_id}:{symbol}:{tick}"[: MAX_KEY_LENGTH - _DIGEST_LENGTH - 1]
     return f"{label}:{digest}"
