@@ -1,7 +1,7 @@
 """The scheduled run over the demo strategy configs, on the Firestore emulator.
 
-The functions emulator only serves scheduled functions through a Pub/Sub emulator, which this
-machine cannot download, so the handler runs in-process against the same Firestore.
+The handler runs in-process here, with a market this test sets (the signals of the demo's
+crypto configs depend on it); test_scheduled_functions.py runs the deployed function over HTTP.
 """
 
 from __future__ import annotations
