@@ -78,5 +78,8 @@ def test_enabled_demo_configs_run_and_a_broken_config_does_not_stop_them(db, run
     }
     assert logs[-1]["event"] == "exec.scheduled_run_summary"
 
-    run_enabled_strategies(db, runner, tick)  # the same tick delivered again
+    again = run_enabled_strategies(db, runner, tick)  # the same tick delivered again
     assert {doc.id for doc in ledger.stream()} - before == added
+    ran = sum(count for name, count in tally.items() if name.startswith("status_"))
+    assert again["already_ran"] == ran
+    assert not [name for name in again if name.startswith("status_")]
