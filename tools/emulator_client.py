@@ -90,10 +90,13 @@ def run_scheduled(
     function: str, schedule_time: datetime | str | None = None, timeout: float = 300
 ) -> requests.Response:
     """Run a scheduled function once, as Cloud Scheduler would for the tick `schedule_time`
-    (a datetime, sent as RFC 3339 UTC, or the header's text as is; None: the function's
-    own "now"). The emulator serves it at `<name>-0`; it answers 200, or 500 with the error."""
+    (a datetime, naive meaning UTC, sent as RFC 3339 UTC; or the header's text as is; None: the
+    function's own "now"). The emulator serves it at `<name>-0`; it answers 200, or 500 with
+    the error."""
     headers = {}
     if isinstance(schedule_time, datetime):
+        if schedule_time.tzinfo is None:
+            schedule_time = schedule_time.replace(tzinfo=UTC)
         schedule_time = schedule_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if schedule_time is not None:
         headers["X-CloudScheduler-ScheduleTime"] = schedule_time
