@@ -1,10 +1,23 @@
-from datetime import timedelta
+import itertools
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.clock import FixedClock
 from smart_routing.ledger import LedgerTrade
-from smart_routing.portfolio import apply_fifo, symbol_key
+from smart_routing.portfolio import (
+    HoldingTerm,
+    LotState,
+    apply_fifo,
+    apply_trade,
+    holding_term,
+    mirror_problem,
+    symbol_key,
+)
 from smart_routing.trading_calendar import trading_date
 
 START = FixedClock().now()
@@ -111,3 +124,187 @@ def test_lots_are_kept_per_user_and_symbol():
     assert portfolio.lots("bob", "AAPL") == []
     assert len(portfolio.lots("bob", "BTC/USD")) == 1
     assert symbol_key("BTC/USD") == "BTC-USD"
+
+
+# Delivery in any order: the lots and history always equal an in-order delivery's.
+
+
+def deliver(trades):
+    """Apply trades in the given order as the mirror does: the state, and history by id."""
+    state, history = LotState(), {}
+    for t in trades:
+        update = apply_trade(state, t)
+        if update is None:
+            continue
+        state = update.state
+        history[t.trade_id] = update.record
+        for trade_id, basis in update.revised.items():
+            history[trade_id] = history[trade_id].model_copy(update=dict(basis))
+    return state, history
+
+
+def dated(n, side, qty, price, on, fees="0"):
+    at = datetime.combine(on, time(15), tzinfo=UTC)
+    qty, price = D(str(qty)), D(str(price))
+    return LedgerTrade(
+        trade_id=f"d{n}", tenant_id="tenant", uid="u1", symbol="AAPL", asset_class="EQUITY",
+        side=side, qty=qty, price=price, notional=qty * price, fees=D(fees), currency="USD",
+        estimated_slippage=None, strategy_id="manual", timestamp=at,
+        trading_date=trading_date("EQUITY", at), broker="paper", broker_order_id=f"p{n}",
+        client_order_id=f"d{n}",
+    )  # fmt: skip
+
+
+def test_a_sell_delivered_before_its_buy_ends_as_in_order():
+    buy, sell = trade(1, "buy", 2, 100, fees=1), trade(2, "sell", 1, 120, fees=1)
+    in_order = deliver([buy, sell])
+    reversed_ = deliver([sell, buy])
+    assert reversed_ == in_order
+    state, history = reversed_
+    assert [(lot.trade_id, lot.qty, lot.cost) for lot in state.lots] == [("t1", 1, D("100.50"))]
+    assert history["t2"].cost_basis == D("100.50") and history["t2"].realized_gain == D("18.50")
+    assert history["t2"].unmatched_qty == 0
+
+
+def test_the_early_sell_is_unmatched_until_its_buy_arrives_then_revised():
+    buy, sell = trade(1, "buy", 2, 100), trade(2, "sell", 1, 120)
+    first = apply_trade(LotState(), sell)
+    assert first.record.unmatched_qty == 1 and first.record.cost_basis == 0
+    second = apply_trade(first.state, buy)
+    assert second.record.trade_id == "t1" and second.record.cost_basis == 200
+    assert set(second.revised) == {"t2"}
+    revised = second.revised["t2"]
+    assert (revised.cost_basis, revised.realized_gain, revised.unmatched_qty) == (100, 20, 0)
+    assert [(c.trade_id, c.qty) for c in revised.lots_consumed] == [("t1", 1)]
+
+
+def test_every_delivery_order_gives_the_same_lots_and_history():
+    trades = [
+        trade(1, "buy", 3, 100, fees="0.01"),
+        trade(2, "sell", 1, 110),
+        trade(3, "buy", 2, 90),
+        trade(4, "sell", "2.5", 120, fees=1),
+        trade(5, "sell", 2, 130),
+    ]
+    expected = deliver(trades)
+    assert expected[1]["t5"].unmatched_qty == D("0.5")
+    for order in itertools.permutations(trades):
+        assert deliver(order) == expected
+
+
+_TRADES = st.lists(
+    st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 400), st.integers(1, 300)),
+    min_size=1,
+    max_size=8,
+).map(lambda specs: [trade(n, side, D(q) / 100, p) for n, (side, q, p) in enumerate(specs)])
+
+
+@given(_TRADES, st.randoms(use_true_random=False))
+def test_any_delivery_order_with_any_repeats_equals_the_in_order_one(trades, random):
+    delivered = trades + random.choices(trades, k=len(trades))
+    random.shuffle(delivered)
+    assert deliver(delivered) == deliver(trades)
+
+
+def test_only_the_later_trades_whose_basis_changed_are_revised():
+    # A late buy after both sells' lots were chosen changes neither of them.
+    early = [trade(1, "buy", 5, 100), trade(2, "sell", 1, 110), trade(4, "sell", 1, 120)]
+    state, _ = deliver(early)
+    update = apply_trade(state, trade(3, "buy", 1, 90))
+    assert update.revised == {}
+    # Older than every lot: t2 now sells it; t4 still sells a share of t1, at the same cost.
+    update = apply_trade(state, trade(0, "buy", 1, 80))
+    assert set(update.revised) == {"t2"}
+
+
+def test_a_duplicate_delivery_changes_nothing_whenever_it_comes():
+    buy, sell = trade(1, "buy", 2, 100), trade(2, "sell", 1, 120)
+    state, _ = deliver([buy, sell])
+    assert apply_trade(state, buy) is None
+    assert apply_trade(state, sell) is None
+    assert deliver([sell, sell, buy, sell, buy]) == deliver([buy, sell])
+
+
+def test_a_partial_lot_keeps_its_exact_rest_across_late_deliveries():
+    trades = [trade(1, "buy", 3, 10, fees="0.01"), trade(2, "sell", 1, 11), trade(3, "sell", 1, 11)]
+    state, history = deliver(list(reversed(trades)))
+    assert [(lot.qty, lot.cost) for lot in state.lots] == [(1, D("10.01"))]
+    assert [history[t].cost_basis for t in ("t2", "t3")] == [D("10.00"), D("10.00")]
+    assert (state, history) == deliver(trades)
+
+
+def test_a_lot_held_more_than_a_year_is_long_term():
+    buy = dated(1, "buy", 3, 100, date(2024, 3, 1))
+    sells = [
+        dated(2, "sell", 1, 120, date(2025, 3, 1)),  # 365 days: exactly one year, short
+        dated(3, "sell", 1, 120, date(2025, 3, 3)),  # after the anniversary: long
+    ]
+    _, history = deliver([buy, *sells])
+    (short,), (long_,) = history["d2"].lots_consumed, history["d3"].lots_consumed
+    assert short.term == HoldingTerm.SHORT and long_.term == HoldingTerm.LONG
+    assert short.acquired_at == buy.timestamp
+
+
+def test_the_holding_period_is_a_year_not_365_days():
+    # 2024 is a leap year: a year from 2023-03-01 is 366 days.
+    assert holding_term(date(2023, 3, 1), date(2024, 3, 1)) == HoldingTerm.SHORT
+    assert holding_term(date(2023, 3, 1), date(2024, 3, 2)) == HoldingTerm.LONG
+    assert holding_term(date(2024, 2, 29), date(2025, 2, 28)) == HoldingTerm.SHORT
+    assert holding_term(date(2024, 2, 29), date(2025, 3, 1)) == HoldingTerm.LONG
+
+
+def test_one_sale_across_lots_of_both_terms_names_each():
+    trades = [
+        dated(1, "buy", 1, 100, date(2023, 1, 3)),
+        dated(2, "buy", 1, 100, date(2024, 6, 3)),
+        dated(3, "sell", 2, 150, date(2024, 12, 2)),
+    ]
+    _, history = deliver(trades)
+    assert [c.term for c in history["d3"].lots_consumed] == ["long", "short"]
+
+
+def test_the_in_memory_portfolio_revises_history_for_a_late_buy():
+    portfolio = InMemoryPortfolio()
+    portfolio.mirror(trade(2, "sell", 1, 120))
+    portfolio.mirror(trade(1, "buy", 1, 100))
+    (sell,) = [r for r in portfolio.history("u1") if r.trade_id == "t2"]
+    assert (sell.cost_basis, sell.realized_gain, sell.unmatched_qty) == (100, 20, 0)
+    assert portfolio.lots("u1", "AAPL") == []
+
+
+# What the mirror refuses.
+
+
+def bad(**changes):
+    return trade(1, "buy", 1, 100).model_copy(update=changes)
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        (bad(qty=D(0)), "qty and price must be positive"),
+        (bad(qty=D(-1)), "qty and price must be positive"),
+        (bad(price=D(0)), "qty and price must be positive"),
+        (bad(qty=D("NaN")), "qty must be a finite number"),
+        (bad(price=D("Infinity")), "price must be a finite number"),
+        (bad(fees=D(-1)), "notional and fees must not be negative"),
+        (bad(tenant_id="other"), "tenant_id differs"),
+        (bad(trade_id="t9"), "trade_id differs"),
+        (bad(uid="x/y"), "uid must not contain '/'"),
+        (bad(uid=".."), "uid must not be '..'"),
+    ],
+)
+def test_the_mirror_refuses_what_it_cannot_apply(stored, reason):
+    assert reason in mirror_problem(stored, "tenant", "t1")
+
+
+def test_a_sound_trade_passes():
+    assert mirror_problem(trade(1, "buy", 1, 100), "tenant", "t1") is None
+
+
+def test_the_in_memory_portfolio_logs_a_refused_trade_and_keeps_nothing(log_records):
+    portfolio = InMemoryPortfolio()
+    assert portfolio.mirror(bad(qty=D(-1))) is None
+    assert portfolio.history("u1") == [] and portfolio.lots("u1", "AAPL") == []
+    (rejected,) = [r for r in log_records() if r["event"] == "exec.mirror_rejected"]
+    assert rejected["severity"] == "ERROR" and rejected["trade_id"] == "t1"

@@ -24,6 +24,7 @@ class LogEvent(StrEnum):
     ACCOUNT_UNAVAILABLE = "exec.account_unavailable"
     CONFIG_ERROR = "exec.config_error"
     MIRROR_SKIPPED = "exec.mirror_skipped"
+    MIRROR_REJECTED = "exec.mirror_rejected"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
 

@@ -11,6 +11,7 @@ from smart_routing import logs
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.engine import ExecutionStatus
 from smart_routing.errors import ConfigError, UnknownStrategyError
+from smart_routing.identifiers import InvalidIdentifier, check_id
 from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
@@ -43,6 +44,7 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     uid, tenant_id = _identity(request)
     payload = _payload(request.data)
     run_request = _run_request(payload, uid, tenant_id)
+    _check_order_paths(run_request)
     try:
         svc = services()
     except ConfigError as exc:
@@ -76,14 +78,33 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
 
 
 def _identity(request: CallableRequest) -> tuple[str, str]:
+    """The user and tenant, each a valid document id (smart_routing.identifiers)."""
     if request.auth is None or not request.auth.uid:
         raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to execute strategies")
     tenant_id = (request.auth.token or {}).get("tenant_id")
-    if not isinstance(tenant_id, str) or not tenant_id or "/" in tenant_id:
+    if tenant_id is None or tenant_id == "":
         raise HttpsError(
             FunctionsErrorCode.FAILED_PRECONDITION, "this account has no tenant_id claim"
         )
+    try:
+        check_id(tenant_id, "this account's tenant_id claim")
+        check_id(request.auth.uid, "this account's uid")
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, str(exc)) from exc
     return request.auth.uid, tenant_id
+
+
+def _check_order_paths(run_request: StrategyRunRequest) -> None:
+    """Build every document the order may write, so a bad id fails before the venue sees it.
+    The client_order_id is a digest of the same shape for any key, so a stand-in key serves
+    when the caller gave none."""
+    key = run_request.idempotency_key or "no-key"
+    order_id = client_order_id_for(run_request.tenant_id, run_request.uid, key)
+    try:
+        symbol = parse_symbol(run_request.symbol, run_request.asset_class).symbol
+        paths.order_documents(run_request.tenant_id, run_request.uid, order_id, symbol)
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 def _payload(data: Any) -> ExecuteStrategyPayload:

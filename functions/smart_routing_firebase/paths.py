@@ -1,25 +1,50 @@
-"""Every Firestore path the functions use, in one place (firestore.rules mirrors these)."""
+"""Every Firestore path the functions use, in one place (firestore.rules mirrors these).
+
+Each id is checked (smart_routing.identifiers) as its path is built, so no path ever holds a
+`/`, a `..` or a reserved id that would name another document or none.
+"""
 
 from __future__ import annotations
 
+from smart_routing.identifiers import check_id
 from smart_routing.portfolio import symbol_key
 
 
 def ledger_trade(tenant_id: str, trade_id: str) -> str:
-    return f"tenants/{tenant_id}/ledger_trades/{trade_id}"
+    return _path("tenants", tenant_id, "ledger_trades", trade_id, "trade_id")
 
 
 def execution_claim(tenant_id: str, client_order_id: str) -> str:
-    return f"tenants/{tenant_id}/executions/{client_order_id}"
+    return _path("tenants", tenant_id, "executions", client_order_id, "client_order_id")
 
 
 def strategy_config(tenant_id: str, strategy_id: str) -> str:
-    return f"tenants/{tenant_id}/strategies/{strategy_id}"
+    return _path("tenants", tenant_id, "strategies", strategy_id, "strategy_id")
 
 
 def history_trade(uid: str, trade_id: str) -> str:
-    return f"users/{uid}/portfolio/history/trades/{trade_id}"
+    return _path("users", uid, "portfolio/history/trades", trade_id, "trade_id")
 
 
 def tax_lots(uid: str, symbol: str) -> str:
-    return f"users/{uid}/portfolio/lots/symbols/{symbol_key(symbol)}"
+    return _path("users", uid, "portfolio/lots/symbols", symbol_key(symbol), "symbol key")
+
+
+def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> list[str]:
+    """Every document an order may write: its execution claim, ledger trade, history record
+    and lots (the trade_id is the client_order_id). Raises InvalidIdentifier on a bad id."""
+    return [
+        execution_claim(tenant_id, client_order_id),
+        ledger_trade(tenant_id, client_order_id),
+        history_trade(uid, client_order_id),
+        tax_lots(uid, symbol),
+    ]
+
+
+_PARENT_NAMES = {"tenants": "tenant_id", "users": "uid"}
+
+
+def _path(root: str, parent_id: str, collection: str, doc_id: str, doc_name: str) -> str:
+    check_id(parent_id, _PARENT_NAMES[root])
+    check_id(doc_id, doc_name)
+    return f"{root}/{parent_id}/{collection}/{doc_id}"

@@ -1,26 +1,35 @@
-"""The ledger trigger's work: mirror a ledger trade into the user's history and FIFO lots."""
+"""The ledger trigger's work: mirror a ledger trade into the user's history and FIFO lots.
+
+The lots document of a (user, symbol) holds the open lots and the log of the trades applied
+(smart_routing.portfolio.LotState), so a trade delivered late is put in its place and the
+later trades' history revised, in the same transaction.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore import Client, DocumentSnapshot, Transaction
 
 from smart_routing.ledger import LedgerTrade
 from smart_routing.portfolio import (
     TAX_LOT_METHOD,
+    LotState,
+    MirrorUpdate,
     PortfolioHistoryRecord,
-    TaxLot,
-    apply_fifo,
+    apply_trade,
     log_history_written,
+    log_mirror_rejected,
+    mirror_problem,
 )
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 
 
 def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | None:
-    """Write the history record and the updated lots in one transaction, once per trade.
+    """Write the history record, the revised history of later trades and the lots in one
+    transaction, once per trade.
 
     Returns None when the trade was mirrored before: a redelivered event changes nothing.
     """
@@ -28,36 +37,53 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
     lots_ref = db.document(paths.tax_lots(trade.uid, trade.symbol))
 
     @firestore.transactional
-    def apply(transaction: Transaction) -> PortfolioHistoryRecord | None:
+    def apply(transaction: Transaction) -> MirrorUpdate | None:
         if history_ref.get(transaction=transaction).exists:
             return None
-        lots_snapshot = lots_ref.get(transaction=transaction)
-        stored = lots_snapshot.get("lots") if lots_snapshot.exists else []
-        lots, record = apply_fifo([TaxLot.model_validate(lot) for lot in stored], trade)
-        transaction.create(history_ref, to_document(record))
-        transaction.set(lots_ref, _lots_document(trade, lots))
-        return record
+        update = apply_trade(_state(lots_ref.get(transaction=transaction)), trade)
+        if update is None:
+            return None
+        transaction.create(history_ref, to_document(update.record))
+        for trade_id, basis in update.revised.items():
+            earlier = db.document(paths.history_trade(trade.uid, trade_id))
+            transaction.update(earlier, basis.model_dump(mode="json"))
+        transaction.set(lots_ref, _lots_document(trade, update.state))
+        return update
 
-    record = apply(db.transaction())
-    if record is not None:
-        log_history_written(trade.uid, record)
-    return record
+    update = apply(db.transaction())
+    if update is None:
+        return None
+    log_history_written(trade.uid, update.record, revised=sorted(update.revised))
+    return update.record
 
 
-def _lots_document(trade: LedgerTrade, lots: list[TaxLot]) -> dict[str, Any]:
+def _state(snapshot: DocumentSnapshot) -> LotState:
+    if not snapshot.exists:
+        return LotState()
+    stored = snapshot.to_dict() or {}
+    return LotState.model_validate(
+        {"lots": stored.get("lots", []), "applied": stored.get("applied", [])}
+    )
+
+
+def _lots_document(trade: LedgerTrade, state: LotState) -> dict[str, Any]:
     return {
         "symbol": trade.symbol,
         "asset_class": trade.asset_class.value,
         "tax_lot_method": TAX_LOT_METHOD,
-        "qty": float(sum(lot.qty for lot in lots)),
+        "qty": float(sum(lot.qty for lot in state.lots)),
         "currency": trade.currency,
-        "lots": [to_document(lot, ("opened_at",)) for lot in lots],
-        "updated_at": trade.timestamp,
+        "lots": [to_document(lot, ("opened_at",)) for lot in state.lots],
+        "applied": [to_document(entry) for entry in state.applied],
+        "updated_at": state.applied[-1].timestamp,
     }
 
 
 def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, str]) -> None:
-    """The trigger body: `data` is the new ledger document, `params` its path's wildcards."""
+    """The trigger body: `data` is the new ledger document, `params` its path's wildcards.
+
+    A document that is not a trade the mirror can apply is logged as rejected and left out:
+    retrying will not fix it."""
     from smart_routing import logs
     from smart_routing_firebase.app import firestore_client
 
@@ -68,7 +94,11 @@ def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, s
         return
     try:
         trade = LedgerTrade.model_validate(data)
-    except ValueError as exc:  # a malformed ledger document: retrying will not fix it
-        logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="ERROR", reason=str(exc), **params)
+    except ValueError as exc:
+        log_mirror_rejected(str(exc), **params)
+        return
+    problem = mirror_problem(trade, params.get("tenant_id", ""), params.get("trade_id", ""))
+    if problem is not None:
+        log_mirror_rejected(problem, **params)
         return
     mirror_trade(firestore_client(), trade)

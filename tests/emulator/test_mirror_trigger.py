@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +17,8 @@ from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call
 
+# How long the trigger gets to act on a document it must leave alone.
+TRIGGER_SETTLE_S = 3.0
 SEED_SCHEMA = {
     "symbol", "asset_class", "side", "qty", "price", "notional", "timestamp", "trading_date",
     "strategy_id", "estimated_slippage", "fees", "cost_basis", "tax_lot_method",
@@ -96,12 +100,23 @@ def test_a_redelivered_event_changes_nothing(db, make_user, tenant_id):
     assert len(trades) == 1
 
 
-def test_a_malformed_ledger_document_is_logged_and_skipped(db, make_user, tenant_id, capsys):
+def rejected_lines(capsys):
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return [r for r in records if r["event"] == "exec.mirror_rejected"]
+
+
+def holdings(db, uid):
+    """The user's history ids and the BTC/USD lots document's update time."""
+    history = db.collection(f"users/{uid}/portfolio/history/trades")
+    lots = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD").get()
+    return {doc.id for doc in history.stream()}, lots.update_time
+
+
+def test_a_malformed_ledger_document_is_logged_and_rejected(db, make_user, tenant_id, capsys):
     uid = make_user().uid
     write_and_wait(db, ledger_trade(tenant_id, uid, 1, "buy", 1, 100))
-    history = db.collection(f"users/{uid}/portfolio/history/trades")
-    lots_ref = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD")
-    before = ({doc.id for doc in history.stream()}, lots_ref.get().update_time)
+    before = holdings(db, uid)
     assert before[0] == {"fifo-1"}
     capsys.readouterr()
 
@@ -109,11 +124,100 @@ def test_a_malformed_ledger_document_is_logged_and_skipped(db, make_user, tenant
     malformed = to_document(ledger_trade(tenant_id, uid, 2, "sell", 1, 120)) | {"qty": "lots"}
     handle_ledger_trade_created(malformed, {"tenant_id": tenant_id, "trade_id": "fifo-2"})
 
-    out = capsys.readouterr().out
-    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    skipped = [r for r in records if r["event"] == "exec.mirror_skipped"]
-    assert len(skipped) == 1
-    assert skipped[0]["severity"] == "ERROR"
-    assert skipped[0]["tenant_id"] == tenant_id and skipped[0]["trade_id"] == "fifo-2"
-    assert "qty" in skipped[0]["reason"]
-    assert ({doc.id for doc in history.stream()}, lots_ref.get().update_time) == before
+    (rejected,) = rejected_lines(capsys)
+    assert rejected["severity"] == "ERROR"
+    assert rejected["tenant_id"] == tenant_id and rejected["trade_id"] == "fifo-2"
+    assert "qty" in rejected["reason"]
+    assert holdings(db, uid) == before
+
+
+HOSTILE_FIELDS = {
+    "zero-qty": ({"qty": 0}, "qty and price must be positive"),
+    "negative-qty": ({"qty": -1}, "qty and price must be positive"),
+    "nan-qty": ({"qty": math.nan}, "qty"),
+    "infinite-price": ({"price": math.inf}, "price"),
+    "negative-price": ({"price": -120}, "qty and price must be positive"),
+    "other-tenant": ({"tenant_id": "someone-else"}, "tenant_id differs"),
+}
+
+
+@pytest.mark.parametrize("fields", HOSTILE_FIELDS.values(), ids=HOSTILE_FIELDS.keys())
+def test_a_hostile_ledger_trade_is_rejected_and_changes_nothing(
+    db, make_user, tenant_id, capsys, fields
+):
+    changes, reason = fields
+    uid = make_user().uid
+    write_and_wait(db, ledger_trade(tenant_id, uid, 1, "buy", 1, 100))
+    before = holdings(db, uid)
+    hostile = to_document(ledger_trade(tenant_id, uid, 2, "sell", 1, 120)) | changes
+
+    # Through the real trigger: no history, no change to the lots.
+    db.document(f"tenants/{tenant_id}/ledger_trades/fifo-2").create(hostile)
+    time.sleep(TRIGGER_SETTLE_S)
+    assert holdings(db, uid) == before
+    lots = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD").get().to_dict()
+    assert [(lot["qty"], lot["cost"]) for lot in lots["lots"]] == [(1, 100)]
+
+    # In process, for the log line.
+    capsys.readouterr()
+    handle_ledger_trade_created(hostile, {"tenant_id": tenant_id, "trade_id": "fifo-2"})
+    (rejected,) = rejected_lines(capsys)
+    assert reason in rejected["reason"] and rejected["trade_id"] == "fifo-2"
+    assert holdings(db, uid) == before
+
+
+@pytest.mark.parametrize("suffix", ["/y", "/..", ""])
+def test_a_ledger_trade_for_an_invalid_uid_is_rejected(db, make_user, tenant_id, capsys, suffix):
+    real_uid = make_user().uid
+    uid = f"{real_uid}{suffix}" if suffix else ".."
+    hostile = to_document(ledger_trade(tenant_id, real_uid, 1, "buy", 1, 100)) | {"uid": uid}
+
+    db.document(f"tenants/{tenant_id}/ledger_trades/fifo-1").create(hostile)
+    time.sleep(TRIGGER_SETTLE_S)
+    assert list(db.document(f"users/{real_uid}").collections()) == []
+
+    capsys.readouterr()
+    handle_ledger_trade_created(hostile, {"tenant_id": tenant_id, "trade_id": "fifo-1"})
+    (rejected,) = rejected_lines(capsys)
+    assert rejected["reason"].startswith("uid must")
+
+
+def deliver_and_read(db, uid, trades):
+    """Write the trades' ledger documents one after another, each once the previous one is
+    mirrored, until the sell fifo-2 is matched; then the history (without tenant_id) and
+    the lots."""
+    for trade in trades:
+        write_and_wait(db, trade)
+    wait_for(lambda: (history(db, uid, "fifo-2") or {}).get("unmatched_qty") == 0)
+    records = {
+        doc.id: {k: v for k, v in doc.to_dict().items() if k != "tenant_id"}
+        for doc in db.collection(f"users/{uid}/portfolio/history/trades").stream()
+    }
+    lots = db.document(f"users/{uid}/portfolio/lots/symbols/BTC-USD").get().to_dict()
+    return records, lots
+
+
+def test_a_sell_delivered_before_its_buy_ends_as_in_order(db, make_user, tenant_id):
+    in_order_uid, late_uid = make_user().uid, make_user().uid
+    other_tenant = f"{tenant_id}-b"
+
+    def trades(tenant, uid):
+        return [
+            ledger_trade(tenant, uid, 1, "buy", 2, 100),
+            ledger_trade(tenant, uid, 2, "sell", "1.5", 120),
+        ]
+
+    buy, sell = trades(other_tenant, late_uid)
+    expected = deliver_and_read(db, in_order_uid, trades(tenant_id, in_order_uid))
+    write_and_wait(db, sell)
+    assert history(db, late_uid, "fifo-2")["unmatched_qty"] == 1.5  # nothing held yet
+    actual = deliver_and_read(db, late_uid, [buy])
+
+    assert actual == expected
+    records, lots = actual
+    assert (records["fifo-2"]["cost_basis"], records["fifo-2"]["realized_gain"]) == (150, 30)
+    assert [c["term"] for c in records["fifo-2"]["lots_consumed"]] == ["short"]
+    assert [(lot["trade_id"], lot["qty"], lot["cost"]) for lot in lots["lots"]] == [
+        ("fifo-1", 0.5, 50)
+    ]
+    assert [entry["trade_id"] for entry in lots["applied"]] == ["fifo-1", "fifo-2"]
