@@ -7,7 +7,6 @@ from pydantic import TypeAdapter
 
 from smart_routing.orders import IdempotencyKey
 from smart_routing_firebase.scheduled import (
-    is_firestore_safe_id,
     schedule_tick,
     scheduled_idempotency_key,
 )
@@ -84,18 +83,3 @@ def test_the_next_second_is_another_tick():
     assert scheduled_idempotency_key("c", "AAPL", later) != scheduled_idempotency_key(
         "c", "AAPL", TICK
     )
-
-
-@pytest.mark.parametrize(
-    "value", ["demo-user", "tenant_1", "a.b", "x" * 128, "__a", "Ünïcode", "a@b.example"]
-)
-def test_firestore_safe_ids(value):
-    assert is_firestore_safe_id(value)
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["", "a/b", ".", "..", "__x__", "____", "x" * 129, "a b", "tab\there", "line\n", "nul\x00"],
-)
-def test_ids_that_are_not_firestore_safe(value):
-    assert not is_firestore_safe_id(value)

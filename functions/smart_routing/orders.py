@@ -15,7 +15,8 @@ from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.money import ZERO, Amount
 
 PositiveFinite = Annotated[Amount, Field(gt=0, allow_inf_nan=False)]
-IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
 
 
 class OrderSide(StrEnum):

@@ -12,7 +12,7 @@ from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.engine import ExecutionStatus
 from smart_routing.errors import ConfigError, UnknownStrategyError
 from smart_routing.identifiers import InvalidIdentifier, check_id
-from smart_routing.orders import client_order_id_for
+from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
@@ -32,7 +32,9 @@ class ExecuteStrategyPayload(BaseModel):
     side: Literal["buy", "sell"] | None = None
     asset_class: AssetClass | None = None
     dry_run: StrictBool = False
-    idempotency_key: Annotated[StrictText, Field(max_length=128)] | None = None
+    idempotency_key: Annotated[StrictText, Field(max_length=MAX_IDEMPOTENCY_KEY_LENGTH)] | None = (
+        None
+    )
 
     @field_validator("asset_class", mode="before")
     @classmethod

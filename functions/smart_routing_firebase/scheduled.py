@@ -16,13 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from smart_routing import logs
 from smart_routing.assets import parse_symbol
 from smart_routing.engine import ExecutionStatus
-from smart_routing.orders import PositiveFinite, client_order_id_for
+from smart_routing.identifiers import check_id
+from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, PositiveFinite, client_order_id_for
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
 from smart_routing_firebase import idempotency, paths
 
-MAX_KEY_LENGTH = 128  # smart_routing.orders.IdempotencyKey's max_length
 _DIGEST_LENGTH = 64  # sha256, hex
-MAX_ID_LENGTH = 128
 
 
 class ScheduledStrategyConfig(BaseModel):
@@ -97,22 +96,11 @@ def _tenant_of(path: str) -> str:
     return parts[1]
 
 
-def is_firestore_safe_id(value: str) -> bool:
-    """The callable's rule for a tenant id or uid: usable as one Firestore document id."""
-    return (
-        0 < len(value) <= MAX_ID_LENGTH
-        and "/" not in value
-        and value not in (".", "..")
-        and not (value.startswith("__") and value.endswith("__"))
-        and value.isprintable()
-        and not any(char.isspace() for char in value)
-    )
-
-
 def _check_ids(tenant_id: str, uid: str) -> None:
-    for name, value in (("tenant id", tenant_id), ("uid", uid)):
-        if not is_firestore_safe_id(value):
-            raise ValueError(f"{name} {value!r} is not a Firestore-safe id")
+    """The callable's rule for ids (smart_routing.identifiers): a config whose tenant or user
+    could not be a document id is refused before anything runs."""
+    check_id(tenant_id, "tenant id")
+    check_id(uid, "uid")
 
 
 def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRunRequest) -> str:
@@ -187,7 +175,7 @@ def scheduled_idempotency_key(doc_id: str, symbol: str, schedule_time: datetime)
     """
     tick = schedule_tick(schedule_time).isoformat()
     digest = hashlib.sha256(json.dumps([doc_id, symbol, tick]).encode()).hexdigest()
-    label = f"schedule:{doc_id}:{symbol}:{tick}"[: MAX_KEY_LENGTH - _DIGEST_LENGTH - 1]
+    label = f"schedule:{doc_id}:{symbol}:{tick}"[: MAX_IDEMPOTENCY_KEY_LENGTH - _DIGEST_LENGTH - 1]
     return f"{label}:{digest}"
 
 
