@@ -15,6 +15,7 @@ from smart_routing.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
 from smart_routing.gate import CostCheck, GateAction, SmartRouter
 from smart_routing.orders import (
+    AccountOwner,
     AccountSnapshot,
     Order,
     OrderIntent,
@@ -55,8 +56,8 @@ class CountingBroker:
             raise ConnectionError("still down")
         return self.inner.get_order_by_client_id(client_order_id)
 
-    def get_account(self, asset_class=None):
-        return self.inner.get_account(asset_class)
+    def get_account(self, asset_class=None, owner=None):
+        return self.inner.get_account(asset_class, owner)
 
 
 @pytest.fixture
@@ -64,8 +65,12 @@ def market(clock):
     return SimulatedMarket(clock)
 
 
+LOCAL_OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
+
+
 def paper(market, clock, **kwargs):
-    return PaperBroker(market, INSTRUMENTS, clock, **kwargs)
+    """The paper venue; orders and reads naming no owner are the engine's default user's."""
+    return PaperBroker(market, INSTRUMENTS, clock, default_owner=LOCAL_OWNER, **kwargs)
 
 
 def engine_with(market, clock, broker=None, *, ledger=None, router=None, **kwargs):
@@ -259,7 +264,7 @@ class ScriptedBroker:
     def get_order_by_client_id(self, client_order_id):
         return None
 
-    def get_account(self, asset_class=None):
+    def get_account(self, asset_class=None, owner=None):
         return AccountSnapshot(cash=100_000, buying_power=100_000, as_of=FixedClock().now())
 
 
@@ -290,7 +295,7 @@ def test_venue_states_map_onto_statuses_and_only_filled_quantity_is_recorded(
 
 def test_an_account_that_cannot_be_read_sends_nothing(market, clock, log_records):
     class NoAccount(ScriptedBroker):
-        def get_account(self, asset_class=None):
+        def get_account(self, asset_class=None, owner=None):
             raise ConnectionError("account endpoint down")
 
     broker = NoAccount(OrderStatus.FILLED, 10)

@@ -8,7 +8,7 @@ from smart_routing.adapters.simulated_market import TYPICAL_SPREAD, SimulatedMar
 from smart_routing.assets import AssetClass
 from smart_routing.costs import spread_pct
 from smart_routing.errors import OrderRejected, VenueUnavailable
-from smart_routing.orders import OrderRequest, OrderSide, OrderStatus, OrderType
+from smart_routing.orders import AccountOwner, OrderRequest, OrderSide, OrderStatus, OrderType
 
 OPTION = "AAPL261218C00190000"  # expires 2026-12-18: after the test clock, within 3 years
 
@@ -19,8 +19,12 @@ def request(symbol="AAPL", side="buy", qty=10, asset_class=AssetClass.EQUITY, ke
     )
 
 
+LOCAL_OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
+
+
 def paper(market, clock, **kwargs):
-    return PaperBroker(market, BuiltinInstruments(), clock, **kwargs)
+    """The paper venue; orders and reads naming no owner are the engine's default user's."""
+    return PaperBroker(market, BuiltinInstruments(), clock, default_owner=LOCAL_OWNER, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -177,3 +181,25 @@ def test_no_usable_quote_means_the_order_was_not_placed(clock):
     with pytest.raises(VenueUnavailable, match="crossed"):
         broker.submit_order(request())
     assert broker.get_order_by_client_id("c1") is None
+
+
+def test_each_user_has_an_account_of_their_own(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 100, 101)
+    broker = PaperBroker(market, BuiltinInstruments(), clock, starting_cash=Decimal(5_000))
+    alice = AccountOwner(tenant_id="tenant-a", uid="alice")
+    bob = AccountOwner(tenant_id="tenant-b", uid="bob")
+    broker.submit_order(request(qty=10, key="a1", owner=alice))
+    with pytest.raises(OrderRejected) as refused:
+        broker.submit_order(request(side="sell", qty=10, key="b1", owner=bob))
+    # Bob is told about his own holding, never Alice's.
+    assert refused.value.reason == "insufficient position: selling 10 AAPL, holding 0"
+    assert broker.get_account(owner=alice).position_qty("AAPL") == 10
+    assert broker.get_account(owner=bob).positions == {}
+    assert broker.get_account(owner=bob).cash == Decimal(5_000)
+
+
+def test_an_order_that_names_no_owner_is_refused_without_a_default(clock):
+    broker = PaperBroker(SimulatedMarket(clock), BuiltinInstruments(), clock)
+    with pytest.raises(OrderRejected, match="must name the account"):
+        broker.submit_order(request())

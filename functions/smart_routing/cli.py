@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import NoReturn
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.adapters.paper_broker import ACCOUNT_CURRENCY
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.config import load_config
 from smart_routing.conversion import conversion_from_quote, conversion_pair
@@ -21,6 +20,7 @@ from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRouting
 from smart_routing.market_data import Quote
 from smart_routing.money import to_decimal
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.paper_account import ACCOUNT_CURRENCY
 
 EXIT_USAGE = 2
 

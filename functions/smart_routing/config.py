@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smart_routing.adapters.paper_broker import DEFAULT_STARTING_CASH
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import ConfigError
 from smart_routing.fees import FeeSchedule
 from smart_routing.money import to_decimal
+from smart_routing.paper_account import DEFAULT_STARTING_CASH
 from smart_routing.routing import (
     DEFAULT_FOREX_MARGIN_RATE,
     DEFAULT_MAX_ORDER_NOTIONAL,

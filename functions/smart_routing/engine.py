@@ -26,6 +26,7 @@ from smart_routing.ledger import LedgerTrade, trade_from_fill
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import format_qty
 from smart_routing.orders import (
+    AccountOwner,
     AccountSnapshot,
     Order,
     OrderIntent,
@@ -184,7 +185,7 @@ class ExecutionEngine:
         if decision is None:
             if quote is None and quote_error is None:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
-            account = self._account(spec)
+            account = self._account(spec, self.owner_of(intent.tenant_id, intent.uid))
             conversion = self._conversion(spec, account)
             decision = self.router.decide(
                 intent, spec, quote, now, account, conversion, quote_error, prechecked=True
@@ -206,9 +207,13 @@ class ExecutionEngine:
         assert intent.asset_class is not None
         return self.broker.venue_for(intent.asset_class)
 
-    def _account(self, spec: InstrumentSpec) -> AccountSnapshot | None:
+    def owner_of(self, tenant_id: str | None, uid: str | None) -> AccountOwner:
+        """Whose account: the intent's tenant and user, else the engine's configured ones."""
+        return AccountOwner(tenant_id=tenant_id or self.tenant_id, uid=uid or self.uid)
+
+    def _account(self, spec: InstrumentSpec, owner: AccountOwner) -> AccountSnapshot | None:
         try:
-            return self.broker.get_account(spec.asset_class)
+            return self.broker.get_account(spec.asset_class, owner)
         except Exception as exc:  # the gate refuses to send what it cannot check
             logs.log_event(logs.ACCOUNT_UNAVAILABLE, severity="ERROR", error=market_data_error(exc))
             return None
@@ -296,6 +301,7 @@ def _order_request(
     assert intent.asset_class is not None  # OrderIntent fills it in
     return OrderRequest(
         client_order_id=client_order_id,
+        owner=AccountOwner(tenant_id=intent.tenant_id, uid=intent.uid),
         symbol=intent.symbol,
         asset_class=intent.asset_class,
         side=intent.side,

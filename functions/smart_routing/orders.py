@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.identifiers import DocumentId
 from smart_routing.money import ZERO, Amount
 
 PositiveFinite = Annotated[Amount, Field(gt=0, allow_inf_nan=False)]
@@ -99,10 +100,22 @@ def client_order_id_for(tenant_id: str, uid: str, idempotency_key: str) -> str:
     return f"sr-{digest[:40]}"
 
 
+class AccountOwner(BaseModel):
+    """Whose account an order is for and an account read is of: a tenant's user."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: DocumentId
+    uid: DocumentId
+
+
 class OrderRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     client_order_id: str
+    # Whose order: the paper venue keeps an account per owner; a real venue's account is the
+    # platform's, shared by its users.
+    owner: AccountOwner | None = None
     symbol: str
     asset_class: AssetClass
     side: OrderSide

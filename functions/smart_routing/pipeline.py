@@ -86,7 +86,7 @@ class StrategyRunner:
         }
         if strategy.bars_needed:
             market_data["bars"] = self._bars(instrument, strategy.bars_needed)
-        account = self._account(instrument) if strategy.needs_account else None
+        account = self._account(request, instrument) if strategy.needs_account else None
         signal = strategy.evaluate(market_data, account)
 
         side = signal.signal_type.order_side
@@ -186,9 +186,12 @@ class StrategyRunner:
         except Exception:  # no bars: the strategy holds for want of history
             return []
 
-    def _account(self, instrument: Instrument) -> AccountSnapshot | None:
+    def _account(
+        self, request: StrategyRunRequest, instrument: Instrument
+    ) -> AccountSnapshot | None:
+        owner = self.engine.owner_of(request.tenant_id, request.uid)
         try:
-            return self.engine.broker.get_account(instrument.asset_class)
+            return self.engine.broker.get_account(instrument.asset_class, owner)
         except Exception:  # no account: the strategy sells nothing it cannot see
             return None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from smart_routing.instruments import InstrumentSpec
     from smart_routing.ledger import LedgerTrade
     from smart_routing.market_data import Bar, Quote
-    from smart_routing.orders import AccountSnapshot, Order, OrderRequest
+    from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest
+    from smart_routing.paper_account import PaperAccount
 
 
 class Clock(Protocol):
@@ -66,10 +67,34 @@ class Broker(Protocol):
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
 
-    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+    def get_account(
+        self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
+    ) -> AccountSnapshot:
         """The account that trades `asset_class` (a router over venues answers with that
-        venue's); with none, the broker's only or combined account."""
+        venue's); with none, the broker's only or combined account. A venue that keeps an
+        account per user (the paper venue) answers with `owner`'s."""
         ...
+
+
+class PaperAccountStore(Protocol):
+    """The paper venue's accounts, one per owner, and the orders placed on them."""
+
+    def account(self, owner: AccountOwner) -> PaperAccount:
+        """The owner's account; one never used starts with the starting cash."""
+        ...
+
+    def transact(
+        self,
+        owner: AccountOwner,
+        client_order_id: str,
+        apply: Callable[[PaperAccount], tuple[PaperAccount | None, Order]],
+    ) -> Order:
+        """Atomically: the order stored under `client_order_id` if there is one; else
+        `apply(account)` gives the new account (None: unchanged) and the order, both stored
+        together. `apply` may raise (a rejection) and may run more than once."""
+        ...
+
+    def order(self, client_order_id: str) -> Order | None: ...
 
 
 class LedgerStore(Protocol):

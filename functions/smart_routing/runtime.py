@@ -13,8 +13,16 @@ from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine
 from smart_routing.gate import SmartRouter
+from smart_routing.orders import AccountOwner
 from smart_routing.pipeline import StrategyRunner
-from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
+from smart_routing.ports import (
+    Broker,
+    Clock,
+    InstrumentSource,
+    LedgerStore,
+    MarketDataProvider,
+    PaperAccountStore,
+)
 
 
 @dataclass(frozen=True)
@@ -49,13 +57,17 @@ def paper_broker(
     market_data: MarketDataProvider,
     instruments: InstrumentSource,
     clock: Clock,
+    accounts: PaperAccountStore | None = None,
 ) -> PaperBroker:
-    """The paper venue with the configured starting cash, fees and forex margin."""
+    """The paper venue with the configured starting cash, fees and forex margin; orders and
+    reads that name no owner are the configured user's. `accounts` defaults to memory."""
     return PaperBroker(
         market_data,
         instruments,
         clock,
+        accounts=accounts,
         starting_cash=config.paper_starting_cash,
+        default_owner=AccountOwner(tenant_id=config.tenant_id, uid=config.uid),
         max_quote_age_s=config.routing.max_quote_age_s,
         fees=config.fees,
         forex_margin_rate=config.routing.forex_margin_rate,

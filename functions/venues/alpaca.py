@@ -51,6 +51,7 @@ from smart_routing.instruments import FRACTIONAL_INCREMENT, InstrumentSpec
 from smart_routing.market_data import Bar, Quote
 from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import (
+    AccountOwner,
     AccountSnapshot,
     Order,
     OrderRequest,
@@ -245,7 +246,10 @@ class AlpacaBroker:
             raise
         return _order(found)
 
-    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+    def get_account(
+        self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
+    ) -> AccountSnapshot:
+        """The venue's account, which the platform's users share: `owner` changes nothing."""
         account = self.client.get_account()
         positions = [_position(p) for p in self.client.get_all_positions()]
         return AccountSnapshot(

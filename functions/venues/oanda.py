@@ -25,6 +25,7 @@ from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Bar, Quote
 from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import (
+    AccountOwner,
     AccountSnapshot,
     Order,
     OrderRequest,
@@ -223,7 +224,10 @@ class OandaBroker:
             fill = self.api.request(details)["transaction"]
         return _from_details(client_order_id, order, fill, self._home())
 
-    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+    def get_account(
+        self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
+    ) -> AccountSnapshot:
+        """The venue's account, which the platform's users share: `owner` changes nothing."""
         account = self.api.request(accounts.AccountSummary(self.account_id))["account"]
         held = self.api.request(positions.OpenPositions(self.account_id))["positions"]
         self._home_currency = account["currency"]

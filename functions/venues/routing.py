@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from smart_routing.assets import AssetClass
 from smart_routing.money import ZERO
-from smart_routing.orders import AccountSnapshot, Order, OrderRequest, Position
+from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest, Position
 from smart_routing.ports import Broker
 
 
@@ -29,7 +29,9 @@ class VenueRouter:
                 return found
         return None
 
-    def get_account(self, asset_class: AssetClass | None = None) -> AccountSnapshot:
+    def get_account(
+        self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
+    ) -> AccountSnapshot:
         """The account of the venue that trades `asset_class`: its money is what can pay for
         the order. With none, cash and buying power summed over the venues and positions
         from all of them.
@@ -38,8 +40,8 @@ class VenueRouter:
         raise ValueError (the gate then sends nothing), never a wrong total.
         """
         if asset_class is not None:
-            return self.brokers[asset_class].get_account(asset_class)
-        snapshots = [broker.get_account() for broker in self._distinct()]
+            return self.brokers[asset_class].get_account(asset_class, owner)
+        snapshots = [broker.get_account(None, owner) for broker in self._distinct()]
         currencies = sorted({s.currency for s in snapshots})
         if len(currencies) != 1:
             raise ValueError(

@@ -37,7 +37,8 @@ def runner(db):
     market.set_closes("SOL/USD", FLAT)  # HOLD
     instruments = BuiltinInstruments()
     engine = configured_engine(
-        EngineConfig(smart_routing_enabled=True), PaperBroker(market, instruments, clock),
+        EngineConfig(smart_routing_enabled=True),
+        PaperBroker(market, instruments, clock),
         market, instruments, FirestoreLedgerStore(db), clock,
     )  # fmt: skip
     return StrategyRunner(engine)

@@ -17,6 +17,7 @@ import requests
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
@@ -24,7 +25,8 @@ from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig
 from smart_routing.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.errors import OrderRejected
-from smart_routing.orders import AccountSnapshot, Order, OrderIntent, OrderRequest
+from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderIntent, OrderRequest
+from smart_routing.paper_account import PaperAccount
 from smart_routing.ports import Broker, InstrumentSource, MarketDataProvider
 from smart_routing.runtime import configured_engine
 from tests.venues.conftest import ALPACA_CLASSES
@@ -60,8 +62,8 @@ class TimesOutAfterTaking:
         self.lookups += 1
         return self.inner.get_order_by_client_id(client_order_id)
 
-    def get_account(self, asset_class=None) -> AccountSnapshot:
-        return self.inner.get_account(asset_class)
+    def get_account(self, asset_class=None, owner=None) -> AccountSnapshot:
+        return self.inner.get_account(asset_class, owner)
 
 
 @dataclass
@@ -97,18 +99,20 @@ def _paper() -> Venue:
     clock = SystemClock()
     market = simulated_market(EngineConfig(), clock)
     instruments = BuiltinInstruments()
-    paper = PaperBroker(market, instruments, clock, starting_cash=Decimal(100_000))
+    accounts = InMemoryPaperAccounts(Decimal(100_000))
+    owner = AccountOwner(tenant_id="local-tenant", uid="local-user")
+    paper = PaperBroker(market, instruments, clock, accounts=accounts, default_owner=owner)
     broker = TimesOutAfterTaking(paper)
 
     def reject() -> str:
-        paper._cash = Decimal(0)
+        accounts._accounts[owner] = PaperAccount(cash=Decimal(0))
         return "insufficient buying power"
 
     return Venue(
         broker=broker, market_data=market, instruments=instruments, symbol="AAPL",
         asset_class=AssetClass.EQUITY, qty=Decimal(10),
         off_grid=("AAPL", AssetClass.EQUITY, Decimal("0.0000000001"), "not a multiple"),
-        order_count=lambda: len(paper._orders), reject=reject,
+        order_count=lambda: len(accounts._orders), reject=reject,
         arm_read_timeout=lambda: setattr(broker, "armed", True),
         lookups=lambda: broker.lookups,
     )  # fmt: skip

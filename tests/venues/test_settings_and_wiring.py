@@ -95,7 +95,7 @@ class _Account:
     def __init__(self, name, currency):
         self.name, self.currency = name, currency
 
-    def get_account(self, asset_class=None):
+    def get_account(self, asset_class=None, owner=None):
         from datetime import UTC, datetime
         from decimal import Decimal
 
