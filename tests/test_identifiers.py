@@ -79,9 +79,12 @@ def test_every_path_checks_its_ids():
 def test_order_documents_are_every_path_an_order_writes():
     assert paths.order_documents("t", "u", "sr-1", "BTC/USD") == [
         "tenants/t/executions/sr-1",
+        "tenants/t/orders/sr-1",
         "tenants/t/ledger_trades/sr-1",
         "users/u/portfolio/history/trades/sr-1",
         "users/u/portfolio/lots/symbols/BTC-USD",
+        "users/u/portfolio/account",
+        "users/u/portfolio/positions/symbols/BTC-USD",
     ]
     with pytest.raises(InvalidIdentifier, match=r"^symbol key"):
         paths.order_documents("t", "u", "sr-1", "..")

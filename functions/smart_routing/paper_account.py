@@ -38,6 +38,8 @@ class PaperAccount(BaseModel):
     positions: dict[str, Position] = Field(default_factory=dict)
     # USD held as margin by each open forex position, by symbol.
     margin: dict[str, Amount] = Field(default_factory=dict)
+    # Profit or loss realized by reducing each position, in its quote currency, by symbol.
+    realized_pnl: dict[str, Amount] = Field(default_factory=dict)
 
     @property
     def buying_power(self) -> Decimal:
@@ -76,6 +78,10 @@ def settle(
         cash, margin = _settle_cash(account, request, spec, price, held, fee_usd, to_usd), None
     positions = dict(account.positions)
     signed = request.qty if request.side is OrderSide.BUY else -request.qty
+    realized = dict(account.realized_pnl)
+    pnl = _realized(held, signed, price, spec)
+    if pnl:
+        realized[request.symbol] = realized.get(request.symbol, ZERO) + pnl
     moved = _moved(held, request, signed, price)
     if moved.qty == 0:
         positions.pop(request.symbol, None)
@@ -86,6 +92,7 @@ def settle(
             "cash": cash - fee_usd,
             "positions": positions,
             "margin": account.margin if margin is None else margin,
+            "realized_pnl": realized,
         }
     )
 
@@ -153,6 +160,18 @@ def _settle_forex(
     if opening:
         margin[request.symbol] = margin.get(request.symbol, ZERO) + needed
     return cash, margin
+
+
+def _realized(
+    held: Position | None, signed: Decimal, price: Decimal, spec: InstrumentSpec
+) -> Decimal:
+    """What reducing a position realizes against its average price (before fees)."""
+    if held is None or held.qty == 0 or (held.qty > 0) == (signed > 0):
+        return ZERO
+    closed = min(abs(signed), abs(held.qty))
+    direction = 1 if held.qty > 0 else -1
+    pnl = (price - held.avg_price) * closed * direction * spec.multiplier
+    return round_money(pnl, spec.quote_currency)
 
 
 def _moved(

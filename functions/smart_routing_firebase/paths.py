@@ -30,14 +30,32 @@ def tax_lots(uid: str, symbol: str) -> str:
     return _path("users", uid, "portfolio/lots/symbols", symbol_key(symbol), "symbol key")
 
 
+def order(tenant_id: str, client_order_id: str) -> str:
+    return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
+
+
+def paper_account(uid: str) -> str:
+    """The user's account of record on the paper venue: cash, margin, realized P&L."""
+    check_id(uid, "uid")
+    return f"users/{uid}/portfolio/account"
+
+
+def position(uid: str, symbol: str) -> str:
+    return _path("users", uid, "portfolio/positions/symbols", symbol_key(symbol), "symbol key")
+
+
 def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> list[str]:
-    """Every document an order may write: its execution claim, ledger trade, history record
-    and lots (the trade_id is the client_order_id). Raises InvalidIdentifier on a bad id."""
+    """Every document an order may write: its execution claim, order, ledger trade, history
+    record, lots, and the paper account and position (the trade_id is the client_order_id).
+    Raises InvalidIdentifier on a bad id."""
     return [
         execution_claim(tenant_id, client_order_id),
+        order(tenant_id, client_order_id),
         ledger_trade(tenant_id, client_order_id),
         history_trade(uid, client_order_id),
         tax_lots(uid, symbol),
+        paper_account(uid),
+        position(uid, symbol),
     ]
 
 

@@ -9,7 +9,7 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
-from smart_routing.ports import Broker, Clock, InstrumentSource
+from smart_routing.ports import Broker, Clock, InstrumentSource, PaperAccountStore
 from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
@@ -31,10 +31,17 @@ class _Connected:
     instruments: InstrumentSource
 
 
-def build_venues(settings: VenueSettings, config: EngineConfig, clock: Clock) -> Venues:
+def build_venues(
+    settings: VenueSettings,
+    config: EngineConfig,
+    clock: Clock,
+    paper_accounts: PaperAccountStore | None = None,
+) -> Venues:
+    """`paper_accounts` keeps the paper venue's per-user accounts (the functions pass their
+    Firestore store); without one they live in this process's memory."""
     market = simulated_market(config, clock)
     paper_instruments = BuiltinInstruments()
-    paper = paper_broker(config, market, paper_instruments, clock)
+    paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
     per_class: dict[AssetClass, _Connected] = {}
     for asset_class in AssetClass:

@@ -23,6 +23,9 @@ def world(db, emulators):
     documents = {
         "history": f"users/{owner}/portfolio/history/trades/t1",
         "lots": f"users/{owner}/portfolio/lots/symbols/AAPL",
+        "account": f"users/{owner}/portfolio/account",
+        "position": f"users/{owner}/portfolio/positions/symbols/AAPL",
+        "order": f"tenants/{tenant}/orders/o1",
         "ledger": f"tenants/{tenant}/ledger_trades/t1",
         "strategy": f"tenants/{tenant}/strategies/manual",
     }
@@ -34,9 +37,11 @@ def world(db, emulators):
 
 
 ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
-           ("the owner", "lots", "get"), ("the owner", "lots", "list")}  # fmt: skip
+           ("the owner", "lots", "get"), ("the owner", "lots", "list"),
+           ("the owner", "account", "get"),
+           ("the owner", "position", "get"), ("the owner", "position", "list")}  # fmt: skip
 IDENTITIES = ["no auth", "another user", "the owner"]
-TARGETS = ["history", "lots", "ledger", "strategy"]
+TARGETS = ["history", "lots", "account", "position", "order", "ledger", "strategy"]
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 

@@ -1,0 +1,154 @@
+"""The paper venue's accounts of record in Firestore: one per user, durable across instances.
+
+users/{uid}/portfolio/account holds cash by currency, forex margin and realized P&L;
+users/{uid}/portfolio/positions/symbols/{symbol key} holds each open position for the owner to
+read; tenants/{tenant_id}/orders/{client_order_id} holds each order. A fill is settled in one
+transaction that reads the account and writes all three, so two instances, two users or twenty
+concurrent sells of one position never see or spend the same shares twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from smart_routing.assets import parse_symbol
+from smart_routing.errors import OrderRejected
+from smart_routing.money import ZERO, round_money, to_decimal
+from smart_routing.orders import AccountOwner, Order, Position
+from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
+from smart_routing_firebase import paths
+from smart_routing_firebase.documents import to_document
+
+_ORDER_TIMES = ("submitted_at", "filled_at")
+
+
+class FirestorePaperAccounts:
+    def __init__(self, db: Client, starting_cash: Decimal) -> None:
+        self.db = db
+        self.starting_cash = starting_cash
+
+    def account(self, owner: AccountOwner) -> PaperAccount:
+        snapshot = self.db.document(paths.paper_account(owner.uid)).get()
+        return self._from_snapshot(owner, snapshot)
+
+    def transact(
+        self,
+        owner: AccountOwner,
+        client_order_id: str,
+        apply: Callable[[PaperAccount], tuple[PaperAccount | None, Order]],
+    ) -> Order:
+        order_ref = self.db.document(paths.order(owner.tenant_id, client_order_id))
+        account_ref = self.db.document(paths.paper_account(owner.uid))
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> Order:
+            stored = order_ref.get(transaction=transaction)
+            if stored.exists:
+                return _order_from(stored.to_dict())
+            before = self._from_snapshot(owner, account_ref.get(transaction=transaction))
+            after, order = apply(before)
+            if after is not None:
+                transaction.set(account_ref, _account_document(owner, after))
+                self._write_positions(transaction, owner, before, after)
+            transaction.create(order_ref, _order_document(owner, order))
+            return order
+
+        return run(self.db.transaction())
+
+    def order(self, client_order_id: str) -> Order | None:
+        query = (
+            self.db.collection_group("orders")
+            .where(filter=FieldFilter("client_order_id", "==", client_order_id))
+            .limit(1)
+        )
+        for snapshot in query.stream():
+            return _order_from(snapshot.to_dict())
+        return None
+
+    def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:
+        if not snapshot.exists:
+            return PaperAccount(cash=self.starting_cash)
+        data = snapshot.to_dict()
+        if data.get("tenant_id") != owner.tenant_id:
+            # A uid's account belongs to the tenant it was opened in; never mix two.
+            raise OrderRejected(f"the account of user {owner.uid} belongs to another tenant")
+        positions = {}
+        for item in data.get("positions", []):
+            held = Position.model_validate(item)
+            positions[held.symbol] = held
+        return PaperAccount(
+            currency=data["currency"],
+            cash=to_decimal(data["cash"][data["currency"]], "cash"),
+            positions=positions,
+            margin={k: to_decimal(v, "margin") for k, v in data.get("margin", {}).items()},
+            realized_pnl={
+                k: to_decimal(v, "realized_pnl") for k, v in data.get("realized_pnl", {}).items()
+            },
+        )
+
+    def _write_positions(
+        self, transaction: Transaction, owner: AccountOwner, before: PaperAccount,
+        after: PaperAccount,
+    ) -> None:  # fmt: skip
+        for symbol in set(before.positions) | set(after.positions):
+            held = after.positions.get(symbol)
+            if held == before.positions.get(symbol):
+                continue
+            if held is None:  # closed: kept at qty 0, with what closing it realized
+                closed = before.positions[symbol]
+                held = closed.model_copy(update={"qty": ZERO, "avg_price": ZERO})
+            ref = self.db.document(paths.position(owner.uid, symbol))
+            transaction.set(ref, _position_document(owner, held, after))
+
+
+def _account_document(owner: AccountOwner, account: PaperAccount) -> dict[str, Any]:
+    """The account as stored; symbols are map keys, so they are written as symbol keys."""
+    return {
+        "tenant_id": owner.tenant_id,
+        "currency": account.currency,
+        "cash": {account.currency: float(account.cash)},
+        "buying_power": float(account.buying_power),
+        "positions": [held.model_dump(mode="json") for held in account.positions.values()],
+        "margin": {symbol: float(amount) for symbol, amount in account.margin.items()},
+        "realized_pnl": {symbol: float(pnl) for symbol, pnl in account.realized_pnl.items()},
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _position_document(
+    owner: AccountOwner, held: Position, account: PaperAccount
+) -> dict[str, Any]:
+    currency = _quote_currency(held)
+    multiplier = Decimal(100) if held.asset_class.value == "OPTIONS" else Decimal(1)
+    cost_basis = round_money(held.qty * held.avg_price * multiplier, currency)
+    return {
+        "tenant_id": owner.tenant_id,
+        "symbol": held.symbol,
+        "asset_class": held.asset_class.value,
+        "qty": float(held.qty),
+        "avg_cost": float(held.avg_price),
+        "cost_basis": float(cost_basis),
+        "realized_pnl": float(account.realized_pnl.get(held.symbol, ZERO)),
+        "currency": currency,
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _quote_currency(held: Position) -> str:
+    instrument = parse_symbol(held.symbol, held.asset_class)
+    return instrument.quote_currency or ACCOUNT_CURRENCY
+
+
+def _order_document(owner: AccountOwner, order: Order) -> dict[str, Any]:
+    return {**to_document(order, _ORDER_TIMES), "uid": owner.uid, "tenant_id": owner.tenant_id}
+
+
+def _order_from(data: dict[str, Any]) -> Order:
+    return Order.model_validate({k: v for k, v in data.items() if k not in ("uid", "tenant_id")})
