@@ -10,8 +10,10 @@ from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.clock import FixedClock
 from smart_routing.ledger import LedgerTrade
 from smart_routing.portfolio import (
+    MAX_APPLIED,
     HoldingTerm,
     LotState,
+    TooLate,
     apply_fifo,
     apply_trade,
     holding_term,
@@ -308,3 +310,45 @@ def test_the_in_memory_portfolio_logs_a_refused_trade_and_keeps_nothing(log_reco
     assert portfolio.history("u1") == [] and portfolio.lots("u1", "AAPL") == []
     (rejected,) = [r for r in log_records() if r["event"] == "exec.mirror_rejected"]
     assert rejected["severity"] == "ERROR" and rejected["trade_id"] == "t1"
+
+
+def many_trades(count):
+    """Buys of 2 and sells of 1, alternating: a long history in one symbol."""
+    return [trade(n, "buy" if n % 2 else "sell", 2 if n % 2 else 1, 100 + n % 7)
+            for n in range(1, count + 1)]  # fmt: skip
+
+
+def test_a_long_history_keeps_a_bounded_log_and_the_same_lots():
+    trades = many_trades(MAX_APPLIED + 75)
+    state, _ = deliver(trades)
+    assert len(state.applied) == MAX_APPLIED
+    assert state.folded_through.trade_id == trades[74].trade_id
+    lots, _ = run(trades)  # in order, no log at all
+    assert state.lots == lots
+
+
+def test_a_late_trade_within_the_log_still_lands_in_its_place():
+    trades = many_trades(MAX_APPLIED + 75)
+    late = trades[-10]
+    shuffled = [t for t in trades if t is not late] + [late]
+    state, history = deliver(shuffled)
+    in_order_state, in_order_history = deliver(trades)
+    assert state.lots == in_order_state.lots
+    assert history[late.trade_id] == in_order_history[late.trade_id]
+
+
+def test_a_trade_behind_the_fold_is_refused_not_misplaced(log_records):
+    trades = many_trades(MAX_APPLIED + 75)
+    portfolio = InMemoryPortfolio()
+    for t in trades[1:]:
+        portfolio.mirror(t)
+    lots_before = portfolio.lots("u1", "AAPL")
+    assert portfolio.mirror(trades[0]) is None
+    assert portfolio.lots("u1", "AAPL") == lots_before
+    (rejected,) = [r for r in log_records() if r["event"] == "exec.mirror_rejected"]
+    assert rejected["trade_id"] == "t1" and "folded" in rejected["reason"]
+    state = LotState()
+    with pytest.raises(TooLate):
+        for t in [*trades[1:], trades[0]]:
+            update = apply_trade(state, t)
+            state = update.state

@@ -112,12 +112,29 @@ class AppliedTrade(BaseModel):
 
 
 class LotState(BaseModel):
-    """The lots of one (user, symbol): the open lots, oldest first, and the applied log."""
+    """The lots of one (user, symbol): the open lots, oldest first, and the applied log.
+
+    The log keeps the last `MAX_APPLIED` trades; older ones are folded into `base_lots` (the
+    lots after every folded trade) up to `folded_through`, so the state, and the cost of each
+    trade, stay bounded however many trades a user makes.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     lots: list[TaxLot] = Field(default_factory=list)
     applied: list[AppliedTrade] = Field(default_factory=list)
+    base_lots: list[TaxLot] = Field(default_factory=list)
+    folded_through: AppliedTrade | None = None
+
+
+# Trades a late delivery may sort before: a trigger would have to be late by this many later
+# trades of the same user and symbol for its trade to fall behind the fold.
+MAX_APPLIED = 200
+
+
+class TooLate(ValueError):
+    """The trade sorts before trades already folded into the base lots: it cannot be put in
+    its place from the lots document alone."""
 
 
 class MirrorUpdate(BaseModel):
@@ -191,17 +208,34 @@ def apply_trade(state: LotState, trade: LedgerTrade) -> MirrorUpdate | None:
     if any(entry.trade_id == trade.trade_id for entry in state.applied):
         return None
     entry = AppliedTrade.model_validate(trade.model_dump(include=_APPLIED_FIELDS))
+    if state.folded_through is not None and entry.key < state.folded_through.key:
+        raise TooLate(
+            f"trade {trade.trade_id} sorts before the {MAX_APPLIED} latest trades of "
+            f"{trade.symbol} and those before them, already folded into the lots"
+        )
     if not state.applied or state.applied[-1].key < entry.key:
         lots, basis = _step(state.lots, entry)
-        new_state = LotState(lots=lots, applied=[*state.applied, entry])
-        return MirrorUpdate(state=new_state, record=_record(trade, basis))
+        new_state = state.model_copy(update={"lots": lots, "applied": [*state.applied, entry]})
+        return MirrorUpdate(state=_folded(new_state), record=_record(trade, basis))
     return _insert(state, trade, entry)
+
+
+def _folded(state: LotState) -> LotState:
+    """The state with its log cut to the latest MAX_APPLIED trades, the rest folded in."""
+    excess = len(state.applied) - MAX_APPLIED
+    if excess <= 0:
+        return state
+    folded, kept = state.applied[:excess], state.applied[excess:]
+    base_lots, _ = _replay(state.base_lots, folded)
+    return state.model_copy(
+        update={"applied": kept, "base_lots": base_lots, "folded_through": folded[-1]}
+    )
 
 
 def _insert(state: LotState, trade: LedgerTrade, entry: AppliedTrade) -> MirrorUpdate:
     index = bisect.bisect_left([applied.key for applied in state.applied], entry.key)
     before, after = state.applied[:index], state.applied[index:]
-    lots, _ = _replay([], before)
+    lots, _ = _replay(state.base_lots, before)
     _, old_bases = _replay(lots, after)
     lots, new_bases = _replay(lots, [entry, *after])
     revised = {
@@ -209,8 +243,10 @@ def _insert(state: LotState, trade: LedgerTrade, entry: AppliedTrade) -> MirrorU
         for applied, old, new in zip(after, old_bases, new_bases[1:], strict=True)
         if old != new
     }
-    new_state = LotState(lots=lots, applied=[*before, entry, *after])
-    return MirrorUpdate(state=new_state, record=_record(trade, new_bases[0]), revised=revised)
+    new_state = state.model_copy(update={"lots": lots, "applied": [*before, entry, *after]})
+    return MirrorUpdate(
+        state=_folded(new_state), record=_record(trade, new_bases[0]), revised=revised
+    )
 
 
 def _replay(lots: list[TaxLot], entries: list[AppliedTrade]) -> tuple[list[TaxLot], list[LotBasis]]:

@@ -18,6 +18,7 @@ from smart_routing.portfolio import (
     LotState,
     MirrorUpdate,
     PortfolioHistoryRecord,
+    TooLate,
     apply_trade,
     log_history_written,
     log_mirror_rejected,
@@ -50,7 +51,11 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         transaction.set(lots_ref, _lots_document(trade, update.state))
         return update
 
-    update = apply(db.transaction())
+    try:
+        update = apply(db.transaction())
+    except TooLate as exc:  # retrying will not fix it: logged, never raised
+        log_mirror_rejected(str(exc), tenant_id=trade.tenant_id, trade_id=trade.trade_id)
+        return None
     if update is None:
         return None
     log_history_written(trade.uid, update.record, revised=sorted(update.revised))
@@ -62,8 +67,9 @@ def _state(snapshot: DocumentSnapshot) -> LotState:
         return LotState()
     stored = snapshot.to_dict() or {}
     return LotState.model_validate(
-        {"lots": stored.get("lots", []), "applied": stored.get("applied", [])}
-    )
+        {key: stored[key] for key in ("lots", "applied", "base_lots", "folded_through")
+         if stored.get(key) is not None}
+    )  # fmt: skip
 
 
 def _lots_document(trade: LedgerTrade, state: LotState) -> dict[str, Any]:
@@ -75,6 +81,10 @@ def _lots_document(trade: LedgerTrade, state: LotState) -> dict[str, Any]:
         "currency": trade.currency,
         "lots": [to_document(lot, ("opened_at",)) for lot in state.lots],
         "applied": [to_document(entry) for entry in state.applied],
+        "base_lots": [to_document(lot, ("opened_at",)) for lot in state.base_lots],
+        "folded_through": None
+        if state.folded_through is None
+        else to_document(state.folded_through),
         "updated_at": state.applied[-1].timestamp,
     }
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from decimal import Decimal
 
 from smart_routing.orders import AccountOwner
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
-from tools.emulator_client import call, firestore_rest
+from tools.emulator_client import call, firestore_rest, run_scheduled
 
 STARTING_CASH = Decimal(100_000)
 
@@ -81,3 +82,24 @@ def test_twenty_concurrent_sells_of_one_unit_fill_exactly_once(db, make_user, te
         AccountOwner(tenant_id=tenant_id, uid=user.uid)
     )
     assert held.positions == {}
+
+
+def test_the_callable_and_a_scheduled_run_see_the_same_account(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    assert call("execute_strategy", trade("MSFT", "buy", 2), user.id_token).result["status"] == (
+        "filled"
+    )
+    config = db.document(f"tenants/{tenant_id}/strategies/msft_dca")
+    config.set({"enabled": True, "uid": user.uid, "symbols": ["MSFT"], "qty": 1,
+                "strategy_id": "manual", "side": "buy"})  # fmt: skip
+    try:
+        response = run_scheduled("run_scheduled_strategies", datetime(2026, 1, 5, 15, 0))
+        assert response.status_code == 200, response.text
+    finally:
+        config.update({"enabled": False})
+    owner = AccountOwner(tenant_id=tenant_id, uid=user.uid)
+    # The scheduled run (another function, another instance) bought into the same account.
+    assert FirestorePaperAccounts(db, STARTING_CASH).account(owner).positions["MSFT"].qty >= 3
+    held = FirestorePaperAccounts(db, STARTING_CASH).account(owner).positions["MSFT"].qty
+    sold = call("execute_strategy", trade("MSFT", "sell", float(held)), user.id_token).result
+    assert sold["status"] == "filled", sold["message"]

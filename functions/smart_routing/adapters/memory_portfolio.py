@@ -9,6 +9,7 @@ from smart_routing.portfolio import (
     LotState,
     PortfolioHistoryRecord,
     TaxLot,
+    TooLate,
     apply_trade,
     log_history_written,
     log_mirror_rejected,
@@ -32,7 +33,11 @@ class InMemoryPortfolio:
             return None
         with self._lock:
             lots_key = (trade.uid, symbol_key(trade.symbol))
-            update = apply_trade(self._lots.get(lots_key, LotState()), trade)
+            try:
+                update = apply_trade(self._lots.get(lots_key, LotState()), trade)
+            except TooLate as exc:
+                log_mirror_rejected(str(exc), tenant_id=trade.tenant_id, trade_id=trade.trade_id)
+                return None
             if update is None:
                 return None
             self._lots[lots_key] = update.state
