@@ -47,10 +47,11 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(STAMP)
+bench: setup
 	PYTHONPATH=functions $(PY) bench/bench_core.py
 	$(PY) bench/bench_cold_start.py
 	PYTHONPATH=functions:. $(PY) bench/bench_venues.py
+	PYTHONPATH=functions:. $(PY) bench/bench_emulator.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)

@@ -83,9 +83,6 @@ class PaperBroker:
         problem = spec.qty_problem(request.qty)
         if problem is not None:
             raise OrderRejected(f"paper: {problem}")
-        existing = self.accounts.order(request.client_order_id)
-        if existing is not None:
-            return existing
         price = _fill_price(request, self._quote(request.symbol, request.asset_class))
 
         def apply(account: PaperAccount) -> tuple[PaperAccount | None, Order]:
