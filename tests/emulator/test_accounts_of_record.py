@@ -93,7 +93,8 @@ def test_the_callable_and_a_scheduled_run_see_the_same_account(db, make_user, te
     config.set({"enabled": True, "uid": user.uid, "symbols": ["MSFT"], "qty": 1,
                 "strategy_id": "manual", "side": "buy"})  # fmt: skip
     try:
-        response = run_scheduled("run_scheduled_strategies", datetime(2026, 1, 5, 15, 0))
+        # A tick of its own: every test that runs the schedule runs every tenant's configs.
+        response = run_scheduled("run_scheduled_strategies", datetime(2026, 2, 2, 12, 34))
         assert response.status_code == 200, response.text
     finally:
         config.update({"enabled": False})
