@@ -32,6 +32,7 @@ from smart_routing.orders import (
     OrderIntent,
     OrderRequest,
     OrderStatus,
+    account_owner,
     client_order_id_for,
 )
 from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
@@ -209,7 +210,7 @@ class ExecutionEngine:
 
     def owner_of(self, tenant_id: str | None, uid: str | None) -> AccountOwner:
         """Whose account: the intent's tenant and user, else the engine's configured ones."""
-        return AccountOwner(tenant_id=tenant_id or self.tenant_id, uid=uid or self.uid)
+        return account_owner(tenant_id or self.tenant_id, uid or self.uid)
 
     def _account(self, spec: InstrumentSpec, owner: AccountOwner) -> AccountSnapshot | None:
         try:
@@ -301,7 +302,7 @@ def _order_request(
     assert intent.asset_class is not None  # OrderIntent fills it in
     return OrderRequest(
         client_order_id=client_order_id,
-        owner=AccountOwner(tenant_id=intent.tenant_id, uid=intent.uid),
+        owner=account_owner(intent.tenant_id, intent.uid),
         symbol=intent.symbol,
         asset_class=intent.asset_class,
         side=intent.side,

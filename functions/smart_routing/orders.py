@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -107,6 +108,12 @@ class AccountOwner(BaseModel):
 
     tenant_id: DocumentId
     uid: DocumentId
+
+
+@lru_cache(maxsize=4096)
+def account_owner(tenant_id: str, uid: str) -> AccountOwner:
+    """The owner, its ids checked once per (tenant, user) rather than on every order."""
+    return AccountOwner(tenant_id=tenant_id, uid=uid)
 
 
 class OrderRequest(BaseModel):
