@@ -91,3 +91,9 @@ def test_an_unknown_asset_class_name_is_rejected():
 
 def test_base_strategy_exposes_detection_as_a_static_method():
     assert BaseStrategy.detect_asset_class("BTC/USD") is AssetClass.CRYPTO
+
+
+def test_digits_of_other_scripts_do_not_make_an_option_symbol():
+    # '౭' (Telugu seven) and '᥉' (Limbu nine) are digits to \d, not to the OCC format.
+    with pytest.raises(ValueError):
+        parse_symbol("K౭᥉0101C00001000")

@@ -51,7 +51,7 @@ KNOWN_ASSETS = FIAT_CURRENCIES | CRYPTO_ASSETS
 _EQUITY = re.compile(r"[A-Z]{1,5}(?:[.\-][A-Z]{1,2})?")
 # OCC: root (1-6), expiry YYMMDD, C or P, strike x 1000 in 8 digits. The standard form pads
 # the root with spaces to six characters, 21 characters in all.
-_OCC = re.compile(r"([A-Z][A-Z0-9]{0,5}) *(\d{2})(\d{2})(\d{2})([CP])(\d{8})")
+_OCC = re.compile(r"([A-Z][A-Z0-9]{0,5}) *([0-9]{2})([0-9]{2})([0-9]{2})([CP])([0-9]{8})")
 _PAIR_SEPARATORS = re.compile(r"[/_]")
 _PAIR_LEG = re.compile(r"[A-Z0-9]{2,10}")
 
