@@ -105,3 +105,13 @@ class LedgerStore(Protocol):
         ...
 
     def get(self, tenant_id: str, trade_id: str) -> LedgerTrade | None: ...
+
+
+class OrderBook(Protocol):
+    """Where every order placed at a real venue is recorded, with its latest known state."""
+
+    def record(self, owner: AccountOwner, order: Order) -> None: ...
+
+    def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
+        """The order may or may not be at the venue: recorded so it is looked up again."""
+        ...

@@ -14,6 +14,7 @@ from smart_routing.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.app import firestore_client
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
+from smart_routing_firebase.order_book import FirestoreOrderBook
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
 from venues.settings import load_venue_settings
 from venues.wiring import build_venues
@@ -33,7 +34,9 @@ def services() -> Services:
     clock = SystemClock()
     db = firestore_client()
     paper_accounts = FirestorePaperAccounts(db, config.paper_starting_cash)
-    venues = build_venues(load_venue_settings(), config, clock, paper_accounts)
+    venues = build_venues(
+        load_venue_settings(), config, clock, paper_accounts, FirestoreOrderBook(db)
+    )
     engine = configured_engine(
         config,
         venues.broker,

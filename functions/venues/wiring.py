@@ -3,16 +3,17 @@ market. Venue client libraries are imported only for the venues in use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
-from smart_routing.ports import Broker, Clock, InstrumentSource, PaperAccountStore
+from smart_routing.ports import Broker, Clock, InstrumentSource, OrderBook, PaperAccountStore
 from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
+from venues.recording import RecordingBroker
 from venues.routing import VenueRouter
 from venues.settings import Venue, VenueSettings
 
@@ -36,9 +37,11 @@ def build_venues(
     config: EngineConfig,
     clock: Clock,
     paper_accounts: PaperAccountStore | None = None,
+    order_book: OrderBook | None = None,
 ) -> Venues:
     """`paper_accounts` keeps the paper venue's per-user accounts (the functions pass their
-    Firestore store); without one they live in this process's memory."""
+    Firestore store); without one they live in this process's memory. With an `order_book`,
+    every order a real venue takes is recorded there (the paper venue records its own)."""
     market = simulated_market(config, clock)
     paper_instruments = BuiltinInstruments()
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
@@ -48,6 +51,10 @@ def build_venues(
         venue = settings.venue_for(asset_class)
         if venue not in built:
             built[venue] = _connect(venue, settings, clock)
+            if order_book is not None:
+                built[venue] = replace(
+                    built[venue], broker=RecordingBroker(built[venue].broker, order_book)
+                )
         per_class[asset_class] = built[venue]
     return Venues(
         market_data=VenueMarketData(

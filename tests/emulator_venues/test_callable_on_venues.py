@@ -24,6 +24,9 @@ def test_an_equity_order_goes_to_alpaca_through_the_callable(db, fakes):
     assert list(alpaca.orders) == [result["trade_id"]]
     stored = ledger(db, tenant)[result["trade_id"]]
     assert stored["broker"] == "alpaca" and stored["price"] == 100.02
+    order = db.document(f"tenants/{tenant}/orders/{result['trade_id']}").get().to_dict()
+    assert (order["status"], order["broker"], order["uid"]) == ("filled", "alpaca", user.uid)
+    assert order["broker_order_id"] == result["order"]["broker_order_id"]
     sent = alpaca.server.requests_to("/v2/orders")[-1]
     assert sent.headers["APCA-API-KEY-ID"] == KEYS["ALPACA_API_KEY"]
 
@@ -58,3 +61,19 @@ def test_a_venue_rejection_reaches_the_caller_and_no_key_reaches_the_logs(db, fa
     for secret in KEYS.values():
         if secret != KEYS["OANDA_ACCOUNT_ID"]:
             assert secret not in log
+
+
+def test_an_order_the_venue_has_not_filled_is_accepted_and_in_the_order_book(db, fakes):
+    alpaca, _ = fakes
+    alpaca.order_mode = "accept"
+    try:
+        tenant = f"venues-{uuid.uuid4().hex[:8]}"
+        data = {"strategy_id": "manual", "symbol": "MSFT", "side": "buy", "qty": 2}
+        result = call("execute_strategy", data, new_user(tenant).id_token).result
+    finally:
+        alpaca.order_mode = "fill"
+    assert result["status"] == "accepted" and result["trade_id"] is None
+    order_id = result["order"]["client_order_id"]
+    order = db.document(f"tenants/{tenant}/orders/{order_id}").get().to_dict()
+    assert order["status"] == "accepted" and order["filled_qty"] == 0
+    assert ledger(db, tenant) == {}

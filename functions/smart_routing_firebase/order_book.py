@@ -1,0 +1,34 @@
+"""The order book in Firestore: tenants/{tenant_id}/orders/{client_order_id}, one document an
+order, overwritten with each newer state the venue reports (status, filled qty, average fill
+price, fees, venue order id, times)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.cloud.firestore import Client
+
+from smart_routing.orders import AccountOwner, Order
+from smart_routing_firebase import paths
+from smart_routing_firebase.documents import to_document
+
+UNKNOWN = "unknown"
+
+
+class FirestoreOrderBook:
+    def __init__(self, db: Client) -> None:
+        self.db = db
+
+    def record(self, owner: AccountOwner, order: Order) -> None:
+        document = to_document(order, ("submitted_at", "filled_at"))
+        self.db.document(paths.order(owner.tenant_id, order.client_order_id)).set(
+            {**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
+             "updated_at": datetime.now(UTC)}
+        )  # fmt: skip
+
+    def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
+        self.db.document(paths.order(owner.tenant_id, client_order_id)).set(
+            {"client_order_id": client_order_id, "status": UNKNOWN, "cause": cause,
+             "uid": owner.uid, "tenant_id": owner.tenant_id, "updated_at": datetime.now(UTC)},
+            merge=True,
+        )  # fmt: skip
