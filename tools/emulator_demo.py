@@ -74,14 +74,18 @@ def row(data: dict, outcome: CallResult, uid: str, id_token: str) -> dict[str, s
 
 
 def wait_for_history(uid: str, trade_id: str | None, id_token: str) -> str:
-    """Read the mirrored record as the user would, through the security rules."""
+    """Read the mirrored record as the user would, through the security rules: "written",
+    with a sell's realized gain (FIFO) when it has one."""
     if trade_id is None:
         return "-"
     deadline = time.monotonic() + MIRROR_TIMEOUT_S
     path = f"users/{uid}/portfolio/history/trades/{trade_id}"
     while time.monotonic() < deadline:
-        if firestore_rest("GET", path, id_token).status_code == 200:
-            return "written"
+        response = firestore_rest("GET", path, id_token)
+        if response.status_code == 200:
+            gain = response.json()["fields"].get("realized_gain", {})
+            number = gain.get("doubleValue", gain.get("integerValue"))
+            return "written" if number is None else f"written, realized gain {float(number):,.2f}"
         time.sleep(0.25)
     return "MISSING"
 
