@@ -14,7 +14,6 @@ from smart_routing.portfolio import (
     HoldingTerm,
     LotState,
     TooLate,
-    apply_fifo,
     apply_trade,
     holding_term,
     mirror_problem,
@@ -38,11 +37,9 @@ def trade(n, side, qty, price, symbol="AAPL", fees="0", uid="u1"):
 
 
 def run(trades):
-    lots, records = [], []
-    for t in trades:
-        lots, record = apply_fifo(lots, t)
-        records.append(record)
-    return lots, records
+    """The lots and each trade's history record, the trades delivered in order."""
+    state, history = deliver(trades)
+    return state.lots, [history[t.trade_id] for t in trades]
 
 
 def test_the_fifo_example_from_the_issue():
@@ -323,8 +320,20 @@ def test_a_long_history_keeps_a_bounded_log_and_the_same_lots():
     state, _ = deliver(trades)
     assert len(state.applied) == MAX_APPLIED
     assert state.folded_through.trade_id == trades[74].trade_id
-    lots, _ = run(trades)  # in order, no log at all
-    assert state.lots == lots
+    # FIFO by hand over (trade, qty): what folding must not change.
+    expected = []
+    for t in trades:
+        if t.side == "buy":
+            expected.append([t.trade_id, t.qty])
+            continue
+        left = t.qty
+        while left:
+            take = min(left, expected[0][1])
+            expected[0][1] -= take
+            left -= take
+            if not expected[0][1]:
+                expected.pop(0)
+    assert [[lot.trade_id, lot.qty] for lot in state.lots] == expected
 
 
 def test_a_late_trade_within_the_log_still_lands_in_its_place():

@@ -26,8 +26,8 @@ def exceeds_threshold(spread: Decimal, threshold: Decimal) -> bool:
     return spread > threshold
 
 
-def format_pct(fraction: Decimal | float) -> str:
-    return f"{float(fraction) * 100:.2f}%"
+def format_pct(fraction: Decimal) -> str:
+    return f"{fraction:.2%}"
 
 
 class BookLevel(BaseModel):

@@ -62,12 +62,8 @@ def run_demo(config: EngineConfig) -> list[StrategyRunResult]:
 
 def _row(request: StrategyRunRequest, result: StrategyRunResult) -> dict[str, str]:
     routing = result.routing
-    spread = (
-        "n/a"
-        if routing is None or routing.spread_pct is None
-        else f"{float(routing.spread_pct):.3%}"
-    )
-    threshold = "n/a" if routing is None else f"{float(routing.threshold_pct):.2%}"
+    spread = "n/a" if routing is None or routing.spread_pct is None else f"{routing.spread_pct:.3%}"
+    threshold = "n/a" if routing is None else f"{routing.threshold_pct:.2%}"
     decision = "n/a" if routing is None else routing.action.value.upper()
     trade = result.execution.trade if result.execution else None
     fill = f"{trade.qty:f} @ {trade.price:,f} {trade.currency}" if trade else "-"

@@ -257,15 +257,6 @@ def _replay(lots: list[TaxLot], entries: list[AppliedTrade]) -> tuple[list[TaxLo
     return lots, bases
 
 
-def apply_fifo(
-    lots: list[TaxLot], trade: LedgerTrade
-) -> tuple[list[TaxLot], PortfolioHistoryRecord]:
-    """The lots after the trade, and its history record, with the trade applied last."""
-    entry = AppliedTrade.model_validate(trade.model_dump(include=_APPLIED_FIELDS))
-    lots, basis = _step(lots, entry)
-    return lots, _record(trade, basis)
-
-
 def _record(trade: LedgerTrade, basis: LotBasis) -> PortfolioHistoryRecord:
     return PortfolioHistoryRecord(**trade.model_dump(include=_RECORD_FIELDS), **dict(basis))
 
