@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from smart_routing.assets import AssetClass
     from smart_routing.costs import OrderBook
+    from smart_routing.fills import FillPage
     from smart_routing.instruments import InstrumentSpec
     from smart_routing.ledger import LedgerTrade
     from smart_routing.market_data import Bar, Quote
@@ -115,3 +116,15 @@ class OrderBook(Protocol):
     def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
         """The order may or may not be at the venue: recorded so it is looked up again."""
         ...
+
+
+class FillSource(Protocol):
+    """A venue account's fills, in the venue's own order, read from a cursor.
+
+    `fills_since(None, limit)` starts from the oldest fill the venue still keeps. Raises
+    `CursorExpired` when the venue no longer keeps history back to `cursor`, and
+    `VenueUnavailable` when it cannot be asked."""
+
+    venue: str
+
+    def fills_since(self, cursor: str | None, limit: int) -> FillPage: ...
