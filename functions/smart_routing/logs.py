@@ -23,6 +23,7 @@ class LogEvent(StrEnum):
     LEDGER_WRITE_FAILED = "exec.ledger_write_failed"
     ACCOUNT_UNAVAILABLE = "exec.account_unavailable"
     CONFIG_ERROR = "exec.config_error"
+    COMMIT_RETRIED = "exec.commit_retried"
     MIRROR_SKIPPED = "exec.mirror_skipped"
     MIRROR_REJECTED = "exec.mirror_rejected"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"

@@ -8,6 +8,7 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from smart_routing import logs
+from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.engine import ExecutionStatus
 from smart_routing.errors import ConfigError, UnknownStrategyError
@@ -16,8 +17,10 @@ from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
+from smart_routing_firebase.one_commit import attempt_in_one_commit, run_in_one_commit
 from smart_routing_firebase.services import Services, services
 
+PAPER_VENUE = PaperBroker.name
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
 
 
@@ -54,13 +57,36 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
 
     if payload.idempotency_key is None:
-        return _execute(svc, run_request)
-    claim_path = paths.execution_claim(
-        tenant_id, client_order_id_for(tenant_id, uid, payload.idempotency_key)
+        return _execute_committed(svc, run_request)
+    claim = idempotency.Claim(
+        path=paths.execution_claim(
+            tenant_id, client_order_id_for(tenant_id, uid, payload.idempotency_key)
+        ),
+        fingerprint=idempotency.fingerprint(payload.model_dump(mode="json")),
+        uid=uid,
     )
-    fingerprint = idempotency.fingerprint(payload.model_dump(mode="json"))
+    if _settles_in_firestore(svc, run_request):
+        # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
+        # caller with the key finds its commit refused and takes the claimed path below.
+        response = attempt_in_one_commit(
+            svc.db, lambda: _execute_and_finish(svc, run_request, claim, create_claim=True)
+        )
+        if response is not None:
+            return response
+    return _execute_claimed(svc, run_request, claim)
+
+
+def _settles_in_firestore(svc: Services, run_request: StrategyRunRequest) -> bool:
+    asset_class = parse_symbol(run_request.symbol, run_request.asset_class).asset_class
+    return svc.runner.engine.broker.venue_for(asset_class) == PAPER_VENUE
+
+
+def _execute_claimed(
+    svc: Services, run_request: StrategyRunRequest, claim: idempotency.Claim
+) -> dict[str, Any]:
+    """Claim the key first (a real venue is called at most once per key), then execute."""
     try:
-        stored = idempotency.claim(svc.db, claim_path, fingerprint, uid)
+        stored = idempotency.claim(svc.db, claim.path, claim.fingerprint, claim.uid)
     except idempotency.IdempotencyConflict as exc:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
     except idempotency.ExecutionInProgress as exc:
@@ -68,15 +94,46 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     if stored is not None:
         return stored
     try:
-        response = _execute(svc, run_request)
+        return _execute_committed(svc, run_request, claim)
     except BaseException:
-        idempotency.release(svc.db, claim_path)
+        idempotency.release(svc.db, claim.path)
         raise
-    if response["status"] == ExecutionStatus.UNKNOWN:
-        idempotency.release(svc.db, claim_path)  # a retry must look again, not replay "unknown"
-    else:
-        idempotency.complete(svc.db, claim_path, response)
+
+
+def _execute_committed(
+    svc: Services, run_request: StrategyRunRequest, claim: idempotency.Claim | None = None
+) -> dict[str, Any]:
+    """The fill, account, positions, order, ledger trade and the claim's response in one
+    commit (see one_commit.py)."""
+    return run_in_one_commit(
+        svc.db, lambda: _execute_and_finish(svc, run_request, claim, create_claim=False)
+    )
+
+
+def _execute_and_finish(
+    svc: Services,
+    run_request: StrategyRunRequest,
+    claim: idempotency.Claim | None,
+    *,
+    create_claim: bool,
+) -> dict[str, Any]:
+    response = _execute(svc, run_request)
+    _finish_claim(svc, claim, response, create=create_claim)
     return response
+
+
+def _finish_claim(
+    svc: Services, claim: idempotency.Claim | None, response: dict[str, Any], *, create: bool
+) -> None:
+    if claim is None:
+        return
+    if response["status"] == ExecutionStatus.UNKNOWN:
+        if not create:  # a retry must look again, not replay "unknown"
+            idempotency.release(svc.db, claim.path)
+    elif create:
+        idempotency.create_done(svc.db, claim, response)
+    else:
+        idempotency.complete(svc.db, claim.path, response)
 
 
 def _identity(request: CallableRequest) -> tuple[str, str]:

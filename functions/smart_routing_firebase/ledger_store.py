@@ -8,16 +8,22 @@ from google.cloud.firestore import Client
 from smart_routing.ledger import LedgerTrade
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.one_commit import pending
 
 
 class FirestoreLedgerStore:
-    """Append-only: create() fails on an existing id, so a trade is never overwritten."""
+    """Append-only: create() fails on an existing id, so a trade is never overwritten. Inside a
+    `one_commit` scope the create is staged: an existing id refuses the whole commit."""
 
     def __init__(self, db: Client) -> None:
         self.db = db
 
     def append(self, trade: LedgerTrade) -> LedgerTrade:
         ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
+        commit = pending()
+        if commit is not None:
+            commit.create(ref, to_document(trade))
+            return trade
         try:
             ref.create(to_document(trade))
         except AlreadyExists:

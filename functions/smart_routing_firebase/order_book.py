@@ -11,6 +11,7 @@ from google.cloud.firestore import Client
 from smart_routing.orders import AccountOwner, Order
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.one_commit import pending
 
 UNKNOWN = "unknown"
 
@@ -20,13 +21,19 @@ class FirestoreOrderBook:
         self.db = db
 
     def record(self, owner: AccountOwner, order: Order) -> None:
+        """Staged in the execution's commit when there is one (see one_commit.py)."""
         document = to_document(order, ("submitted_at", "filled_at"))
-        self.db.document(paths.order(owner.tenant_id, order.client_order_id)).set(
-            {**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
-             "updated_at": datetime.now(UTC)}
-        )  # fmt: skip
+        ref = self.db.document(paths.order(owner.tenant_id, order.client_order_id))
+        data = {**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
+                "updated_at": datetime.now(UTC)}  # fmt: skip
+        commit = pending()
+        if commit is not None:
+            commit.set(ref, data)
+        else:
+            ref.set(data)
 
     def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
+        """Written at once, never staged: it must survive whatever happens next."""
         self.db.document(paths.order(owner.tenant_id, client_order_id)).set(
             {"client_order_id": client_order_id, "status": UNKNOWN, "cause": cause,
              "uid": owner.uid, "tenant_id": owner.tenant_id, "updated_at": datetime.now(UTC)},

@@ -4,7 +4,9 @@ users/{uid}/portfolio/account holds cash by currency, forex margin and realized 
 users/{uid}/portfolio/positions/symbols/{symbol key} holds each open position for the owner to
 read; tenants/{tenant_id}/orders/{client_order_id} holds each order. A fill is settled in one
 transaction that reads the account and writes all three, so two instances, two users or twenty
-concurrent sells of one position never see or spend the same shares twice.
+concurrent sells of one position never see or spend the same shares twice. Inside a
+`one_commit` scope the same writes are staged in the execution's one commit instead, the
+account guarded by its update time as the gate read it (see one_commit.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from smart_routing.orders import AccountOwner, Order, Position
 from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.one_commit import PendingCommit, pending
 
 _ORDER_TIMES = ("submitted_at", "filled_at")
 
@@ -36,6 +39,9 @@ class FirestorePaperAccounts:
 
     def account(self, owner: AccountOwner) -> PaperAccount:
         snapshot = self.db.document(paths.paper_account(owner.uid)).get()
+        commit = pending()
+        if commit is not None:
+            commit.remember(snapshot)
         return self._from_snapshot(owner, snapshot)
 
     def transact(
@@ -46,6 +52,9 @@ class FirestorePaperAccounts:
     ) -> Order:
         order_ref = self.db.document(paths.order(owner.tenant_id, client_order_id))
         account_ref = self.db.document(paths.paper_account(owner.uid))
+        commit = pending()
+        if commit is not None:
+            return self._stage(commit, owner, order_ref, account_ref, apply)
 
         @firestore.transactional
         def run(transaction: Transaction) -> Order:
@@ -61,6 +70,24 @@ class FirestorePaperAccounts:
             return order
 
         return run(self.db.transaction())
+
+    def _stage(
+        self, commit: PendingCommit, owner: AccountOwner, order_ref: Any, account_ref: Any,
+        apply: Callable[[PaperAccount], tuple[PaperAccount | None, Order]],
+    ) -> Order:  # fmt: skip
+        """The fill on the account as the gate read it; the order is created, so an order
+        that already exists refuses the whole commit (and the caller takes the transaction)."""
+        snapshot = commit.read(account_ref)
+        if snapshot is None:
+            snapshot = account_ref.get()
+            commit.remember(snapshot)
+        before = self._from_snapshot(owner, snapshot)
+        after, order = apply(before)
+        if after is not None:
+            commit.replace_if_unchanged(account_ref, _account_document(owner, after))
+            self._write_positions(commit, owner, before, after)
+        commit.create(order_ref, _order_document(owner, order))
+        return order
 
     def order(self, client_order_id: str) -> Order | None:
         query = (
@@ -94,7 +121,7 @@ class FirestorePaperAccounts:
         )
 
     def _write_positions(
-        self, transaction: Transaction, owner: AccountOwner, before: PaperAccount,
+        self, transaction: Transaction | PendingCommit, owner: AccountOwner, before: PaperAccount,
         after: PaperAccount,
     ) -> None:  # fmt: skip
         for symbol in set(before.positions) | set(after.positions):

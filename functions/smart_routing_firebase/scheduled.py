@@ -18,8 +18,9 @@ from smart_routing.assets import parse_symbol
 from smart_routing.engine import ExecutionStatus
 from smart_routing.identifiers import check_id
 from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, PositiveFinite, client_order_id_for
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing_firebase import idempotency, paths
+from smart_routing_firebase.one_commit import run_in_one_commit
 
 _DIGEST_LENGTH = 64  # sha256, hex
 
@@ -117,16 +118,24 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
         _log_failure(path, request.symbol, exc)
         return "failed_runs"
     try:
-        result = runner.run(request)
+        result = run_in_one_commit(db, lambda: _run_and_finish(db, runner, request, claim_path))
     except Exception as exc:  # one bad symbol or config must not stop the rest
         idempotency.release(db, claim_path)
         _log_failure(path, request.symbol, exc)
         return "failed_runs"
+    return f"status_{result.status.value}"
+
+
+def _run_and_finish(
+    db: Client, runner: StrategyRunner, request: StrategyRunRequest, claim_path: str
+) -> StrategyRunResult:
+    """The run, and the claim's completion staged in the run's own commit."""
+    result = runner.run(request)
     if result.status is ExecutionStatus.UNKNOWN:
         idempotency.release(db, claim_path)  # the next delivery must look again
     else:
         idempotency.complete(db, claim_path, {"status": result.status.value})
-    return f"status_{result.status.value}"
+    return result
 
 
 def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:

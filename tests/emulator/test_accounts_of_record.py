@@ -104,3 +104,44 @@ def test_the_callable_and_a_scheduled_run_see_the_same_account(db, make_user, te
     held = FirestorePaperAccounts(db, STARTING_CASH).account(owner).positions["MSFT"].qty
     sold = call("execute_strategy", trade("MSFT", "sell", float(held)), user.id_token).result
     assert sold["status"] == "filled", sold["message"]
+
+
+def test_a_buy_writes_fill_account_position_order_trade_and_claim_in_one_commit(
+    db, make_user, tenant_id
+):
+    user = make_user(tenant_id)
+    result = call("execute_strategy", trade("MSFT", "buy", 2, key="one-commit"), user.id_token)
+    assert result.result["status"] == "filled", result
+    trade_id = result.result["trade_id"]
+    documents = [
+        f"users/{user.uid}/portfolio/account",
+        f"users/{user.uid}/portfolio/positions/symbols/MSFT",
+        f"tenants/{tenant_id}/orders/{trade_id}",
+        f"tenants/{tenant_id}/ledger_trades/{trade_id}",
+        f"tenants/{tenant_id}/executions/{trade_id}",
+    ]
+    snapshots = [db.document(path).get() for path in documents]
+    assert all(snapshot.exists for snapshot in snapshots), documents
+    # Documents written by one commit carry that commit's time, and only they do.
+    assert len({snapshot.update_time for snapshot in snapshots}) == 1
+    assert snapshots[-1].to_dict()["state"] == "done"
+
+
+def test_an_order_recorded_before_its_commit_refuses_it_and_the_transaction_path_finishes(
+    db, make_user, tenant_id
+):
+    user = make_user(tenant_id)
+    first = call("execute_strategy", trade("MSFT", "buy", 1, key="again"), user.id_token).result
+    assert first["status"] == "filled"
+    # The claim is gone (as after a crash between the commit and the answer): the one-commit
+    # attempt finds the order exists, writes nothing, and the transactional path answers
+    # with the stored order and trade.
+    db.document(f"tenants/{tenant_id}/executions/{first['trade_id']}").delete()
+    again = call("execute_strategy", trade("MSFT", "buy", 1, key="again"), user.id_token).result
+    assert again["status"] == "filled" and again["trade_id"] == first["trade_id"]
+    assert again["order"]["broker_order_id"] == first["order"]["broker_order_id"]
+    assert len(ledger(db, tenant_id)) == 1
+    held = FirestorePaperAccounts(db, STARTING_CASH).account(
+        AccountOwner(tenant_id=tenant_id, uid=user.uid)
+    )
+    assert held.positions["MSFT"].qty == 1

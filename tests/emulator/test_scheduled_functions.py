@@ -10,6 +10,7 @@ ticks the test sends.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -89,7 +90,7 @@ def test_a_tick_runs_each_enabled_config_once_and_a_new_tick_runs_again(
     assert all(trade["uid"] == uid for trade in trades.values())
     tick_claims = {key: doc for key, doc in documents(db, claims).items() if key in tick_ids}
     assert set(tick_claims) == tick_ids
-    assert {claim["response"]["status"] for claim in tick_claims.values()} == {"filled"}
+    assert {json.loads(claim["response"])["status"] for claim in tick_claims.values()} == {"filled"}
 
     # Retries of the tick, in any form its time may arrive in, run nothing again.
     run_at(TICK)
