@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.models import TradeActivity
-from pydantic import ValidationError
 
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import VenueUnavailable
 from smart_routing.fills import FillPage, VenueFill
-from smart_routing.money import to_decimal
 from smart_routing.orders import OrderSide
 from venues.alpaca import _canonical, _prepare, _rate_limited
+from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
 from venues.settings import AlpacaSettings
 
@@ -69,9 +67,9 @@ class AlpacaFills:
         for entry in raw:
             try:
                 fills.append(_fill(entry, account_id))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                problems.append(_problem(entry, exc))
-            cursor = _entry_id(entry) or cursor
+            except MALFORMED as exc:
+                problems.append(problem("alpaca FILL activity", entry, exc))
+            cursor = entry_id(entry) or cursor
         return FillPage(fills=fills, cursor=cursor, problems=problems, more=len(raw) >= size)
 
     def _account(self) -> str:
@@ -103,18 +101,11 @@ def _fill(entry: dict[str, Any], account_id: str) -> VenueFill:
         symbol=symbol,
         asset_class=asset_class,
         side=OrderSide(activity.side.value),
-        qty=_exact(entry, "qty"),
-        price=_exact(entry, "price"),
-        cum_qty=_exact(entry, "cum_qty"),
+        qty=exact(entry["qty"], "qty"),
+        price=exact(entry["price"], "price"),
+        cum_qty=exact(entry["cum_qty"], "cum_qty"),
         filled_at=activity.transaction_time,
     )
-
-
-def _exact(entry: dict[str, Any], field: str) -> Decimal:
-    value = entry[field]
-    if isinstance(value, float):
-        raise ValueError(f"{field} must be a decimal string, got the float {value!r}")
-    return to_decimal(value, field)
 
 
 def _symbol(name: str) -> tuple[str, AssetClass]:
@@ -130,17 +121,3 @@ def _symbol(name: str) -> tuple[str, AssetClass]:
     if "/" in crypto:
         return crypto, AssetClass.CRYPTO
     return parse_symbol(name, AssetClass.EQUITY).symbol, AssetClass.EQUITY
-
-
-def _entry_id(entry: object) -> str | None:
-    value = entry.get("id") if isinstance(entry, dict) else None
-    return value if isinstance(value, str) and value else None
-
-
-def _problem(entry: object, exc: Exception) -> str:
-    reason = (
-        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        if isinstance(exc, ValidationError)
-        else describe(exc)
-    )
-    return f"alpaca FILL activity {_entry_id(entry) or '(no id)'} skipped: {reason}"
