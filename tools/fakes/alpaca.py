@@ -1,6 +1,7 @@
 """A fake Alpaca: market data (stocks, crypto, options) and trading, in Alpaca's response shapes.
 
-It keeps its own order book, so a test can count the orders that really reached the venue.
+It keeps its own order book, so a test can count the orders that really reached the venue, and
+an account activity (FILL) for every execution, as GET /v2/account/activities/FILL lists them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from tools.fakes.http import FakeServer, Request
 
 ACCOUNT_ID = "4a4b5c6d-1111-2222-3333-444455556666"
+MAX_ACTIVITY_PAGE = 100  # Alpaca's maximum (and default) page_size without a date
 
 
 def _now() -> str:
@@ -26,6 +28,11 @@ class FakeAlpaca:
     equities) unless a test says otherwise: `assets` / `contracts` override a listing by
     symbol (see `equity_asset`, `crypto_asset`, `option_contract`), `unlisted` are 404s.
     Orders off the asset's grid are refused with a 422, as Alpaca does.
+
+    Every execution is also a FILL activity. With `order_mode = "accept"` an order rests, and
+    the test fills it later, in as many parts as it likes, with `fill(order, qty, price)`;
+    `cancel(order)` cancels it, and a `fill` after that is the fill that raced the cancel.
+    `add_activity` appends any entry as it is (see `fill_activity`).
     """
 
     def __init__(self, latency_s: float = 0.0) -> None:
@@ -38,6 +45,8 @@ class FakeAlpaca:
         self.assets: dict[str, dict[str, Any]] = {}
         self.contracts: dict[str, dict[str, Any]] = {}
         self.unlisted: set[str] = set()
+        self.activities: list[dict[str, Any]] = []
+        self._last_activity_at = datetime.min.replace(tzinfo=UTC)
         for method, prefix, handler in (
             ("GET", "/v2/assets/", self._asset),
             ("GET", "/v2/assets", self._all_assets),
@@ -51,6 +60,8 @@ class FakeAlpaca:
             ("GET", "/v1beta3/crypto/us/bars", self._bars),
             ("POST", "/v2/orders", self._submit),
             ("GET", "/v2/orders:by_client_order_id", self._by_client_id),
+            ("DELETE", "/v2/orders/", self._cancel),
+            ("GET", "/v2/account/activities/FILL", self._fill_activities),
             ("GET", "/v2/account", self._account),
             ("GET", "/v2/positions", self._positions),
         ):
@@ -169,9 +180,92 @@ class FakeAlpaca:
         price = ask if body["side"] == "buy" else bid
         filled = {"fill": qty, "partial": qty / 2, "accept": Decimal(0)}[self.order_mode]
         status = {"fill": "filled", "partial": "partially_filled", "accept": "accepted"}
-        order = _order(body, status[self.order_mode], filled, price if filled else None)
+        order = _order(body, status[self.order_mode], Decimal(0), None)
         self.orders[client_id] = order
+        if filled:
+            self.fill(client_id, filled, Decimal(str(price)))
         return 200, order
+
+    def order(self, ref: str) -> dict[str, Any]:
+        """An order by its client_order_id or Alpaca's id."""
+        if ref in self.orders:
+            return self.orders[ref]
+        return next(o for o in self.orders.values() if o["id"] == ref)
+
+    def fill(self, ref: str, qty: Decimal | str, price: Decimal | str) -> dict[str, Any]:
+        """An execution of `qty` at `price`: the order's filled_qty, filled_avg_price and status
+        move on (a canceled order stays canceled), and a FILL activity is appended."""
+        order, qty, price = self.order(ref), Decimal(qty), Decimal(price)
+        before = Decimal(order["filled_qty"])
+        cum_qty = before + qty
+        average = Decimal(order["filled_avg_price"] or 0)
+        order["filled_avg_price"] = str((average * before + price * qty) / cum_qty
+                                        if before else price)  # fmt: skip
+        order["filled_qty"] = str(cum_qty)
+        leaves = Decimal(order["qty"]) - cum_qty
+        if order["status"] != "canceled":
+            order["status"] = "filled" if leaves <= 0 else "partially_filled"
+        activity_id, at = self._next_activity()
+        order["updated_at"] = at
+        if leaves <= 0:
+            order["filled_at"] = at
+        activity = {
+            "id": activity_id, "activity_type": "FILL", "transaction_time": at,
+            "type": "fill" if leaves <= 0 else "partial_fill", "price": str(price),
+            "qty": str(qty), "side": order["side"], "symbol": order["symbol"],
+            "leaves_qty": str(max(leaves, Decimal(0))), "order_id": order["id"],
+            "cum_qty": str(cum_qty), "order_status": order["status"],
+        }  # fmt: skip
+        self.activities.append(activity)
+        return activity
+
+    def cancel(self, ref: str) -> dict[str, Any]:
+        order = self.order(ref)
+        order["status"] = "canceled"
+        order["canceled_at"] = order["updated_at"] = _now()
+        return order
+
+    def add_activity(self, entry: dict[str, Any]) -> None:
+        """An entry as the venue would list it, whatever it holds (a malformed one, say)."""
+        self.activities.append(entry)
+
+    def _next_activity(self) -> tuple[str, str]:
+        """A new activity's id and time. Alpaca's ids begin with the activity's time to the
+        millisecond; the fake keeps them strictly increasing, so its paging is exact."""
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        at = max(now, self._last_activity_at + timedelta(milliseconds=1))
+        self._last_activity_at = at
+        stamp = f"{at:%Y%m%d%H%M%S}{at.microsecond // 1000:03d}"
+        return f"{stamp}::{uuid.uuid4()}", at.isoformat(timespec="milliseconds").replace(
+            "+00:00", "Z"
+        )
+
+    def next_activity_id(self) -> str:
+        """An id in sequence with the fake's activities, for an entry a test adds."""
+        return self._next_activity()[0]
+
+    def _cancel(self, request: Request) -> tuple[int, Any]:
+        order_id = request.path.removeprefix("/v2/orders/")
+        if not any(o["id"] == order_id for o in self.orders.values()):
+            return 404, {"code": 40410000, "message": "order not found"}
+        self.cancel(order_id)
+        return 204, b""
+
+    def _fill_activities(self, request: Request) -> tuple[int, Any]:
+        """GET /v2/account/activities/FILL: newest first unless direction=asc; page_token is
+        the id of the last activity of the previous page."""
+        query = {k: v[0] for k, v in request.query.items()}
+        size = int(query.get("page_size", MAX_ACTIVITY_PAGE))
+        if not 1 <= size <= MAX_ACTIVITY_PAGE:
+            return 422, {"code": 42210000, "message": "page_size must be between 1 and 100"}
+        ascending = query.get("direction", "desc") == "asc"
+        listed = sorted(self.activities, key=lambda a: str(a.get("id")), reverse=not ascending)
+        token = query.get("page_token")
+        if token is not None:
+            listed = [a for a in listed if (str(a.get("id")) > token) == ascending
+                      and str(a.get("id")) != token]  # fmt: skip
+        return 200, listed[:size]
 
     def _grid_problem(self, symbol: str, qty: Decimal) -> str | None:
         """Alpaca's own refusals of a quantity it cannot trade."""
@@ -269,6 +363,17 @@ def option_contract(symbol: str, **changes: Any) -> dict[str, Any] | None:
         "strike_price": str(int(strike) / 1000), "multiplier": "100", "size": "100",
         "open_interest": "0", "open_interest_date": expiration.isoformat(),
         "close_price": None, "close_price_date": None, **changes,
+    }  # fmt: skip
+
+
+def fill_activity(activity_id: str, **changes: Any) -> dict[str, Any]:
+    """A FILL activity as GET /v2/account/activities/FILL lists it (the shape of alpaca-py's
+    test fixture, without the account_id the trading API leaves out); `changes` override."""
+    return {
+        "id": activity_id, "activity_type": "FILL",
+        "transaction_time": "2025-01-06T14:30:00.001Z", "type": "fill", "price": "100.02",
+        "qty": "1", "side": "buy", "symbol": "AAPL", "leaves_qty": "0",
+        "order_id": str(uuid.uuid4()), "cum_qty": "1", "order_status": "filled", **changes,
     }  # fmt: skip
 
 
