@@ -203,3 +203,44 @@ def test_an_order_that_names_no_owner_is_refused_without_a_default(clock):
     broker = PaperBroker(SimulatedMarket(clock), BuiltinInstruments(), clock)
     with pytest.raises(OrderRejected, match="must name the account"):
         broker.submit_order(request())
+
+
+def test_an_order_larger_than_the_touch_fills_what_it_shows_and_works_the_rest(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 100.00, 100.02, size=30)
+    broker = paper(market, clock)
+    order = broker.submit_order(request(qty=70))
+    assert order.status is OrderStatus.PARTIALLY_FILLED
+    assert (order.filled_qty, order.filled_avg_price) == (30, Decimal("100.02"))
+
+    market.set_quote("AAPL", 100.00, 100.04, size=30)
+    fill = broker.work_order(LOCAL_OWNER, order)
+    assert (fill.qty, fill.price, fill.cum_qty) == (30, Decimal("100.04"), 60)
+    assert fill.client_order_id == order.client_order_id and fill.venue == "paper"
+    market.set_quote("AAPL", 100.00, 100.06, size=30)
+    last = broker.work_order(LOCAL_OWNER, order)
+    assert (last.qty, last.price, last.cum_qty) == (10, Decimal("100.06"), 70)
+    assert last.fill_id != fill.fill_id
+
+    done = broker.get_order_by_client_id(order.client_order_id)
+    assert done.status is OrderStatus.FILLED and done.filled_qty == 70
+    paid = Decimal("3000.60") + Decimal("3001.20") + Decimal("1000.60")
+    assert done.filled_avg_price == paid / 70
+    assert broker.work_order(LOCAL_OWNER, done) is None  # nothing left to work
+    held = broker.get_account().positions["AAPL"]
+    assert held.qty == 70
+
+
+def test_a_resting_limit_order_fills_when_the_market_reaches_it(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 100.00, 100.10)
+    broker = paper(market, clock)
+    order = broker.submit_order(
+        request(qty=5, order_type=OrderType.LIMIT, limit_price=Decimal("100.05"))
+    )
+    assert order.status is OrderStatus.ACCEPTED
+    assert broker.work_order(LOCAL_OWNER, order) is None  # still not marketable
+    market.set_quote("AAPL", 99.98, 100.04)
+    fill = broker.work_order(LOCAL_OWNER, order)
+    assert (fill.qty, fill.price) == (5, Decimal("100.04"))
+    assert broker.accounts.working_orders() == []

@@ -310,6 +310,7 @@ def _order_request(
         order_type=intent.order_type,
         limit_price=routing.limit_price,
         time_in_force=intent.time_in_force,
+        strategy_id=intent.strategy_id,
     )
 
 

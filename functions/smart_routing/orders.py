@@ -57,6 +57,9 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
 
 
+WORKING_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
 class OrderIntent(BaseModel):
     """What a strategy (or a person) wants to trade. The symbol is stored canonically.
 
@@ -130,6 +133,7 @@ class OrderRequest(BaseModel):
     order_type: OrderType = OrderType.MARKET
     limit_price: PositiveFinite | None = None
     time_in_force: TimeInForce | None = None
+    strategy_id: str = "manual"  # recorded with the order, for the fills that arrive later
 
 
 class Order(BaseModel):
@@ -156,10 +160,17 @@ class Order(BaseModel):
     reject_reason: str | None = None
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None
+    # The strategy that placed it, where the order book knows it (a venue does not).
+    strategy_id: str | None = None
 
     @property
     def has_fill(self) -> bool:
         return self.filled_qty > 0 and self.filled_avg_price is not None
+
+    @property
+    def is_working(self) -> bool:
+        """At the venue and not done: more of it may still fill."""
+        return self.status in WORKING_STATUSES
 
 
 class Position(BaseModel):

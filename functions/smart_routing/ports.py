@@ -95,7 +95,23 @@ class PaperAccountStore(Protocol):
         together. `apply` may raise (a rejection) and may run more than once."""
         ...
 
+    def advance(
+        self,
+        owner: AccountOwner,
+        client_order_id: str,
+        apply: Callable[[PaperAccount, Order], tuple[PaperAccount, Order] | None],
+    ) -> Order | None:
+        """Atomically: `apply(account, stored order)` gives the account and order after one
+        more fill of a stored order, both stored together; None from it changes nothing. The
+        order as stored after, or None when there is no such order. `apply` may run more
+        than once."""
+        ...
+
     def order(self, client_order_id: str) -> Order | None: ...
+
+    def working_orders(self) -> list[tuple[AccountOwner, Order]]:
+        """Every order that may still fill, with its owner."""
+        ...
 
 
 class LedgerStore(Protocol):

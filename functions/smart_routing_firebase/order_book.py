@@ -10,7 +10,7 @@ from google.cloud.firestore import Client
 
 from smart_routing.orders import AccountOwner, Order
 from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.documents import to_document, without_none
 from smart_routing_firebase.one_commit import pending
 
 UNKNOWN = "unknown"
@@ -21,16 +21,18 @@ class FirestoreOrderBook:
         self.db = db
 
     def record(self, owner: AccountOwner, order: Order) -> None:
-        """Staged in the execution's commit when there is one (see one_commit.py)."""
+        """Merged into the order's document, so what the reconciler and the submission knew
+        (the strategy, the fills already recorded) stays. Staged in the execution's commit
+        when there is one (see one_commit.py)."""
         document = to_document(order, ("submitted_at", "filled_at"))
         ref = self.db.document(paths.order(owner.tenant_id, order.client_order_id))
-        data = {**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
-                "updated_at": datetime.now(UTC)}  # fmt: skip
+        data = without_none({**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
+                             "updated_at": datetime.now(UTC)})  # fmt: skip
         commit = pending()
         if commit is not None:
-            commit.set(ref, data)
+            commit.set(ref, data, merge=True)
         else:
-            ref.set(data)
+            ref.set(data, merge=True)
 
     def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
         """Written at once, never staged: it must survive whatever happens next."""

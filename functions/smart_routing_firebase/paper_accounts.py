@@ -23,13 +23,14 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from smart_routing.assets import parse_symbol
 from smart_routing.errors import OrderRejected
 from smart_routing.money import ZERO, round_money, to_decimal
-from smart_routing.orders import AccountOwner, Order, Position
+from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import PendingCommit, pending
 
 _ORDER_TIMES = ("submitted_at", "filled_at")
+PAPER_VENUE = "paper"
 
 
 class FirestorePaperAccounts:
@@ -88,6 +89,66 @@ class FirestorePaperAccounts:
             self._write_positions(commit, owner, before, after)
         commit.create(order_ref, _order_document(owner, order))
         return order
+
+    def advance(
+        self,
+        owner: AccountOwner,
+        client_order_id: str,
+        apply: Callable[[PaperAccount, Order], tuple[PaperAccount, Order] | None],
+    ) -> Order | None:
+        order_ref = self.db.document(paths.order(owner.tenant_id, client_order_id))
+        account_ref = self.db.document(paths.paper_account(owner.uid))
+        commit = pending()
+        if commit is not None:
+            order_snapshot, account_snapshot = _read_both(self.db, order_ref, account_ref)
+            commit.remember(order_snapshot)
+            commit.remember(account_snapshot)
+            return self._advance(commit, owner, order_snapshot, account_snapshot, apply)
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> Order | None:
+            order_snapshot, account_snapshot = _read_both(
+                self.db, order_ref, account_ref, transaction
+            )
+            return self._advance(transaction, owner, order_snapshot, account_snapshot, apply)
+
+        return run(self.db.transaction())
+
+    def _advance(
+        self, writer: Transaction | PendingCommit, owner: AccountOwner, order_snapshot: Any,
+        account_snapshot: Any,
+        apply: Callable[[PaperAccount, Order], tuple[PaperAccount, Order] | None],
+    ) -> Order | None:  # fmt: skip
+        if not order_snapshot.exists:
+            return None
+        stored = _order_from(order_snapshot.to_dict())
+        before = self._from_snapshot(owner, account_snapshot)
+        changed = apply(before, stored)
+        if changed is None:
+            return stored
+        after, order = changed
+        account_ref, order_ref = account_snapshot.reference, order_snapshot.reference
+        if isinstance(writer, PendingCommit):
+            writer.replace_if_unchanged(account_ref, _account_document(owner, after))
+            writer.replace_if_unchanged(order_ref, _order_document(owner, order))
+        else:
+            writer.set(account_ref, _account_document(owner, after))
+            writer.update(order_ref, _order_document(owner, order))
+        self._write_positions(writer, owner, before, after)
+        return order
+
+    def working_orders(self) -> list[tuple[AccountOwner, Order]]:
+        query = (
+            self.db.collection_group("orders")
+            .where(filter=FieldFilter("broker", "==", PAPER_VENUE))
+            .where(filter=FieldFilter("status", "in", [s.value for s in WORKING_STATUSES]))
+        )
+        working = []
+        for snapshot in query.stream():
+            data = snapshot.to_dict()
+            owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
+            working.append((owner, _order_from(data)))
+        return sorted(working, key=lambda item: item[1].submitted_at)
 
     def order(self, client_order_id: str) -> Order | None:
         query = (
@@ -178,4 +239,15 @@ def _order_document(owner: AccountOwner, order: Order) -> dict[str, Any]:
 
 
 def _order_from(data: dict[str, Any]) -> Order:
-    return Order.model_validate({k: v for k, v in data.items() if k not in ("uid", "tenant_id")})
+    return Order.model_validate({k: v for k, v in data.items() if k in Order.model_fields})
+
+
+def _read_both(
+    db: Client, order_ref: Any, account_ref: Any, transaction: Transaction | None = None
+) -> tuple[Any, Any]:
+    """The order and the account, in one request."""
+    by_path = {
+        snapshot.reference.path: snapshot
+        for snapshot in db.get_all([order_ref, account_ref], transaction=transaction)
+    }
+    return by_path[order_ref.path], by_path[account_ref.path]

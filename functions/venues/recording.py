@@ -34,7 +34,7 @@ class RecordingBroker:
                 self.book.record_unknown(owner, request.client_order_id, str(exc))
             raise
         if owner is not None:
-            self.book.record(owner, order)
+            self.book.record(owner, order.model_copy(update={"strategy_id": request.strategy_id}))
         return order
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:

@@ -1,7 +1,9 @@
 """A paper broker: fills marketable orders at the touch, on the account of the order's owner.
 
-Buys fill at the ask and sells at the bid of the market data it is given. A limit order that is
-not marketable rests as accepted and is never filled later: this broker does no matching.
+Buys fill at the ask and sells at the bid of the market data it is given, up to the size shown
+at the touch when the quote shows one. What does not fill at once (the rest of an order larger
+than the touch, or a limit order that is not marketable) works: `work_order` fills more of it
+at the quote of the moment, which the reconciler calls on each run.
 
 Every (tenant, user) has an account of its own (cash, positions, forex margin) in a
 `PaperAccountStore`, and each fill is settled on it atomically with the order (see
@@ -12,7 +14,9 @@ owner's buying power, no short of what may not be shorted, and it charges the fe
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
 from smart_routing.assets import AssetClass
@@ -20,8 +24,10 @@ from smart_routing.clock import SystemClock
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import OrderRejected, VenueUnavailable
 from smart_routing.fees import FeeSchedule, estimate_fees
+from smart_routing.fills import VenueFill
+from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, quote_problem
-from smart_routing.money import ZERO, round_money
+from smart_routing.money import ZERO, format_qty, round_money
 from smart_routing.orders import (
     AccountOwner,
     AccountSnapshot,
@@ -83,18 +89,52 @@ class PaperBroker:
         problem = spec.qty_problem(request.qty)
         if problem is not None:
             raise OrderRejected(f"paper: {problem}")
-        price = _fill_price(request, self._quote(request.symbol, request.asset_class))
+        quote = self._quote(request.symbol, request.asset_class)
 
         def apply(account: PaperAccount) -> tuple[PaperAccount | None, Order]:
-            if price is None:
-                return None, self._order(request, OrderStatus.ACCEPTED, ZERO, None)
-            fee = estimate_fees(self.fees, spec, request.side, request.qty, price)
-            settled = settle(
-                account, request, spec, price, fee, self._in_usd, self.forex_margin_rate
-            )
-            return settled, self._order(request, OrderStatus.FILLED, request.qty, price, fee)
+            opened = self._opened(request)
+            filled = self._fill(account, opened, request, spec, quote)
+            return (None, opened) if filled is None else (filled.account, filled.order)
 
         return self.accounts.transact(owner, request.client_order_id, apply)
+
+    def work_order(self, owner: AccountOwner, order: Order) -> VenueFill | None:
+        """Fill more of a working order at the current quote, settled on the owner's account
+        with the order: that fill, or None when nothing more filled (not marketable, or the
+        order is no longer working)."""
+        spec = self.instruments.get_instrument(order.symbol, order.asset_class)
+        quote = self._quote(order.symbol, order.asset_class)
+        fills: list[VenueFill] = []
+
+        def apply(account: PaperAccount, stored: Order) -> tuple[PaperAccount, Order] | None:
+            fills.clear()  # apply may run again on contention: keep only the last run's fill
+            if not stored.is_working:
+                return None
+            filled = self._fill(account, stored, _rest_of(stored, owner), spec, quote)
+            if filled is None:
+                return None
+            fills.append(_venue_fill(filled))
+            return filled.account, filled.order
+
+        self.accounts.advance(owner, order.client_order_id, apply)
+        return fills[-1] if fills else None
+
+    def _fill(
+        self, account: PaperAccount, order: Order, rest: OrderRequest, spec: InstrumentSpec,
+        quote: Quote,
+    ) -> _Filled | None:  # fmt: skip
+        """The account and order after filling what the quote allows of `rest` (the part of
+        `order` still open), or None when nothing fills."""
+        price = _fill_price(rest, quote)
+        qty = _fillable_qty(rest, quote, spec)
+        if price is None or qty <= 0:
+            return None
+        part = rest.model_copy(update={"qty": qty})
+        fee = estimate_fees(self.fees, spec, part.side, qty, price)
+        settled = settle(account, part, spec, price, fee, self._in_usd, self.forex_margin_rate)
+        return _Filled(
+            settled, _with_fill(order, qty, price, fee, self.clock.now()), qty, price, fee
+        )
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         return self.accounts.order(client_order_id)
@@ -126,16 +166,8 @@ class PaperBroker:
         rate = conversion_from_quote(self._quote(symbol, asset_class), inverse).rate
         return round_money(amount * rate, ACCOUNT_CURRENCY)
 
-    def _order(
-        self,
-        request: OrderRequest,
-        status: OrderStatus,
-        filled_qty: Decimal,
-        price: Decimal | None,
-        fees: Decimal | None = None,
-    ) -> Order:
+    def _opened(self, request: OrderRequest) -> Order:
         self._next_id += 1
-        now = self.clock.now()
         return Order(
             broker=self.name,
             broker_order_id=f"{self._id_prefix}-{self._next_id:06d}",
@@ -146,13 +178,81 @@ class PaperBroker:
             qty=request.qty,
             order_type=request.order_type,
             limit_price=request.limit_price,
-            status=status,
-            filled_qty=filled_qty,
-            filled_avg_price=price,
-            fees=fees,
-            submitted_at=now,
-            filled_at=now if price is not None else None,
+            status=OrderStatus.ACCEPTED,
+            submitted_at=self.clock.now(),
+            strategy_id=request.strategy_id,
         )
+
+
+def _fillable_qty(request: OrderRequest, quote: Quote, spec: InstrumentSpec) -> Decimal:
+    """All of it, or what the touch shows, on the instrument's grid."""
+    shown = quote.ask_size if request.side is OrderSide.BUY else quote.bid_size
+    if shown is None or shown >= request.qty:
+        return request.qty
+    return spec.floor_qty(shown)
+
+
+def _rest_of(order: Order, owner: AccountOwner) -> OrderRequest:
+    """The still-open part of a stored order, as a request to fill."""
+    return OrderRequest(
+        client_order_id=order.client_order_id,
+        owner=owner,
+        symbol=order.symbol,
+        asset_class=order.asset_class,
+        side=order.side,
+        qty=order.qty - order.filled_qty,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+        strategy_id=order.strategy_id or "manual",
+    )
+
+
+def _with_fill(order: Order, qty: Decimal, price: Decimal, fee: Decimal, at: datetime) -> Order:
+    """The order after one more fill: cumulative qty, average price and fees."""
+    filled = order.filled_qty + qty
+    before = order.filled_avg_price or ZERO
+    average = (before * order.filled_qty + price * qty) / filled
+    done = filled >= order.qty
+    return order.model_copy(
+        update={
+            "filled_qty": filled,
+            "filled_avg_price": price if order.filled_qty == 0 else average,
+            "fees": (order.fees or ZERO) + fee,
+            "status": OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+            "filled_at": at,
+        }
+    )
+
+
+class _Filled(NamedTuple):
+    """One fill settled: the account and order after it, and the fill itself."""
+
+    account: PaperAccount
+    order: Order
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+def _venue_fill(filled: _Filled) -> VenueFill:
+    """The fill as the reconciler records it; its id is the order's filled qty after it,
+    unique per order and the same however often it is computed."""
+    order = filled.order
+    assert order.filled_at is not None  # _with_fill sets it
+    return VenueFill(
+        venue=PaperBroker.name,
+        fill_id=f"{order.broker_order_id}-{format_qty(order.filled_qty)}",
+        broker_order_id=order.broker_order_id,
+        client_order_id=order.client_order_id,
+        symbol=order.symbol,
+        asset_class=order.asset_class,
+        side=order.side,
+        qty=filled.qty,
+        price=filled.price,
+        cum_qty=order.filled_qty,
+        fees=filled.fee,
+        filled_at=order.filled_at,
+    )
 
 
 def _fill_price(request: OrderRequest, quote: Quote) -> Decimal | None:

@@ -42,6 +42,15 @@ TYPICAL_SPREAD = {
     AssetClass.OPTIONS: 0.02,
 }
 
+# What the touch shows on each side of a computed quote: an order larger than this fills this
+# much at once on the paper venue and works the rest. Crypto shows a notional's worth.
+TOUCH_SIZE = {
+    AssetClass.EQUITY: 1_000.0,
+    AssetClass.FOREX: 1_000_000.0,
+    AssetClass.OPTIONS: 50.0,
+}
+CRYPTO_TOUCH_NOTIONAL = 250_000.0
+
 _PRICE_RANGE = {
     AssetClass.EQUITY: (20.0, 500.0),
     AssetClass.FOREX: (0.5, 2.0),
@@ -54,11 +63,12 @@ _BAR_COUNT = 60
 class SimulatedMarket:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
-        self._quotes: dict[str, tuple[float, float] | None] = {}
+        self._quotes: dict[str, tuple[float, float, float | None] | None] = {}
         self._closes: dict[str, list[float]] = {}
 
-    def set_quote(self, symbol: str, bid: float, ask: float) -> None:
-        self._quotes[symbol] = (bid, ask)
+    def set_quote(self, symbol: str, bid: float, ask: float, size: float | None = None) -> None:
+        """A fixed quote; `size` (both sides) is what the touch shows, None for no limit."""
+        self._quotes[symbol] = (bid, ask, size)
 
     def remove_quote(self, symbol: str) -> None:
         """From now on the symbol has no quote, as with a halted instrument."""
@@ -72,13 +82,17 @@ class SimulatedMarket:
             touch = self._quotes[symbol]
             if touch is None:
                 return None
-            bid, ask = touch
+            bid, ask, size = touch
         else:
             mid = self._last_close(symbol, asset_class)
             half = mid * TYPICAL_SPREAD[asset_class] / 2
             digits = _price_digits(asset_class, mid)
             bid, ask = round(mid - half, digits), round(mid + half, digits)
-        return Quote(symbol=symbol, bid=bid, ask=ask, as_of=self.clock.now(), source=SOURCE)
+            size = _touch_size(asset_class, mid)
+        return Quote(
+            symbol=symbol, bid=bid, ask=ask, as_of=self.clock.now(), source=SOURCE,
+            bid_size=size, ask_size=size,
+        )  # fmt: skip
 
     def prefetch(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
         return None  # every quote is computed on demand
@@ -130,6 +144,12 @@ def _base_price(symbol: str, asset_class: AssetClass) -> float:
         return KNOWN_PRICES[symbol]
     low, high = _PRICE_RANGE[asset_class]
     return round(random.Random(_seed(symbol)).uniform(low, high), 2)
+
+
+def _touch_size(asset_class: AssetClass, mid: float) -> float:
+    if asset_class is AssetClass.CRYPTO:
+        return round(CRYPTO_TOUCH_NOTIONAL / mid, 4)
+    return TOUCH_SIZE[asset_class]
 
 
 def _random_walk(symbol: str, last: float) -> list[float]:
