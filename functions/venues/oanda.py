@@ -43,6 +43,9 @@ DUPLICATE_CLIENT_ID = "CLIENT_ORDER_ID_ALREADY_EXISTS"
 _STATES = {"FILLED": OrderStatus.FILLED, "PENDING": OrderStatus.ACCEPTED,
            "CANCELLED": OrderStatus.CANCELED}  # fmt: skip
 RATE_LIMIT_WAIT_S = 0.5
+# Transaction ids per TransactionIDRange request: the largest page OANDA's transaction list
+# splits its history into (pageSize maximum=1000).
+FILL_RANGE = 1000
 
 
 def oanda_api(settings: OandaSettings, timeout_s: float) -> API:
@@ -211,18 +214,45 @@ class OandaBroker:
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         endpoint = orders.OrderDetails(self.account_id, orderID=f"@{client_order_id}")
         try:
-            order = self.api.request(endpoint)["order"]
+            response = self.api.request(endpoint)
         except V20Error as exc:
             if exc.code == 404:
                 return None
             raise
-        fill = None
-        if order["state"] == "FILLED":
-            details = transactions.TransactionDetails(
-                self.account_id, transactionID=order["fillingTransactionID"]
+        order = response["order"]
+        fills = self._fills_of(order, response["lastTransactionID"])
+        return _from_details(client_order_id, order, fills, self._home())
+
+    def _fills_of(self, order: dict[str, Any], last_transaction_id: str) -> list[dict[str, Any]]:
+        """Every ORDER_FILL of the order, oldest first.
+
+        OANDA's order names one fill only, its last (`fillingTransactionID`, and only once the
+        order is FILLED). Transaction ids rise in one sequence per account and an order's id is
+        the id of the transaction that created it, so its fills all lie between that id and
+        the transaction that ended it (the filling or the cancelling one), or the account's
+        last transaction while it is still pending: read that range, ORDER_FILLs only
+        (TransactionIDRange's `type` filter), and keep those naming this order.
+        """
+        first = int(order["id"])
+        last = int(
+            order.get("fillingTransactionID")
+            or order.get("cancellingTransactionID")
+            or last_transaction_id
+        )
+        fills: list[dict[str, Any]] = []
+        for start in range(first, last + 1, FILL_RANGE):
+            span = {"from": start, "to": min(start + FILL_RANGE - 1, last), "type": "ORDER_FILL"}
+            endpoint = transactions.TransactionIDRange(self.account_id, params=span)
+            fills += [
+                t for t in self.api.request(endpoint)["transactions"]
+                if t.get("type") == "ORDER_FILL" and t.get("orderID") == order["id"]
+            ]  # fmt: skip
+        if order["state"] == "FILLED" and not fills:
+            raise VenueUnavailable(
+                f"oanda order {order['id']} is FILLED but transactions {first} to {last} "
+                "hold no fill of it"
             )
-            fill = self.api.request(details)["transaction"]
-        return _from_details(client_order_id, order, fill, self._home())
+        return fills
 
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
@@ -337,25 +367,39 @@ def _from_create(
     )  # fmt: skip
 
 
+def _fill_price(fill: dict[str, Any]) -> Decimal:
+    """fullVWAP is the fill's price; `price` is its older, deprecated name."""
+    return _amount(fill.get("fullVWAP") or fill["price"], "fill price")
+
+
 def _from_details(
     client_order_id: str,
     order: dict[str, Any],
-    fill: dict[str, Any] | None,
+    fills: list[dict[str, Any]],
     home_currency: str | None,
 ) -> Order:
+    """The order with all its fills: their units summed, their prices averaged by units (the
+    Decimal quotient, exact when it terminates, else to 28 digits; not put on the price grid,
+    so qty times it is what the parts cost), their fees summed. A pending order with fills is
+    partially filled; a cancelled one stays cancelled with what it filled."""
     units = _amount(order["units"], "units")
+    parts = [(abs(_amount(f["units"], "fill units")), _fill_price(f)) for f in fills]
+    filled = sum((qty for qty, _ in parts), ZERO)
+    status = _STATES.get(order["state"], OrderStatus.ACCEPTED)
+    if status is OrderStatus.ACCEPTED and filled > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    filled_at = order.get("filledTime") or (fills[-1]["time"] if fills else None)
     return Order(
         broker="oanda", broker_order_id=order["id"], client_order_id=client_order_id,
         symbol=symbol_of(order["instrument"]), asset_class=AssetClass.FOREX,
         side=OrderSide.BUY if units > 0 else OrderSide.SELL, qty=abs(units),
         order_type=OrderType(order["type"].lower()),
         limit_price=_amount(order["price"], "price") if order.get("price") else None,
-        status=_STATES.get(order["state"], OrderStatus.ACCEPTED),
-        filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
-        filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
-        fees=_fees(fill) if fill and home_currency else None, fee_currency=home_currency,
-        submitted_at=_time(order["createTime"]),
-        filled_at=_time(order["filledTime"]) if order.get("filledTime") else None,
+        status=status, filled_qty=filled,
+        filled_avg_price=sum((q * p for q, p in parts), ZERO) / filled if filled else None,
+        fees=sum((_fees(f) for f in fills), ZERO) if fills and home_currency else None,
+        fee_currency=home_currency, submitted_at=_time(order["createTime"]),
+        filled_at=_time(filled_at) if filled_at else None,
     )  # fmt: skip
 
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from decimal import Decimal
 
 import pytest
+from oandapyV20.endpoints import orders
 
 from smart_routing import logs
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.engine import ExecutionStatus
-from smart_routing.orders import OrderIntent, OrderType
+from smart_routing.orders import OrderIntent, OrderRequest, OrderSide, OrderStatus, OrderType
 from smart_routing.routing import FailMode
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
+from venues import oanda
 from venues.instruments import CachedInstruments
 from venues.market_data import VenueMarketData
 from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
@@ -189,3 +192,93 @@ def test_the_token_never_appears_in_logs_or_results(fake, make_engine, capsys):
     assert result.status is ExecutionStatus.REJECTED
     everything = capsys.readouterr().out + json.dumps(result.model_dump(mode="json"))
     assert "[redacted]" in everything and TOKEN not in everything
+
+
+def rest(broker, key, units=10_000, side=OrderSide.BUY):
+    """A limit order OANDA accepts and leaves resting until the test fills or cancels it."""
+    order = broker.submit_order(OrderRequest(
+        client_order_id=key, symbol="EUR/USD", asset_class=AssetClass.FOREX, side=side,
+        qty=units, order_type=OrderType.LIMIT, limit_price=Decimal("1.09"),
+    ))  # fmt: skip
+    assert order.status is OrderStatus.ACCEPTED and order.filled_qty == 0
+    return order
+
+
+def test_an_order_filled_in_two_parts_reports_the_sum_and_the_weighted_average(fake, api):
+    fake.commission, fake.financing = "0.2500", "-0.0400"  # 0.29 a part, as _fees counts it
+    broker = OandaBroker(api, ACCOUNT_ID)
+    placed = rest(broker, "fx-parts")
+    rest(broker, "fx-other", units=500)
+    fake.fill("fx-parts", 4_000, "1.08990")
+    fake.fill("fx-other", 500, "1.10000")  # another order's fill between the parts
+    part = broker.get_order_by_client_id("fx-parts")
+    assert part.status is OrderStatus.PARTIALLY_FILLED
+    assert (part.filled_qty, part.filled_avg_price, part.fees) == (
+        Decimal(4000), Decimal("1.08990"), Decimal("0.2900"))  # fmt: skip
+    assert part.limit_price == Decimal("1.09") and part.filled_at is not None
+
+    fake.fill("fx-parts", 6_000, "1.08980")
+    order = broker.get_order_by_client_id("fx-parts")
+    assert order.status is OrderStatus.FILLED and order.broker_order_id == placed.broker_order_id
+    assert order.qty == order.filled_qty == Decimal(10_000)
+    assert (
+        order.filled_avg_price == (4_000 * Decimal("1.08990") + 6_000 * Decimal("1.08980")) / 10_000
+    )
+    assert order.filled_avg_price == Decimal("1.08984")
+    assert (order.fees, order.fee_currency) == (Decimal("0.5800"), "USD")
+    filling = fake.transactions[fake.orders["fx-parts"]["fillingTransactionID"]]
+    assert order.filled_at.isoformat().startswith(filling["time"][:19])
+    ranges = fake.server.requests_to(f"/v3/accounts/{ACCOUNT_ID}/transactions/idrange")
+    assert ranges[-1].query == {"from": [placed.broker_order_id], "to": [filling["id"]],
+                                "type": ["ORDER_FILL"]}  # fmt: skip
+
+
+def test_an_uneven_average_is_the_exact_quotient_of_the_parts(fake, api):
+    broker = OandaBroker(api, ACCOUNT_ID)
+    rest(broker, "fx-thirds", units=3, side=OrderSide.SELL)
+    fake.fill("fx-thirds", 1, "1.09000")
+    fake.fill("fx-thirds", 2, "1.09050")
+    order = broker.get_order_by_client_id("fx-thirds")
+    assert (order.status, order.side, order.filled_qty) == (OrderStatus.FILLED, OrderSide.SELL, 3)
+    assert order.filled_avg_price == Decimal("3.27100") / 3
+    assert order.fees == 0
+
+
+def test_a_canceled_order_with_one_part_filled_stays_canceled_with_that_qty(fake, api):
+    fake.commission = "0.1000"
+    broker = OandaBroker(api, ACCOUNT_ID)
+    rest(broker, "fx-cut")
+    fake.fill("fx-cut", 2_500, "1.08995")
+    api.request(orders.OrderCancel(ACCOUNT_ID, orderID="@fx-cut"))
+    assert fake.orders["fx-cut"]["state"] == "CANCELLED"
+    order = broker.get_order_by_client_id("fx-cut")
+    assert (order.status, order.qty, order.filled_qty) == (
+        OrderStatus.CANCELED, Decimal(10_000), Decimal(2_500))  # fmt: skip
+    assert (order.filled_avg_price, order.fees) == (Decimal("1.08995"), Decimal("0.1000"))
+
+
+def test_a_canceled_order_never_filled_reports_nothing_filled(fake, api):
+    broker = OandaBroker(api, ACCOUNT_ID)
+    rest(broker, "fx-none")
+    api.request(orders.OrderCancel(ACCOUNT_ID, orderID="@fx-none"))
+    order = broker.get_order_by_client_id("fx-none")
+    assert (order.status, order.filled_qty, order.filled_avg_price, order.fees) == (
+        OrderStatus.CANCELED, 0, None, None)  # fmt: skip
+
+
+def test_a_long_history_is_read_in_ranges_and_no_part_is_lost(fake, api, monkeypatch):
+    monkeypatch.setattr(oanda, "FILL_RANGE", 3)
+    broker = OandaBroker(api, ACCOUNT_ID)
+    placed = rest(broker, "fx-long", units=5)
+    for n in range(5):
+        rest(broker, f"fx-noise-{n}", units=1)
+        fake.fill("fx-long", 1, f"1.0{n}")
+    order = broker.get_order_by_client_id("fx-long")
+    assert (order.status, order.filled_qty) == (OrderStatus.FILLED, 5)
+    assert order.filled_avg_price == Decimal("1.02")
+    ranges = fake.server.requests_to(f"/v3/accounts/{ACCOUNT_ID}/transactions/idrange")
+    spans = [(int(r.query["from"][0]), int(r.query["to"][0])) for r in ranges]
+    last = int(fake.orders["fx-long"]["fillingTransactionID"])
+    assert spans[0][0] == int(placed.broker_order_id) and spans[-1][1] == last
+    assert all(b - a == 2 for a, b in spans[:-1])
+    assert all(b + 1 == c for (_, b), (c, _) in itertools.pairwise(spans))

@@ -137,6 +137,8 @@ class FakeOanda:
             "type": order["type"], "instrument": order["instrument"], "units": order["units"],
             "clientExtensions": order["clientExtensions"], "timeInForce": order["timeInForce"],
         }  # fmt: skip
+        if "price" in order:
+            self.orders[client_id]["price"] = order["price"]
         body = {"orderCreateTransaction": create}
         if self.order_mode == "cancel":
             body["orderCancelTransaction"] = self.cancel(client_id, reason="MARKET_HALTED")
@@ -231,14 +233,20 @@ class FakeOanda:
                      "lastTransactionID": self.last_transaction_id}  # fmt: skip
 
     def _id_range(self, request: Request) -> tuple[int, Any]:
-        """GET .../transactions/idrange?from=A&to=B: the transactions A to B, both included."""
+        """GET .../transactions/idrange?from=A&to=B: the transactions A to B, both included;
+        `type` (a comma-separated list of transaction types) keeps only those types. OANDA
+        also takes group filters (ORDER, FUNDING, ADMIN) there, which this does not model."""
         bounds = [request.query.get(k, [""])[0] for k in ("from", "to")]
         if not all(b.isdigit() for b in bounds):
             return 400, {"errorMessage": "Invalid value specified for 'from' or 'to'"}
         first, last = map(int, bounds)
         if first <= self.purged_through:
             return 416, _unavailable(first)
-        return 200, {"transactions": self._history(first, last),
+        kept = self._history(first, last)
+        if "type" in request.query:
+            types = set(request.query["type"][0].split(","))
+            kept = [t for t in kept if t.get("type") in types]
+        return 200, {"transactions": kept,
                      "lastTransactionID": self.last_transaction_id}  # fmt: skip
 
     def _transaction_pages(self, request: Request) -> tuple[int, Any]:
@@ -260,7 +268,7 @@ class FakeOanda:
         if order is None:
             return 404, {"errorMessage": "The order ID specified does not exist",
                          "errorCode": "ORDER_DOESNT_EXIST"}  # fmt: skip
-        return 200, {"order": order, "lastTransactionID": order["id"]}
+        return 200, {"order": order, "lastTransactionID": self.last_transaction_id}
 
     def _transaction(self, request: Request) -> tuple[int, Any]:
         transaction = self.transactions.get(request.path.rsplit("/", 1)[1])
