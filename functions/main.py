@@ -50,3 +50,24 @@ def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.scheduled import handle_scheduled_run
 
     handle_scheduled_run(event.schedule_time)
+
+
+@scheduler_fn.on_schedule(
+    schedule="every 1 minutes",
+    timeout_sec=120,
+    memory=options.MemoryOption.MB_512,
+    secrets=VENUE_SECRETS,
+)
+def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.reconciler import handle_reconcile
+
+    handle_reconcile()
+
+
+@firestore_fn.on_document_created(
+    document="tenants/{tenant_id}/orders/{client_order_id}", secrets=VENUE_SECRETS
+)
+def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
+    from smart_routing_firebase.reconciler import handle_order_created
+
+    handle_order_created(event.data.to_dict() if event.data is not None else None)

@@ -101,11 +101,19 @@ def test_blank_values_mean_unset():
 
 
 def test_simulated_quotes_are_parsed_and_canonical():
-    config = load_config({"EXEC_SIM_QUOTES": "btcusd=49950:50050; AAPL=189.9:190.1;"})
-    assert config.simulated_quotes == {"BTC/USD": (49_950, 50_050), "AAPL": (189.9, 190.1)}
+    config = load_config(
+        {"EXEC_SIM_QUOTES": "btcusd=49950:50050; AAPL=189.9:190.1;F=11.99:12.01:100"}
+    )
+    assert config.simulated_quotes == {
+        "BTC/USD": (49_950, 50_050, None),
+        "AAPL": (189.9, 190.1, None),
+        "F": (11.99, 12.01, 100),
+    }
 
 
-@pytest.mark.parametrize("value", ["BTC/USD=50050:49950", "NOPE!=1:2", "AAPL=x:2", "AAPL"])
+@pytest.mark.parametrize(
+    "value", ["BTC/USD=50050:49950", "NOPE!=1:2", "AAPL=x:2", "AAPL", "F=1:2:0", "F=1:2:nan"]
+)
 def test_bad_simulated_quotes_are_errors(value):
     with pytest.raises(ConfigError, match="EXEC_SIM_QUOTES"):
         load_config({"EXEC_SIM_QUOTES": value})

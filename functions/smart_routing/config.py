@@ -38,7 +38,8 @@ class EngineConfig(BaseModel):
     tenant_id: str = "local-tenant"
     paper_starting_cash: Decimal = DEFAULT_STARTING_CASH
     # Fixed (bid, ask) per canonical symbol for the simulated market.
-    simulated_quotes: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # symbol -> (bid, ask, size the touch shows or None for no limit)
+    simulated_quotes: dict[str, tuple[float, float, float | None]] = Field(default_factory=dict)
     # Symbols the simulated market has no quote for, as when trading is halted.
     simulated_halted: frozenset[str] = frozenset()
 
@@ -203,23 +204,30 @@ def _name(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
-def _simulated_quotes(env: Mapping[str, str], name: str) -> dict[str, tuple[float, float]]:
-    """SYMBOL=BID:ASK pairs separated by ';', e.g. 'BTC/USD=49950:50050;AAPL=189.9:190.1'."""
+def _simulated_quotes(
+    env: Mapping[str, str], name: str
+) -> dict[str, tuple[float, float, float | None]]:
+    """SYMBOL=BID:ASK[:SIZE] separated by ';', e.g. 'BTC/USD=49950:50050;F=11.99:12.01:100';
+    SIZE is what the touch shows on each side (none: no limit)."""
     value = env_text(env, name)
     if value is None:
         return {}
     quotes = {}
     for entry in filter(None, (part.strip() for part in value.split(";"))):
         symbol, _, touch = entry.partition("=")
-        bid_text, _, ask_text = touch.partition(":")
+        bid_text, _, rest = touch.partition(":")
+        ask_text, _, size_text = rest.partition(":")
         try:
             canonical = parse_symbol(symbol).symbol
             bid, ask = float(bid_text), float(ask_text)
+            size = float(size_text) if size_text else None
         except ValueError as exc:
-            raise ConfigError(f"{name}: {entry!r} is not SYMBOL=BID:ASK ({exc})") from None
+            raise ConfigError(f"{name}: {entry!r} is not SYMBOL=BID:ASK[:SIZE] ({exc})") from None
         if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid <= ask):
             raise ConfigError(f"{name}: {entry!r} needs 0 < bid <= ask")
-        quotes[canonical] = (bid, ask)
+        if size is not None and not (math.isfinite(size) and size > 0):
+            raise ConfigError(f"{name}: {entry!r} needs a size above 0")
+        quotes[canonical] = (bid, ask, size)
     return quotes
 
 

@@ -66,10 +66,12 @@ def trade_from_fill(
     strategy_id: str,
     estimated_slippage: Amount | None,
     filled_at: AwareDatetime,
+    trade_id: str | None = None,
 ) -> LedgerTrade:
     """The ledger record of an order's fill: exactly the filled quantity, at its average price.
 
-    The trade_id is the client_order_id, so one order can only ever make one record. Fees are
+    The trade_id is the client_order_id unless given: what an order fills at once makes one
+    record; each later venue fill makes its own (see reconcile.py). Fees are
     the venue's when it reported them in a currency the fill itself converts, else the fee
     model's estimate.
     """
@@ -80,7 +82,7 @@ def trade_from_fill(
     if fees is None:
         fees = estimate_fees(fee_schedule, spec, order.side, order.filled_qty, price)
     return LedgerTrade(
-        trade_id=order.client_order_id,
+        trade_id=trade_id or order.client_order_id,
         tenant_id=tenant_id,
         uid=uid,
         symbol=order.symbol,

@@ -34,6 +34,16 @@ def order(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
 
 
+def reconciliation(venue: str) -> str:
+    """A venue account's reconciler state: the cursor into its fills."""
+    return f"reconciliation/{check_id(venue, 'venue')}"
+
+
+def unmatched_fill(venue: str, fill_id: str) -> str:
+    """A venue fill the order book cannot place (no such order, or beyond its qty)."""
+    return f"{reconciliation(venue)}/unmatched_fills/{check_id(fill_id, 'venue fill id')}"
+
+
 def paper_account(uid: str) -> str:
     """The user's account of record on the paper venue: cash, margin, realized P&L."""
     check_id(uid, "uid")

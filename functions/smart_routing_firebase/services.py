@@ -17,7 +17,7 @@ from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 from smart_routing_firebase.order_book import FirestoreOrderBook
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
 from venues.settings import load_venue_settings
-from venues.wiring import build_venues
+from venues.wiring import Venues, build_venues
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Services:
     config: EngineConfig
     db: Client
     runner: StrategyRunner
+    venues: Venues
+    paper_accounts: FirestorePaperAccounts
 
 
 @cache
@@ -45,4 +47,4 @@ def services() -> Services:
         FirestoreLedgerStore(db),
         clock,
     )
-    return Services(config, db, StrategyRunner(engine))
+    return Services(config, db, StrategyRunner(engine), venues, paper_accounts)

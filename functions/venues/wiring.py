@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
-from smart_routing.ports import Broker, Clock, InstrumentSource, OrderBook, PaperAccountStore
+from smart_routing.ports import (
+    Broker,
+    Clock,
+    FillSource,
+    InstrumentSource,
+    OrderBook,
+    PaperAccountStore,
+)
 from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
@@ -23,6 +31,9 @@ class Venues:
     market_data: VenueMarketData
     broker: VenueRouter
     instruments: VenueInstruments
+    paper: PaperBroker
+    # Where the reconciler reads each real venue account's fills.
+    fill_sources: tuple[FillSource, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,10 +58,12 @@ def build_venues(
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
     per_class: dict[AssetClass, _Connected] = {}
+    fill_sources: list[FillSource] = []
     for asset_class in AssetClass:
         venue = settings.venue_for(asset_class)
         if venue not in built:
             built[venue] = _connect(venue, settings, clock)
+            fill_sources.append(_fill_source(venue, settings))
             if order_book is not None:
                 built[venue] = replace(
                     built[venue], broker=RecordingBroker(built[venue].broker, order_book)
@@ -62,7 +75,21 @@ def build_venues(
         ),
         broker=VenueRouter({c: v.broker for c, v in per_class.items()}),
         instruments=VenueInstruments({c: v.instruments for c, v in per_class.items()}),
+        paper=paper,
+        fill_sources=tuple(fill_sources),
     )
+
+
+def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
+    if venue is Venue.ALPACA and settings.alpaca is not None:
+        from venues.alpaca_fills import AlpacaFills
+
+        return AlpacaFills(settings.alpaca, settings.timeout_s)
+    if venue is Venue.OANDA and settings.oanda is not None:
+        from venues.oanda_fills import OandaFills
+
+        return OandaFills(settings.oanda, settings.timeout_s)
+    raise ValueError(f"venue {venue.value} has no settings")
 
 
 def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:

@@ -128,8 +128,8 @@ class SimulatedMarket:
 def simulated_market(config: EngineConfig, clock: Clock) -> SimulatedMarket:
     """The simulated market with the configured fixed quotes and halted symbols."""
     market = SimulatedMarket(clock)
-    for symbol, (bid, ask) in config.simulated_quotes.items():
-        market.set_quote(symbol, bid, ask)
+    for symbol, (bid, ask, size) in config.simulated_quotes.items():
+        market.set_quote(symbol, bid, ask, size)
     for symbol in config.simulated_halted:
         market.remove_quote(symbol)
     return market

@@ -1,0 +1,417 @@
+"""The reconciler in Firestore: venue fills into the ledger, exactly once, from a cursor.
+
+For each real venue account it reads fills after the cursor stored at reconciliation/{venue},
+places each fill on its order in tenants/{tenant_id}/orders (by client_order_id, or by the
+venue's order id where the venue names only that), and writes per order, in one batch, the
+ledger trades of the new fills and the order's new state (filled qty, average price, status,
+the fill ids seen, how much the ledger holds) on the condition that the order is unchanged
+since it was read. The cursor moves only after a page's batches are written, so a crash half
+way means the next run reads the page again and finds its fills already seen.
+
+For the paper venue it fills more of each working order at the quote of the moment, the fill,
+account, order and ledger trade in one commit. Orders left `unknown` are looked up at the venue
+by client_order_id and recorded as found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+from google.cloud.firestore import Client
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from smart_routing import logs
+from smart_routing.adapters.paper_broker import PaperBroker
+from smart_routing.errors import VenueUnavailable
+from smart_routing.fees import FeeSchedule
+from smart_routing.fills import CursorExpired, FillPage, VenueFill
+from smart_routing.ledger import LedgerTrade
+from smart_routing.money import ZERO, to_decimal
+from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order
+from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
+from smart_routing.reconcile import (
+    FillVerdict,
+    OrderFills,
+    apply_fill,
+    order_after,
+    trade_for_fill,
+)
+from smart_routing_firebase import paths
+from smart_routing_firebase.documents import to_document, without_none
+from smart_routing_firebase.ledger_store import FirestoreLedgerStore
+from smart_routing_firebase.one_commit import attempt_in_one_commit
+
+PAGE_SIZE = 500
+MAX_PAGES = 40  # per venue and run: a backlog beyond this is finished by the next run
+IN_QUERY_LIMIT = 30  # Firestore's limit on the values of one `in` filter
+BATCH_WRITES = 450  # under Firestore's 500 writes per batch, with room for one order's trades
+PAGE_ATTEMPTS = 3
+_ORDER_TIMES = ("submitted_at", "filled_at")
+UNMATCHED, EXCESS = "unmatched", "excess"
+HELD_REASONS = {
+    UNMATCHED: "no order in the order book has this fill's id",
+    EXCESS: "the venue filled more than the order's qty",
+}
+
+
+@dataclass
+class _Placed:
+    """One order of a page: its document as read, its fills before and after the page."""
+
+    snapshot: Any
+    before: OrderFills
+    after: OrderFills
+    trades: list[LedgerTrade]
+    parts: list[tuple[Decimal, Decimal]]
+
+
+class VenueReconciler:
+    """One venue account's fills into the ledger."""
+
+    def __init__(
+        self,
+        db: Client,
+        source: FillSource,
+        instruments: InstrumentSource,
+        fee_schedule: FeeSchedule,
+        page_size: int = PAGE_SIZE,
+        max_pages: int = MAX_PAGES,
+    ) -> None:
+        self.db, self.source = db, source
+        self.instruments, self.fee_schedule = instruments, fee_schedule
+        self.page_size, self.max_pages = page_size, max_pages
+        self.cursor_ref = db.document(paths.reconciliation(source.venue))
+
+    def run(self) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        self._retry_held(tally)
+        cursor = self._cursor()
+        for _ in range(self.max_pages):
+            try:
+                page = self.source.fills_since(cursor, self.page_size)
+            except CursorExpired as exc:
+                logs.log_event(
+                    logs.LogEvent.RECONCILE_CURSOR_EXPIRED, severity="WARNING",
+                    venue=self.source.venue, cursor=cursor, error=str(exc),
+                )  # fmt: skip
+                tally["cursor_expired"] += 1
+                cursor = None  # from the oldest fill kept: fills seen before are skipped
+                continue
+            self._record_page(page, tally)
+            if page.cursor is not None and page.cursor != cursor:
+                cursor = page.cursor
+                self.cursor_ref.set({"cursor": cursor, "updated_at": datetime.now(UTC)})
+            if not page.more:
+                break
+        return tally
+
+    def _cursor(self) -> str | None:
+        snapshot = self.cursor_ref.get()
+        return snapshot.to_dict().get("cursor") if snapshot.exists else None
+
+    def _record_page(self, page: FillPage, tally: Counter[str]) -> None:
+        for problem in page.problems:
+            logs.log_event(
+                logs.LogEvent.RECONCILE_BAD_ENTRY, severity="WARNING",
+                venue=self.source.venue, problem=problem,
+            )  # fmt: skip
+        tally["bad_entries"] += len(page.problems)
+        tally["fills_read"] += len(page.fills)
+        placed, unmatched = self._write_with_retries(page.fills)
+        tally.update(placed)
+        for fill in page.fills:
+            if fill.fill_id in unmatched:
+                self._hold(fill, fill.qty, UNMATCHED)
+
+    def _write_with_retries(self, fills: list[VenueFill]) -> tuple[Counter[str], set[str]]:
+        for attempt in range(PAGE_ATTEMPTS):
+            try:
+                return self._write_page(fills)
+            except FailedPrecondition:  # an order moved since it was read: read them again
+                if attempt == PAGE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _retry_held(self, tally: Counter[str]) -> None:
+        """Fills held for want of an order, placed now if their order has been recorded."""
+        held = (
+            self.cursor_ref.collection("unmatched_fills")
+            .where(filter=FieldFilter("kind", "==", UNMATCHED))
+            .limit(self.page_size)
+        )
+        snapshots = {snapshot.id: snapshot for snapshot in held.stream()}
+        if not snapshots:
+            return
+        fills = [
+            VenueFill.model_validate(
+                {k: v for k, v in snapshot.to_dict().items() if k in VenueFill.model_fields}
+            )
+            for snapshot in snapshots.values()
+        ]
+        placed, unmatched = self._write_with_retries(fills)
+        del placed["unmatched"]
+        tally.update(placed)
+        for fill in fills:
+            if fill.fill_id not in unmatched:
+                snapshots[fill.fill_id].reference.delete()
+        tally["held_placed"] += len(fills) - len(unmatched)
+
+    def _write_page(self, fills: list[VenueFill]) -> tuple[Counter[str], set[str]]:
+        """Record what the order book can place; the ids of the fills it cannot."""
+        tally: Counter[str] = Counter()
+        unmatched: set[str] = set()
+        orders = self._orders_of(fills)
+        immediate = self._immediate_trades(orders.values())
+        placed: dict[str, _Placed] = {}
+        for fill in fills:
+            snapshot = orders.get(_order_key(fill))
+            if snapshot is None:
+                unmatched.add(fill.fill_id)
+                continue
+            entry = placed.get(snapshot.reference.path)
+            if entry is None:
+                state = _order_fills(snapshot, immediate)
+                entry = placed[snapshot.reference.path] = _Placed(snapshot, state, state, [], [])
+            tally[self._place(entry, fill).value] += 1
+        self._commit(placed.values())
+        tally["unmatched"] = len(unmatched)
+        return tally, unmatched
+
+    def _place(self, entry: _Placed, fill: VenueFill) -> FillVerdict:
+        outcome = apply_fill(entry.after, fill)
+        entry.after = outcome.state
+        if outcome.excess > 0:
+            self._hold(fill, outcome.excess, EXCESS)
+        if outcome.qty > 0:
+            spec = self.instruments.get_instrument(fill.symbol, fill.asset_class)
+            entry.trades.append(
+                trade_for_fill(fill, outcome.qty, entry.before, spec, self.fee_schedule)
+            )
+            entry.parts.append((outcome.qty, fill.price))
+        return outcome.verdict
+
+    def _commit(self, placed: Iterable[_Placed]) -> None:
+        batch, writes = self.db.batch(), 0
+        for entry in placed:
+            if entry.after == entry.before:
+                continue
+            if writes + 1 + len(entry.trades) > BATCH_WRITES and writes:
+                batch.commit()
+                batch, writes = self.db.batch(), 0
+            for trade in entry.trades:
+                ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
+                batch.create(ref, to_document(trade))
+            batch.update(
+                entry.snapshot.reference,
+                _order_update(entry),
+                option=self.db.write_option(last_update_time=entry.snapshot.update_time),
+            )
+            writes += 1 + len(entry.trades)
+        if writes:
+            batch.commit()
+
+    def _orders_of(self, fills: list[VenueFill]) -> dict[str, Any]:
+        """The order documents of these fills, by client_order_id and by venue order id."""
+        by_client = {f.client_order_id for f in fills if f.client_order_id}
+        by_venue = {f.broker_order_id for f in fills if not f.client_order_id}
+        found: dict[str, Any] = {}
+        for field, values in (("client_order_id", by_client), ("broker_order_id", by_venue)):
+            for chunk in _chunks(sorted(values), IN_QUERY_LIMIT):
+                query = self.db.collection_group("orders").where(
+                    filter=FieldFilter(field, "in", chunk)
+                )
+                for snapshot in query.stream():
+                    found[f"{field}:{snapshot.get(field)}"] = snapshot
+        return found
+
+    def _immediate_trades(self, snapshots: Iterable[Any]) -> dict[str, Decimal]:
+        """What the submissions recorded, for orders the reconciler has not touched yet."""
+        refs = []
+        for snapshot in snapshots:
+            data = snapshot.to_dict()
+            if "recorded_qty" not in data:
+                refs.append(self.db.document(paths.ledger_trade(data["tenant_id"], snapshot.id)))
+        return {
+            trade.reference.parent.parent.id + "/" + trade.id: to_decimal(trade.get("qty"), "qty")
+            for trade in self.db.get_all(refs)
+            if trade.exists
+        }
+
+    def _hold(self, fill: VenueFill, qty: Decimal, kind: str) -> None:
+        """Keep what cannot be placed where operations see it; never guess an owner. An
+        unmatched fill is tried again on every run (its order may be recorded after it)."""
+        reason = HELD_REASONS[kind]
+        event = (
+            logs.LogEvent.RECONCILE_UNMATCHED_FILL
+            if kind == UNMATCHED
+            else logs.LogEvent.RECONCILE_EXCESS_FILL
+        )
+        logs.log_event(event, severity="ERROR", venue=fill.venue, fill_id=fill.fill_id,
+                       broker_order_id=fill.broker_order_id, qty=qty, reason=reason)  # fmt: skip
+        document = {**fill.model_dump(mode="json"), "held_qty": float(qty), "reason": reason,
+                    "kind": kind, "seen_at": datetime.now(UTC)}  # fmt: skip
+        with contextlib.suppress(AlreadyExists):  # held on an earlier run
+            self.db.document(paths.unmatched_fill(fill.venue, fill.fill_id)).create(document)
+
+
+def _order_fills(snapshot: Any, immediate: dict[str, Decimal]) -> OrderFills:
+    data = snapshot.to_dict()
+    owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
+    order = Order.model_validate({k: v for k, v in data.items() if k in Order.model_fields})
+    if "recorded_qty" in data:
+        recorded = to_decimal(data["recorded_qty"], "recorded_qty")
+    else:
+        recorded = immediate.get(f"{owner.tenant_id}/{snapshot.id}", ZERO)
+    return OrderFills(
+        owner=owner,
+        order=order,
+        seen=frozenset(data.get("venue_fill_ids", [])),
+        venue_filled_qty=to_decimal(data.get("venue_filled_qty", 0), "venue_filled_qty"),
+        recorded_qty=recorded,
+    )
+
+
+def _order_key(fill: VenueFill) -> str:
+    if fill.client_order_id:
+        return f"client_order_id:{fill.client_order_id}"
+    return f"broker_order_id:{fill.broker_order_id}"
+
+
+def _order_update(entry: _Placed) -> dict[str, Any]:
+    order = order_after(entry.before, entry.after, entry.parts)
+    return {
+        "status": order.status.value,
+        "filled_qty": float(order.filled_qty),
+        "filled_avg_price": None
+        if order.filled_avg_price is None
+        else float(order.filled_avg_price),
+        "venue_fill_ids": sorted(entry.after.seen),
+        "venue_filled_qty": float(entry.after.venue_filled_qty),
+        "recorded_qty": float(entry.after.recorded_qty),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class PaperReconciler:
+    """The paper venue's working orders, filled further at the quote of the moment."""
+
+    def __init__(
+        self,
+        db: Client,
+        paper: PaperBroker,
+        accounts: PaperAccountStore,
+        instruments: InstrumentSource,
+        fee_schedule: FeeSchedule,
+    ) -> None:
+        self.db, self.paper, self.accounts = db, paper, accounts
+        self.instruments, self.fee_schedule = instruments, fee_schedule
+        self.ledger = FirestoreLedgerStore(db)
+
+    def run(self) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        for owner, order in self.accounts.working_orders():
+            try:
+                tally[self._work_in_one_commit(owner, order)] += 1
+            except VenueUnavailable as exc:  # no usable quote now: the next run tries again
+                tally["no_quote"] += 1
+                logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                               venue="paper", client_order_id=order.client_order_id,
+                               error=str(exc))  # fmt: skip
+        return tally
+
+    def _work_in_one_commit(self, owner: AccountOwner, order: Order) -> str:
+        """The fill, account, order and ledger trade commit together or not at all; when
+        another writer moved the order or account first, read them again and retry."""
+        for _ in range(PAGE_ATTEMPTS):
+            recorded = attempt_in_one_commit(self.db, lambda: self._work(owner, order))
+            if recorded is not None:
+                return "recorded" if recorded else "still_working"
+        return "contended"  # the next run tries again
+
+    def _work(self, owner: AccountOwner, order: Order) -> bool:
+        """Fill more of one working order; its ledger trade is staged in the same commit."""
+        fill = self.paper.work_order(owner, order)
+        if fill is None:
+            return False
+        state = OrderFills(owner, order, frozenset(), order.filled_qty, order.filled_qty)
+        spec = self.instruments.get_instrument(order.symbol, order.asset_class)
+        self.ledger.append(trade_for_fill(fill, fill.qty, state, spec, self.fee_schedule))
+        return True
+
+
+def resolve_unknown_orders(db: Client, broker: Broker) -> Counter[str]:
+    """Look up each order left `unknown` by its client_order_id and record what the venue
+    says; one the venue does not show stays unknown, checked again next run."""
+    tally: Counter[str] = Counter()
+    query = db.collection_group("orders").where(filter=FieldFilter("status", "==", "unknown"))
+    for snapshot in query.stream():
+        data = snapshot.to_dict()
+        try:
+            found = broker.get_order_by_client_id(snapshot.id)
+        except Exception as exc:  # one venue down must not stop the others
+            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                           client_order_id=snapshot.id, error=str(exc))  # fmt: skip
+            tally["unknown_lookup_failed"] += 1
+            continue
+        if found is None:
+            snapshot.reference.update({"checked_at": datetime.now(UTC)})
+            tally["unknown_not_found"] += 1
+            continue
+        document = without_none(to_document(found, _ORDER_TIMES))
+        snapshot.reference.set(
+            {**document, "uid": data["uid"], "tenant_id": data["tenant_id"],
+             "cause": None, "updated_at": datetime.now(UTC)},
+            merge=True,
+        )  # fmt: skip
+        logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
+                       status=found.status.value)  # fmt: skip
+        tally["unknown_resolved"] += 1
+    return tally
+
+
+def handle_reconcile() -> Counter[str]:
+    """One reconciler run over every venue account in use: real venues' fills, the paper
+    venue's working orders, and the orders left unknown. A failing venue is logged and
+    retried next run; the others still run."""
+    from smart_routing_firebase.services import services
+
+    svc = services()
+    tally: Counter[str] = Counter()
+    steps = [
+        (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
+        for source in svc.venues.fill_sources
+    ]
+    paper = svc.venues.paper
+    steps.append(
+        ("paper", PaperReconciler(svc.db, paper, svc.paper_accounts, paper.instruments,
+                                  svc.config.fees))
+    )  # fmt: skip
+    for venue, reconciler in steps:
+        try:
+            tally.update({f"{venue}.{key}": n for key, n in reconciler.run().items()})
+        except Exception as exc:  # one venue down must not stop the others
+            tally[f"{venue}.failed"] += 1
+            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", venue=venue,
+                           error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+    tally.update(resolve_unknown_orders(svc.db, svc.venues.broker))
+    logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
+    return tally
+
+
+def handle_order_created(data: dict[str, Any] | None) -> Counter[str]:
+    """Right after a submission that did not fill at once: reconcile that order's venue."""
+    if data is None or data.get("status") not in {s.value for s in WORKING_STATUSES}:
+        return Counter()
+    return handle_reconcile()

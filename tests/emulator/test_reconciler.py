@@ -1,0 +1,67 @@
+"""The reconciler on the emulators: working paper orders fill in parts on later runs, each part
+its own ledger trade, through the deployed scheduled function and the order trigger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from smart_routing.orders import AccountOwner
+from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
+from tests.emulator.conftest import wait_for
+from tools.emulator_client import call, run_scheduled
+
+BUY_F = {"strategy_id": "manual", "symbol": "F", "side": "buy", "qty": 250}  # the touch shows 100
+
+
+def trades_of(db, tenant_id, client_order_id):
+    query = db.collection(f"tenants/{tenant_id}/ledger_trades").where(
+        filter=FieldFilter("client_order_id", "==", client_order_id)
+    )
+    return {doc.id: doc.to_dict() for doc in query.stream()}
+
+
+def test_an_order_larger_than_the_touch_completes_on_later_reconciler_runs(
+    db, make_user, tenant_id
+):
+    user = make_user(tenant_id)
+    result = call("execute_strategy", {**BUY_F, "idempotency_key": "parts"}, user.id_token).result
+    assert result["status"] == "partially_filled", result
+    assert result["order"]["filled_qty"] == 100
+    coid = result["order"]["client_order_id"]
+    order_ref = db.document(f"tenants/{tenant_id}/orders/{coid}")
+
+    def filled():
+        response = run_scheduled("reconcile_venues")
+        assert response.status_code == 200, response.text
+        return order_ref.get().to_dict()["status"] == "filled"
+
+    wait_for(filled, timeout_s=60, interval_s=0)
+    trades = trades_of(db, tenant_id, coid)
+    assert sum(Decimal(str(t["qty"])) for t in trades.values()) == 250
+    assert trades[coid]["qty"] == 100  # what the submission filled, under the order's id
+    assert all(t["qty"] <= 100 for t in trades.values()) and len(trades) == 3
+    assert all(t["price"] == 12.00 and t["strategy_id"] == "manual" for t in trades.values())
+    stored = order_ref.get().to_dict()
+    assert (stored["filled_qty"], stored["filled_avg_price"]) == (250, 12.00)
+    held = FirestorePaperAccounts(db, Decimal(100_000)).account(
+        AccountOwner(tenant_id=tenant_id, uid=user.uid)
+    )
+    assert held.positions["F"].qty == 250
+    assert held.cash == Decimal(100_000) - Decimal("3000.00")
+
+    # A rerun adds nothing: the order no longer works.
+    assert run_scheduled("reconcile_venues").status_code == 200
+    assert trades_of(db, tenant_id, coid).keys() == trades.keys()
+
+
+def test_orders_that_filled_at_once_get_nothing_more_from_the_reconciler(db, make_user, tenant_id):
+    user = make_user(tenant_id)
+    bought = call("execute_strategy", {**BUY_F, "qty": 100}, user.id_token).result
+    assert bought["status"] == "filled"
+    sold = call("execute_strategy", {**BUY_F, "side": "sell", "qty": 100}, user.id_token).result
+    assert sold["status"] == "filled"
+    assert run_scheduled("reconcile_venues").status_code == 200
+    trades = db.collection(f"tenants/{tenant_id}/ledger_trades").stream()
+    assert sorted(t.to_dict()["side"] for t in trades) == ["buy", "sell"]
