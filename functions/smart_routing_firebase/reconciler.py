@@ -34,7 +34,7 @@ from smart_routing.fees import FeeSchedule
 from smart_routing.fills import CursorExpired, FillPage, VenueFill
 from smart_routing.ledger import LedgerTrade
 from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order
+from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, OrderStatus
 from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
 from smart_routing.reconcile import (
     FillVerdict,
@@ -55,6 +55,8 @@ BATCH_WRITES = 450  # under Firestore's 500 writes per batch, with room for one 
 PAGE_ATTEMPTS = 3
 _ORDER_TIMES = ("submitted_at", "filled_at")
 UNMATCHED, EXCESS = "unmatched", "excess"
+UNKNOWN_STATUS = "unknown"
+ENDED_WITHOUT_FILLS = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
 HELD_REASONS = {
     UNMATCHED: "no order in the order book has this fill's id",
     EXCESS: "the venue filled more than the order's qty",
@@ -351,34 +353,59 @@ class PaperReconciler:
         return True
 
 
-def resolve_unknown_orders(db: Client, broker: Broker) -> Counter[str]:
-    """Look up each order left `unknown` by its client_order_id and record what the venue
-    says; one the venue does not show stays unknown, checked again next run."""
+def refresh_orders(db: Client, broker: Broker) -> Counter[str]:
+    """Ask the venue about each order whose state the order book may not know: those left
+    `unknown` (recorded as the venue shows them; one it does not show stays unknown and is
+    asked again next run) and real venues' working orders (a cancel, expiry or rejection is
+    recorded; how much filled is the ledger's to say, from the fills)."""
     tally: Counter[str] = Counter()
-    query = db.collection_group("orders").where(filter=FieldFilter("status", "==", "unknown"))
-    for snapshot in query.stream():
+    for snapshot in _orders_to_refresh(db):
         data = snapshot.to_dict()
         try:
             found = broker.get_order_by_client_id(snapshot.id)
         except Exception as exc:  # one venue down must not stop the others
             logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
-                           client_order_id=snapshot.id, error=str(exc))  # fmt: skip
-            tally["unknown_lookup_failed"] += 1
+                           client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
+            tally["lookup_failed"] += 1
             continue
-        if found is None:
-            snapshot.reference.update({"checked_at": datetime.now(UTC)})
-            tally["unknown_not_found"] += 1
-            continue
-        document = without_none(to_document(found, _ORDER_TIMES))
-        snapshot.reference.set(
-            {**document, "uid": data["uid"], "tenant_id": data["tenant_id"],
-             "cause": None, "updated_at": datetime.now(UTC)},
-            merge=True,
-        )  # fmt: skip
-        logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
-                       status=found.status.value)  # fmt: skip
-        tally["unknown_resolved"] += 1
+        now = datetime.now(UTC)
+        if data["status"] == UNKNOWN_STATUS:
+            tally[_resolve_unknown(snapshot, data, found, now)] += 1
+        elif found is not None and found.status in ENDED_WITHOUT_FILLS:
+            try:
+                snapshot.reference.update(
+                    {"status": found.status.value, "updated_at": now},
+                    option=db.write_option(last_update_time=snapshot.update_time),
+                )
+            except FailedPrecondition:  # fills were recorded meanwhile: asked again next run
+                tally["contended"] += 1
+                continue
+            tally[f"now_{found.status.value}"] += 1
     return tally
+
+
+def _orders_to_refresh(db: Client) -> Iterator[Any]:
+    statuses = [UNKNOWN_STATUS, *(s.value for s in WORKING_STATUSES)]
+    query = db.collection_group("orders").where(filter=FieldFilter("status", "in", statuses))
+    for snapshot in query.stream():
+        if snapshot.get("status") == UNKNOWN_STATUS or snapshot.get("broker") != "paper":
+            yield snapshot
+
+
+def _resolve_unknown(
+    snapshot: Any, data: dict[str, Any], found: Order | None, now: datetime
+) -> str:
+    if found is None:
+        snapshot.reference.update({"checked_at": now})
+        return "unknown_not_found"
+    document = without_none(to_document(found, _ORDER_TIMES))
+    snapshot.reference.set(
+        {**document, "uid": data["uid"], "tenant_id": data["tenant_id"], "updated_at": now},
+        merge=True,
+    )
+    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
+                   status=found.status.value)  # fmt: skip
+    return "unknown_resolved"
 
 
 def handle_reconcile() -> Counter[str]:
@@ -405,7 +432,7 @@ def handle_reconcile() -> Counter[str]:
             tally[f"{venue}.failed"] += 1
             logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", venue=venue,
                            error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
-    tally.update(resolve_unknown_orders(svc.db, svc.venues.broker))
+    tally.update(refresh_orders(svc.db, svc.venues.broker))
     logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
     return tally
 
