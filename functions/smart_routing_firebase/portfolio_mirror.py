@@ -19,6 +19,7 @@ from google.cloud.firestore import (
     DocumentSnapshot,
     Transaction,
 )
+from pydantic import TypeAdapter
 
 from smart_routing.ledger import LedgerTrade
 from smart_routing.lot_book import TaxLot, lot_sort_key
@@ -40,7 +41,10 @@ from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 
 SORT_KEY = "sort_key"
-_HEAD_FIELDS = ("qty", "cost", "open_lots", "applied", "folded_through")
+_HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
+# The window is stored as one JSON string: as 200 nested maps, encoding it was most of a
+# trade's cost, and only the mirror reads it.
+_WINDOW = TypeAdapter(list[AppliedTrade])
 
 
 def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | None:
@@ -115,11 +119,11 @@ def _get_both(
 def _head(snapshot: DocumentSnapshot) -> tuple[LotHead, list[TaxLot] | None]:
     """The head, and the open lots when it is of the earlier layout that held them all."""
     stored = snapshot.to_dict() or {}
-    if "lots" not in stored:
-        return LotHead.model_validate(
-            {key: stored[key] for key in _HEAD_FIELDS if stored.get(key) is not None}
-        ), None
-    return _legacy_head(stored)
+    if "lots" in stored:
+        return _legacy_head(stored)
+    head = {key: stored[key] for key in _HEAD_FIELDS if stored.get(key) is not None}
+    window = _WINDOW.validate_json(stored["applied"]) if "applied" in stored else []
+    return LotHead.model_validate(head | {"applied": window}), None
 
 
 def _legacy_head(stored: dict[str, Any]) -> tuple[LotHead, list[TaxLot]]:
@@ -149,7 +153,7 @@ def head_document(trade: LedgerTrade, head: LotHead) -> dict[str, Any]:
         "cost": float(head.cost),
         "open_lots": head.open_lots,
         "last_applied": {"timestamp": last.timestamp, "trade_id": last.trade_id},
-        "applied": [to_document(entry) for entry in head.applied],
+        "applied": _WINDOW.dump_json(head.applied).decode(),
         "folded_through": None if head.folded_through is None else to_document(head.folded_through),
         "updated_at": last.timestamp,
     }

@@ -234,7 +234,7 @@ def test_a_sell_delivered_before_its_buy_ends_as_in_order(db, make_user, tenant_
     assert (records["fifo-2"]["cost_basis"], records["fifo-2"]["realized_gain"]) == (150, 30)
     assert [c["term"] for c in records["fifo-2"]["lots_consumed"]] == ["short"]
     assert [(lot["trade_id"], lot["qty"], lot["cost"]) for lot in lots] == [("fifo-1", 0.5, 50)]
-    assert [entry["trade_id"] for entry in head["applied"]] == ["fifo-1", "fifo-2"]
+    assert [entry["trade_id"] for entry in json.loads(head["applied"])] == ["fifo-1", "fifo-2"]
 
 
 def stored_state(db, uid):
