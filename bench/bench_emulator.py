@@ -3,11 +3,15 @@
 callable_buy_p50_ms        execute_strategy: a manual buy of 1 AAPL with a fresh
                            idempotency_key, on the paper venue, round trip from this process
 callable_buy_p90_ms        the same, 90th percentile
-mirror_10th_trade_ms       the mirror of one user's 10th trade in one symbol, in-process
-                           against the Firestore emulator (one transaction)
-mirror_10001st_trade_ms    the same for the 10,001st trade: the lots document holds the state
-                           of 10,000 trades before it (built with the pure lot logic)
+mirror_10th_trade_ms       the mirror of one user's 10th trade in one symbol (a sell), in-process
+                           against the Firestore emulator (one transaction), timed with the
+                           same documents in the emulator as the 10,001st (see bench_mirror)
+mirror_10001st_trade_ms    the same for the 10,001st trade (a buy): the lots head and the 2,500
+                           open lot documents hold the state of the 10,000 trades before it
+                           (built with the pure lot logic)
 mirror_cost_ratio          10,001st over 10th; the target is at most 2
+mirror_10001st_sell_ms     the 10,001st trade made a sell of 1, which reads the oldest lots
+mirror_sell_cost_ratio     that over the 10th (also a sell)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from tools.emulators import ROOT, client_environment, running_emulators
 
 CALLS = 40
 MIRROR_RUNS = 15
+SEED_BATCH = 500
 START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
@@ -46,9 +51,10 @@ def bench_callable() -> dict[str, float]:
     }
 
 
-def trade(uid: str, n: int) -> LedgerTrade:
+def trade(uid: str, n: int, side: str | None = None) -> LedgerTrade:
     at = START + timedelta(seconds=n)
-    side, qty = ("buy", Decimal(2)) if n % 2 else ("sell", Decimal(1))
+    side = side or ("buy" if n % 2 else "sell")
+    qty = Decimal(2) if side == "buy" else Decimal(1)
     price = Decimal(100 + n % 7)
     return LedgerTrade(
         trade_id=f"bench-{n:06d}", tenant_id="bench", uid=uid, symbol="AAPL",
@@ -59,24 +65,74 @@ def trade(uid: str, n: int) -> LedgerTrade:
     )  # fmt: skip
 
 
-def mirror_ms(db, history: int) -> float:
-    """The median time to mirror trade history+1 onto a lots document holding `history`."""
-    from smart_routing_firebase import paths
-    from smart_routing_firebase.portfolio_mirror import _lots_document, mirror_trade
-
-    samples = []
+def state_after(history: int) -> LotState:
     state = LotState()
-    uid = "bench-state"
     for n in range(1, history + 1):
-        state = apply_trade(state, trade(uid, n)).state
-    for run in range(MIRROR_RUNS):
-        uid = f"bench-{history}-{run}-{uuid.uuid4().hex[:6]}"
-        db.document(paths.tax_lots(uid, "AAPL")).set(_lots_document(trade(uid, history), state))
-        following = trade(uid, history + 1)
-        started = time.perf_counter()
-        mirror_trade(db, following)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        state = apply_trade(state, trade("bench-state", n)).state
+    return state
+
+
+def seed(db, uid: str, state: LotState, last: LedgerTrade) -> None:
+    """The lots head and the open lot documents of `state`, in batches."""
+    from smart_routing_firebase import paths
+    from smart_routing_firebase.portfolio_mirror import head_document, lot_document
+
+    db.document(paths.tax_lots(uid, "AAPL")).set(head_document(last, state))
+    for start in range(0, len(state.lots), SEED_BATCH):
+        batch = db.batch()
+        for lot in state.lots[start : start + SEED_BATCH]:
+            batch.set(
+                db.document(paths.open_lot(uid, "AAPL", lot.trade_id)), lot_document(last, lot)
+            )
+        batch.commit()
+
+
+def seeded(db, state: LotState, history: int) -> str:
+    uid = f"bench-{history}-{uuid.uuid4().hex[:8]}"
+    seed(db, uid, state, trade(uid, history))
+    return uid
+
+
+def timed_mirror(db, uid: str, history: int, side: str | None) -> float:
+    from smart_routing_firebase.portfolio_mirror import mirror_trade
+
+    started = time.perf_counter()
+    assert mirror_trade(db, trade(uid, history + 1, side)) is not None
+    return (time.perf_counter() - started) * 1000
+
+
+def drop_lots(db, uid: str) -> None:
+    from smart_routing_firebase import paths
+
+    lots = list(db.collection(paths.open_lots(uid, "AAPL")).list_documents())
+    for start in range(0, len(lots), SEED_BATCH):
+        batch = db.batch()
+        for ref in lots[start : start + SEED_BATCH]:
+            batch.delete(ref)
+        batch.commit()
+
+
+def bench_mirror(db) -> dict[str, float]:
+    """Each run seeds its three users before timing any: the emulator's queries scan every
+    document it holds, so a sell's time there grows with the whole database, which must be the
+    same for the 10th trade as for the 10,001st. The lots are dropped after each run."""
+    small, large = state_after(9), state_after(10_000)
+    samples: dict[str, list[float]] = {}
+    for _ in range(MIRROR_RUNS):
+        cases = [
+            ("mirror_10th_trade_ms", 9, None, seeded(db, small, 9)),
+            ("mirror_10001st_trade_ms", 10_000, None, seeded(db, large, 10_000)),
+            ("mirror_10001st_sell_ms", 10_000, "sell", seeded(db, large, 10_000)),
+        ]
+        for name, history, side, uid in cases:
+            samples.setdefault(name, []).append(timed_mirror(db, uid, history, side))
+        for *_, uid in cases:
+            drop_lots(db, uid)
+    figures = {name: statistics.median(values) for name, values in samples.items()}
+    tenth = figures["mirror_10th_trade_ms"]
+    figures["mirror_cost_ratio"] = figures["mirror_10001st_trade_ms"] / tenth
+    figures["mirror_sell_cost_ratio"] = figures["mirror_10001st_sell_ms"] / tenth
+    return figures
 
 
 def main() -> None:
@@ -88,11 +144,7 @@ def main() -> None:
 
         db = firestore_client()  # also initializes the Admin SDK that signs users up
         figures = bench_callable()
-        figures["mirror_10th_trade_ms"] = mirror_ms(db, 9)
-        figures["mirror_10001st_trade_ms"] = mirror_ms(db, 10_000)
-        figures["mirror_cost_ratio"] = (
-            figures["mirror_10001st_trade_ms"] / figures["mirror_10th_trade_ms"]
-        )
+        figures |= bench_mirror(db)
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 

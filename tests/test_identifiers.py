@@ -68,6 +68,10 @@ def test_a_model_field_can_require_a_document_id():
 
 def test_every_path_checks_its_ids():
     assert paths.tax_lots("u1", "BTC/USD") == "users/u1/portfolio/lots/symbols/BTC-USD"
+    lot = paths.open_lot("u1", "BTC/USD", "t1")
+    assert lot == "users/u1/portfolio/lots/symbols/BTC-USD/open/t1"
+    with pytest.raises(InvalidIdentifier, match=r"^trade_id"):
+        paths.open_lot("u1", "BTC/USD", "..")
     with pytest.raises(InvalidIdentifier, match=r"^tenant_id"):
         paths.ledger_trade("..", "t1")
     with pytest.raises(InvalidIdentifier, match=r"^uid"):
@@ -83,6 +87,7 @@ def test_order_documents_are_every_path_an_order_writes():
         "tenants/t/ledger_trades/sr-1",
         "users/u/portfolio/history/trades/sr-1",
         "users/u/portfolio/lots/symbols/BTC-USD",
+        "users/u/portfolio/lots/symbols/BTC-USD/open/sr-1",
         "users/u/portfolio/account",
         "users/u/portfolio/positions/symbols/BTC-USD",
     ]

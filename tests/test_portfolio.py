@@ -12,8 +12,10 @@ from smart_routing.ledger import LedgerTrade
 from smart_routing.portfolio import (
     MAX_APPLIED,
     HoldingTerm,
+    ListSource,
     LotState,
     TooLate,
+    apply_to_lots,
     apply_trade,
     holding_term,
     mirror_problem,
@@ -361,3 +363,70 @@ def test_a_trade_behind_the_fold_is_refused_not_misplaced(log_records):
         for t in [*trades[1:], trades[0]]:
             update = apply_trade(state, t)
             state = update.state
+
+
+# The lots are read only as far as a trade needs them.
+
+
+class CountingSource(ListSource):
+    """Counts the lots the store hands out."""
+
+    def __init__(self, lots):
+        super().__init__(lots)
+        self.read = 0
+
+    def after(self, lot, limit):
+        page = super().after(lot, limit)
+        self.read += len(page)
+        return page
+
+    def lot(self, trade_id):
+        self.read += 1
+        return super().lot(trade_id)
+
+
+def buys(count, lot_qty=1):
+    return [trade(n, "buy", lot_qty, 100 + n % 7) for n in range(1, count + 1)]
+
+
+def test_a_buy_reads_no_lot_and_writes_its_own():
+    state, _ = deliver(buys(300))
+    source = CountingSource(state.lots)
+    update = apply_to_lots(state, trade(301, "buy", 1, 100), source)
+    assert source.read == 0
+    assert list(update.lots) == ["t301"]
+    assert (update.head.qty, update.head.open_lots) == (301, 301)
+
+
+def test_a_sell_reads_only_the_oldest_lots_it_consumes():
+    state, _ = deliver(buys(300))
+    source = CountingSource(state.lots)
+    update = apply_to_lots(state, trade(301, "sell", "3.5", 120), source)
+    assert source.read <= 6
+    assert update.lots == {
+        "t1": None, "t2": None, "t3": None, "t4": state.lots[3].model_copy(
+            update={"qty": D("0.5"), "cost": state.lots[3].cost / 2})
+    }  # fmt: skip
+    assert (update.head.qty, update.head.open_lots) == (D("296.5"), 297)
+    assert update.head.cost == sum(lot.cost for lot in state.lots) - update.record.cost_basis
+
+
+def test_a_late_trade_reads_what_the_later_trades_touched_not_every_lot():
+    trades = [*buys(300), trade(301, "sell", 2, 120), trade(303, "sell", 1, 120)]
+    state, _ = deliver(trades)
+    source = CountingSource(state.lots)
+    update = apply_to_lots(state, trade(302, "buy", 1, 90), source)
+    assert source.read <= 8
+    assert update.revised == {}
+    in_order, _ = deliver([*trades[:-1], trade(302, "buy", 1, 90), trades[-1]])
+    assert apply_trade(state, trade(302, "buy", 1, 90)).state == in_order
+
+
+def test_the_head_totals_are_the_open_lots():
+    trades = many_trades(MAX_APPLIED + 75)
+    late = trades[:100] + trades[150:] + trades[100:150]
+    for order in (trades, late):
+        state, _ = deliver(order)
+        assert state.qty == sum(lot.qty for lot in state.lots)
+        assert state.cost == sum(lot.cost for lot in state.lots)
+        assert state.open_lots == len(state.lots)

@@ -27,7 +27,18 @@ def history_trade(uid: str, trade_id: str) -> str:
 
 
 def tax_lots(uid: str, symbol: str) -> str:
+    """The head of the (user, symbol) lots: totals and the window of applied trades."""
     return _path("users", uid, "portfolio/lots/symbols", symbol_key(symbol), "symbol key")
+
+
+def open_lots(uid: str, symbol: str) -> str:
+    """The collection of the open lots, one document per lot, named by the buy's trade_id."""
+    return f"{tax_lots(uid, symbol)}/open"
+
+
+def open_lot(uid: str, symbol: str, trade_id: str) -> str:
+    check_id(trade_id, "trade_id")
+    return f"{open_lots(uid, symbol)}/{trade_id}"
 
 
 def order(tenant_id: str, client_order_id: str) -> str:
@@ -56,7 +67,8 @@ def position(uid: str, symbol: str) -> str:
 
 def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> list[str]:
     """Every document an order may write: its execution claim, order, ledger trade, history
-    record, lots, and the paper account and position (the trade_id is the client_order_id).
+    record, lots head and a buy's open lot, and the paper account and position (the trade_id
+    is the client_order_id).
     Raises InvalidIdentifier on a bad id."""
     return [
         execution_claim(tenant_id, client_order_id),
@@ -64,6 +76,7 @@ def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str)
         ledger_trade(tenant_id, client_order_id),
         history_trade(uid, client_order_id),
         tax_lots(uid, symbol),
+        open_lot(uid, symbol, client_order_id),
         paper_account(uid),
         position(uid, symbol),
     ]

@@ -1,8 +1,10 @@
 """The ledger trigger's work: mirror a ledger trade into the user's history and FIFO lots.
 
-The lots document of a (user, symbol) holds the open lots and the log of the trades applied
-(smart_routing.portfolio.LotState), so a trade delivered late is put in its place and the
-later trades' history revised, in the same transaction.
+The lots of a (user, symbol) are a head document (totals and the window of applied trades,
+smart_routing.portfolio.LotHead) and one document per open lot under it, ordered by
+`sort_key`. A trade that sorts last reads the head and the oldest lots it consumes; a trade
+delivered late undoes and replays the window's later trades, revising their history, in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -10,16 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from google.cloud import firestore
-from google.cloud.firestore import Client, DocumentSnapshot, Transaction
+from google.cloud.firestore import (
+    Client,
+    CollectionReference,
+    DocumentReference,
+    DocumentSnapshot,
+    Transaction,
+)
+from pydantic import TypeAdapter
 
 from smart_routing.ledger import LedgerTrade
+from smart_routing.lot_book import TaxLot, lot_sort_key
+from smart_routing.money import ZERO
 from smart_routing.portfolio import (
     TAX_LOT_METHOD,
-    LotState,
+    AppliedTrade,
+    ListSource,
+    LotHead,
     MirrorUpdate,
     PortfolioHistoryRecord,
     TooLate,
-    apply_trade,
+    apply_to_lots,
     log_history_written,
     log_mirror_rejected,
     mirror_problem,
@@ -27,28 +40,41 @@ from smart_routing.portfolio import (
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 
+SORT_KEY = "sort_key"
+_HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
+# The window is stored as one JSON string: as 200 nested maps, encoding it was most of a
+# trade's cost, and only the mirror reads it.
+_WINDOW = TypeAdapter(list[AppliedTrade])
+
 
 def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | None:
-    """Write the history record, the revised history of later trades and the lots in one
-    transaction, once per trade.
+    """Write the history record, the revised history of later trades, the lots head and the
+    open lots touched in one transaction, once per trade.
 
     Returns None when the trade was mirrored before: a redelivered event changes nothing.
     """
     history_ref = db.document(paths.history_trade(trade.uid, trade.trade_id))
-    lots_ref = db.document(paths.tax_lots(trade.uid, trade.symbol))
+    head_ref = db.document(paths.tax_lots(trade.uid, trade.symbol))
+    open_lots = db.collection(paths.open_lots(trade.uid, trade.symbol))
 
     @firestore.transactional
     def apply(transaction: Transaction) -> MirrorUpdate | None:
-        if history_ref.get(transaction=transaction).exists:
+        history, stored = _get_both(transaction, history_ref, head_ref)
+        if history.exists:
             return None
-        update = apply_trade(_state(lots_ref.get(transaction=transaction)), trade)
+        head, legacy = _head(stored)
+        source = FirestoreLots(open_lots, transaction) if legacy is None else ListSource(legacy)
+        update = apply_to_lots(head, trade, source)
         if update is None:
             return None
+        lots = {lot.trade_id: lot for lot in legacy or []} | update.lots
         transaction.create(history_ref, to_document(update.record))
         for trade_id, basis in update.revised.items():
             earlier = db.document(paths.history_trade(trade.uid, trade_id))
             transaction.update(earlier, basis.model_dump(mode="json"))
-        transaction.set(lots_ref, _lots_document(trade, update.state))
+        for trade_id, lot in lots.items():
+            _write_lot(transaction, open_lots.document(trade_id), trade, lot)
+        transaction.set(head_ref, head_document(trade, update.head))
         return update
 
     try:
@@ -62,31 +88,92 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
     return update.record
 
 
-def _state(snapshot: DocumentSnapshot) -> LotState:
-    if not snapshot.exists:
-        return LotState()
+class FirestoreLots:
+    """The open lots of one (user, symbol) as a LotSource, read inside a transaction."""
+
+    def __init__(self, collection: CollectionReference, transaction: Transaction) -> None:
+        self._collection = collection
+        self._transaction = transaction
+
+    def after(self, lot: TaxLot | None, limit: int) -> list[TaxLot]:
+        query = self._collection.order_by(SORT_KEY).limit(limit)
+        if lot is not None:
+            query = query.start_after({SORT_KEY: lot_sort_key(lot)})
+        return [TaxLot.model_validate(doc.to_dict()) for doc in self._transaction.get(query)]
+
+    def lot(self, trade_id: str) -> TaxLot | None:
+        snapshot = self._collection.document(trade_id).get(transaction=self._transaction)
+        return TaxLot.model_validate(snapshot.to_dict()) if snapshot.exists else None
+
+
+def _get_both(
+    transaction: Transaction, first: DocumentReference, second: DocumentReference
+) -> tuple[DocumentSnapshot, DocumentSnapshot]:
+    """Two documents in one round trip, in the order asked (get_all answers in any order)."""
+    by_path = {
+        snapshot.reference.path: snapshot for snapshot in transaction.get_all([first, second])
+    }
+    return by_path[first.path], by_path[second.path]
+
+
+def _head(snapshot: DocumentSnapshot) -> tuple[LotHead, list[TaxLot] | None]:
+    """The head, and the open lots when it is of the earlier layout that held them all."""
     stored = snapshot.to_dict() or {}
-    return LotState.model_validate(
-        {key: stored[key] for key in ("lots", "applied", "base_lots", "folded_through")
-         if stored.get(key) is not None}
-    )  # fmt: skip
+    if "lots" in stored:
+        return _legacy_head(stored)
+    head = {key: stored[key] for key in _HEAD_FIELDS if stored.get(key) is not None}
+    window = _WINDOW.validate_json(stored["applied"]) if "applied" in stored else []
+    return LotHead.model_validate(head | {"applied": window}), None
 
 
-def _lots_document(trade: LedgerTrade, state: LotState) -> dict[str, Any]:
+def _legacy_head(stored: dict[str, Any]) -> tuple[LotHead, list[TaxLot]]:
+    """A head of the earlier layout: its lots move to their own documents in this
+    transaction. Its log does not say what each sell took, so nothing in it can be undone:
+    it counts as folded, and a trade sorting before its latest is TooLate."""
+    lots = [TaxLot.model_validate(lot) for lot in stored["lots"]]
+    applied = stored.get("applied") or []
+    head = LotHead(
+        qty=sum((lot.qty for lot in lots), ZERO),
+        cost=sum((lot.cost for lot in lots), ZERO),
+        open_lots=len(lots),
+        folded_through=AppliedTrade.model_validate(applied[-1]) if applied else None,
+    )
+    return head, lots
+
+
+def head_document(trade: LedgerTrade, head: LotHead) -> dict[str, Any]:
+    """The head: what the owner reads about the symbol at a glance, and the window."""
+    last = head.applied[-1]
     return {
         "symbol": trade.symbol,
         "asset_class": trade.asset_class.value,
         "tax_lot_method": TAX_LOT_METHOD,
-        "qty": float(sum(lot.qty for lot in state.lots)),
         "currency": trade.currency,
-        "lots": [to_document(lot, ("opened_at",)) for lot in state.lots],
-        "applied": [to_document(entry) for entry in state.applied],
-        "base_lots": [to_document(lot, ("opened_at",)) for lot in state.base_lots],
-        "folded_through": None
-        if state.folded_through is None
-        else to_document(state.folded_through),
-        "updated_at": state.applied[-1].timestamp,
+        "qty": float(head.qty),
+        "cost": float(head.cost),
+        "open_lots": head.open_lots,
+        "last_applied": {"timestamp": last.timestamp, "trade_id": last.trade_id},
+        "applied": _WINDOW.dump_json(head.applied).decode(),
+        "folded_through": None if head.folded_through is None else to_document(head.folded_through),
+        "updated_at": last.timestamp,
     }
+
+
+def lot_document(trade: LedgerTrade, lot: TaxLot) -> dict[str, Any]:
+    return to_document(lot, ("opened_at",)) | {
+        "symbol": trade.symbol,
+        "currency": trade.currency,
+        SORT_KEY: lot_sort_key(lot),
+    }
+
+
+def _write_lot(
+    transaction: Transaction, ref: DocumentReference, trade: LedgerTrade, lot: TaxLot | None
+) -> None:
+    if lot is None:
+        transaction.delete(ref)
+    else:
+        transaction.set(ref, lot_document(trade, lot))
 
 
 def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, str]) -> None:

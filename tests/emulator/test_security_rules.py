@@ -23,6 +23,7 @@ def world(db, emulators):
     documents = {
         "history": f"users/{owner}/portfolio/history/trades/t1",
         "lots": f"users/{owner}/portfolio/lots/symbols/AAPL",
+        "open lot": f"users/{owner}/portfolio/lots/symbols/AAPL/open/t1",
         "account": f"users/{owner}/portfolio/account",
         "position": f"users/{owner}/portfolio/positions/symbols/AAPL",
         "order": f"tenants/{tenant}/orders/o1",
@@ -38,10 +39,11 @@ def world(db, emulators):
 
 ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the owner", "lots", "get"), ("the owner", "lots", "list"),
+           ("the owner", "open lot", "get"), ("the owner", "open lot", "list"),
            ("the owner", "account", "get"),
            ("the owner", "position", "get"), ("the owner", "position", "list")}  # fmt: skip
 IDENTITIES = ["no auth", "another user", "the owner"]
-TARGETS = ["history", "lots", "account", "position", "order", "ledger", "strategy"]
+TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy"]
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 
