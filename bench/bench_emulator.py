@@ -12,6 +12,11 @@ mirror_10001st_trade_ms    the same for the 10,001st trade (a buy): the lots hea
 mirror_cost_ratio          10,001st over 10th; the target is at most 2
 mirror_10001st_sell_ms     the 10,001st trade made a sell of 1, which reads the oldest lots
 mirror_sell_cost_ratio     that over the 10th (also a sell)
+reconciler_fills_per_s     venue fills recorded per second: the reconciler reads 2,000 FILL
+                           activities through alpaca-py from the loopback Alpaca fake (100 per
+                           page, as Alpaca pages) and writes one ledger trade per fill and each
+                           order's new state into the Firestore emulator
+reconciler_rerun_added     ledger trades a second run over the same fills added (must be 0)
 """
 
 from __future__ import annotations
@@ -135,6 +140,62 @@ def bench_mirror(db) -> dict[str, float]:
     return figures
 
 
+RECONCILED_FILLS = 2_000
+
+
+def bench_reconciler(db) -> dict[str, float]:
+    from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+    from smart_routing.fees import FeeSchedule
+    from smart_routing_firebase.reconciler import VenueReconciler
+    from tools.fakes.alpaca import FakeAlpaca, fill_activity
+    from venues.alpaca_fills import AlpacaFills
+    from venues.settings import AlpacaSettings
+
+    fake = FakeAlpaca().start()
+    tenant = f"bench-rec-{uuid.uuid4().hex[:6]}"
+    try:
+        _seed_orders(db, fake, tenant, fill_activity)
+        settings = AlpacaSettings(api_key="AKBENCH000000001", secret_key="bench-secret-0001",
+                                  trading_url=fake.url, data_url=fake.url)  # fmt: skip
+        reconciler = VenueReconciler(db, AlpacaFills(settings), BuiltinInstruments(), FeeSchedule())
+        db.document("reconciliation/alpaca").delete()  # from the first fill the fake keeps
+        started = time.perf_counter()
+        tally = reconciler.run()
+        elapsed = time.perf_counter() - started
+        assert tally["recorded"] == RECONCILED_FILLS, tally
+        before = _ledger_count(db, tenant)
+        db.document("reconciliation/alpaca").delete()  # read every fill again
+        reconciler.run()
+        added = _ledger_count(db, tenant) - before
+    finally:
+        fake.server.stop()
+    return {"reconciler_fills_per_s": RECONCILED_FILLS / elapsed, "reconciler_rerun_added": added}
+
+
+def _seed_orders(db, fake, tenant: str, fill_activity) -> None:
+    """One accepted order per fill in the order book, and its FILL activity at the fake."""
+    batch = db.batch()
+    for n in range(RECONCILED_FILLS):
+        venue_id = str(uuid.uuid4())
+        batch.set(db.document(f"tenants/{tenant}/orders/bench-{n:05d}"), {
+            "broker": "alpaca", "broker_order_id": venue_id, "client_order_id": f"bench-{n:05d}",
+            "symbol": "AAPL", "asset_class": "EQUITY", "side": "buy", "qty": 1,
+            "order_type": "market", "status": "accepted", "filled_qty": 0,
+            "submitted_at": START, "uid": f"bench-user-{n % 50}", "tenant_id": tenant,
+            "strategy_id": "manual",
+        })  # fmt: skip
+        fake.add_activity(fill_activity(fake.next_activity_id(), order_id=venue_id))
+        if n % 400 == 399:
+            batch.commit()
+            batch = db.batch()
+    batch.commit()
+
+
+def _ledger_count(db, tenant: str) -> int:
+    query = db.collection(f"tenants/{tenant}/ledger_trades").count()
+    return int(query.get()[0][0].value)
+
+
 def main() -> None:
     with (
         client_environment(),
@@ -145,6 +206,7 @@ def main() -> None:
         db = firestore_client()  # also initializes the Admin SDK that signs users up
         figures = bench_callable()
         figures |= bench_mirror(db)
+        figures |= bench_reconciler(db)
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 
