@@ -87,10 +87,12 @@ TEST_OVERRIDE_FILES = (ROOT / "functions" / ".env.local", ROOT / "functions" / "
 
 
 @contextlib.contextmanager
-def running_emulators(import_dir: Path | None, log_path: Path) -> Iterator[subprocess.Popen]:
-    """Start the emulators, wait until they are ready, stop them on exit."""
+def running_emulators(
+    import_dir: Path | None, log_path: Path, only: str = "auth,firestore,functions"
+) -> Iterator[subprocess.Popen]:
+    """Start the emulators (`only`: which), wait until they are ready, stop them on exit."""
     _check_prerequisites()
-    command = [str(FIREBASE), "emulators:start", "--only", "auth,firestore,functions"]
+    command = [str(FIREBASE), "emulators:start", "--only", only]
     command += ["--project", PROJECT_ID]
     if import_dir is not None:
         command += ["--import", str(import_dir)]
@@ -101,7 +103,7 @@ def running_emulators(import_dir: Path | None, log_path: Path) -> Iterator[subpr
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        _wait_until_ready(process, log_path)
+        _wait_until_ready(process, log_path, functions="functions" in only)
         yield process
     finally:
         _stop(process)
@@ -152,12 +154,12 @@ def _port_in_use(endpoint: Endpoint) -> bool:
         return probe.connect_ex((endpoint.host, endpoint.port)) == 0
 
 
-def _wait_until_ready(process: subprocess.Popen, log_path: Path) -> None:
+def _wait_until_ready(process: subprocess.Popen, log_path: Path, functions: bool) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         log = log_path.read_text(errors="replace")
         if READY in log:
-            if "Loaded functions definitions" not in log:
+            if functions and "Loaded functions definitions" not in log:
                 raise EmulatorError("the functions did not load:\n" + _tail(log))
             return
         if process.poll() is not None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from google.cloud.firestore import Client
+from google.cloud.firestore import Client, DocumentReference
 
+from smart_routing.identifiers import InvalidIdentifier
 from smart_routing.orders import AccountOwner, Order
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
@@ -28,11 +29,31 @@ class FirestoreOrderBook:
         ref = self.db.document(paths.order(owner.tenant_id, order.client_order_id))
         data = without_none({**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
                              "updated_at": datetime.now(UTC)})  # fmt: skip
+        index = self._venue_order_index(owner, order)
         commit = pending()
         if commit is not None:
             commit.set(ref, data, merge=True)
-        else:
-            ref.set(data, merge=True)
+            if index is not None:
+                commit.set(*index)
+            return
+        batch = self.db.batch()
+        batch.set(ref, data, merge=True)
+        if index is not None:
+            batch.set(*index)
+        batch.commit()
+
+    def _venue_order_index(
+        self, owner: AccountOwner, order: Order
+    ) -> tuple[DocumentReference, dict[str, str]] | None:
+        """reconciliation/{venue}/orders/{venue order id} names the order, so the reconciler
+        finds a fill's order by a point read; an id that cannot be a document id has none (the
+        reconciler's query finds that order instead)."""
+        try:
+            path = paths.venue_order(order.broker, order.broker_order_id)
+        except InvalidIdentifier:
+            return None
+        entry = {"tenant_id": owner.tenant_id, "client_order_id": order.client_order_id}
+        return self.db.document(path), entry
 
     def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
         """Written at once, never staged: it must survive whatever happens next."""

@@ -55,6 +55,11 @@ def unmatched_fill(venue: str, fill_id: str) -> str:
     return f"{reconciliation(venue)}/unmatched_fills/{check_id(fill_id, 'venue fill id')}"
 
 
+def venue_order(venue: str, broker_order_id: str) -> str:
+    """Which order a venue's order id is: the reconciler's point lookup for a venue fill."""
+    return f"{reconciliation(venue)}/orders/{check_id(broker_order_id, 'venue order id')}"
+
+
 def paper_account(uid: str) -> str:
     """The user's account of record on the paper venue: cash, margin, realized P&L."""
     check_id(uid, "uid")

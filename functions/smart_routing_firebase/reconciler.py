@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,6 +33,7 @@ from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.errors import VenueUnavailable
 from smart_routing.fees import FeeSchedule
 from smart_routing.fills import CursorExpired, FillPage, VenueFill
+from smart_routing.identifiers import InvalidIdentifier
 from smart_routing.ledger import LedgerTrade
 from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, OrderStatus
@@ -74,6 +76,15 @@ class _Placed:
     parts: list[tuple[Decimal, Decimal]]
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What the order book holds for a page's fills: their order documents (keyed as
+    `_order_key` keys a fill) and what the submissions recorded under the orders' own ids."""
+
+    orders: dict[str, Any]
+    immediate: dict[str, Decimal]
+
+
 class VenueReconciler:
     """One venue account's fills into the ledger."""
 
@@ -92,33 +103,57 @@ class VenueReconciler:
         self.cursor_ref = db.document(paths.reconciliation(source.venue))
 
     def run(self) -> Counter[str]:
+        """Read the venue's fills from the cursor in groups of up to `page_size`, writing each
+        group while the next is read, until the venue has no more or `max_pages` groups."""
         tally: Counter[str] = Counter()
         self._retry_held(tally)
-        cursor = self._cursor()
-        for _ in range(self.max_pages):
+        with ThreadPoolExecutor(1) as reader:
+            reading = reader.submit(self._read, self._cursor(), tally)
+            for _ in range(self.max_pages):
+                page, known = reading.result()
+                if page.more:
+                    reading = reader.submit(self._read, page.cursor, tally)
+                self._record_page(page, known, tally)
+                if page.cursor is not None:
+                    self.cursor_ref.set({"cursor": page.cursor, "updated_at": datetime.now(UTC)})
+                if not page.more:
+                    break
+        return tally
+
+    def _read(self, cursor: str | None, tally: Counter[str]) -> tuple[FillPage, _Known]:
+        """The venue's pages after `cursor` as one, up to `page_size` fills, and what the
+        order book knows of their orders. A cursor the venue has purged restarts from the
+        oldest fill it keeps: fills seen are skipped."""
+        fills: list[VenueFill] = []
+        problems: list[str] = []
+        more = True
+        while more and len(fills) < self.page_size:
             try:
-                page = self.source.fills_since(cursor, self.page_size)
+                page = self.source.fills_since(cursor, self.page_size - len(fills))
             except CursorExpired as exc:
                 logs.log_event(
                     logs.LogEvent.RECONCILE_CURSOR_EXPIRED, severity="WARNING",
                     venue=self.source.venue, cursor=cursor, error=str(exc),
                 )  # fmt: skip
                 tally["cursor_expired"] += 1
-                cursor = None  # from the oldest fill kept: fills seen before are skipped
+                cursor = None
                 continue
-            self._record_page(page, tally)
-            if page.cursor is not None and page.cursor != cursor:
-                cursor = page.cursor
-                self.cursor_ref.set({"cursor": cursor, "updated_at": datetime.now(UTC)})
-            if not page.more:
-                break
-        return tally
+            fills += page.fills
+            problems += page.problems
+            cursor = page.cursor if page.cursor is not None else cursor
+            more = page.more
+        page = FillPage(fills=fills, cursor=cursor, problems=problems, more=more)
+        return page, self._known(fills)
+
+    def _known(self, fills: list[VenueFill]) -> _Known:
+        orders = self._orders_of(fills)
+        return _Known(orders, self._immediate_trades(orders.values()))
 
     def _cursor(self) -> str | None:
         snapshot = self.cursor_ref.get()
         return snapshot.to_dict().get("cursor") if snapshot.exists else None
 
-    def _record_page(self, page: FillPage, tally: Counter[str]) -> None:
+    def _record_page(self, page: FillPage, known: _Known, tally: Counter[str]) -> None:
         for problem in page.problems:
             logs.log_event(
                 logs.LogEvent.RECONCILE_BAD_ENTRY, severity="WARNING",
@@ -126,17 +161,22 @@ class VenueReconciler:
             )  # fmt: skip
         tally["bad_entries"] += len(page.problems)
         tally["fills_read"] += len(page.fills)
-        placed, unmatched = self._write_with_retries(page.fills)
+        placed, unmatched = self._write_with_retries(page.fills, known)
         tally.update(placed)
         for fill in page.fills:
             if fill.fill_id in unmatched:
                 self._hold(fill, fill.qty, UNMATCHED)
 
-    def _write_with_retries(self, fills: list[VenueFill]) -> tuple[Counter[str], set[str]]:
+    def _write_with_retries(
+        self, fills: list[VenueFill], known: _Known | None = None
+    ) -> tuple[Counter[str], set[str]]:
+        """`known` may have been read while the previous page was being written: an order in
+        both is then refused by its precondition, and the retry reads it again."""
         for attempt in range(PAGE_ATTEMPTS):
             try:
-                return self._write_page(fills)
+                return self._write_page(fills, known or self._known(fills))
             except FailedPrecondition:  # an order moved since it was read: read them again
+                known = None
                 if attempt == PAGE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
@@ -165,12 +205,11 @@ class VenueReconciler:
                 snapshots[fill.fill_id].reference.delete()
         tally["held_placed"] += len(fills) - len(unmatched)
 
-    def _write_page(self, fills: list[VenueFill]) -> tuple[Counter[str], set[str]]:
+    def _write_page(self, fills: list[VenueFill], known: _Known) -> tuple[Counter[str], set[str]]:
         """Record what the order book can place; the ids of the fills it cannot."""
         tally: Counter[str] = Counter()
         unmatched: set[str] = set()
-        orders = self._orders_of(fills)
-        immediate = self._immediate_trades(orders.values())
+        orders, immediate = known.orders, known.immediate
         placed: dict[str, _Placed] = {}
         for fill in fills:
             snapshot = orders.get(_order_key(fill))
@@ -200,12 +239,15 @@ class VenueReconciler:
         return outcome.verdict
 
     def _commit(self, placed: Iterable[_Placed]) -> None:
-        batch, writes = self.db.batch(), 0
+        """Each order's trades and new state in one batch (batches of up to BATCH_WRITES),
+        the batches committed at once: each stands alone, guarded by its orders' preconditions,
+        so one refused leaves the others written and the page's retry skips what they hold."""
+        batches, batch, writes = [], self.db.batch(), 0
         for entry in placed:
             if entry.after == entry.before:
                 continue
             if writes + 1 + len(entry.trades) > BATCH_WRITES and writes:
-                batch.commit()
+                batches.append(batch)
                 batch, writes = self.db.batch(), 0
             for trade in entry.trades:
                 ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
@@ -217,13 +259,18 @@ class VenueReconciler:
             )
             writes += 1 + len(entry.trades)
         if writes:
-            batch.commit()
+            batches.append(batch)
+        with ThreadPoolExecutor(max(1, len(batches))) as committers:
+            for done in [committers.submit(b.commit) for b in batches]:
+                done.result()
 
     def _orders_of(self, fills: list[VenueFill]) -> dict[str, Any]:
-        """The order documents of these fills, by client_order_id and by venue order id."""
-        by_client = {f.client_order_id for f in fills if f.client_order_id}
-        by_venue = {f.broker_order_id for f in fills if not f.client_order_id}
-        found: dict[str, Any] = {}
+        """The order documents of these fills, keyed as `_order_key` keys them: by point reads
+        through the venue's order index, and by query for any order it does not name."""
+        found = self._read_index(fills)
+        missing = [fill for fill in fills if _order_key(fill) not in found]
+        by_client = {f.client_order_id for f in missing if f.client_order_id}
+        by_venue = {f.broker_order_id for f in missing if not f.client_order_id}
         for field, values in (("client_order_id", by_client), ("broker_order_id", by_venue)):
             for chunk in _chunks(sorted(values), IN_QUERY_LIMIT):
                 query = self.db.collection_group("orders").where(
@@ -233,13 +280,40 @@ class VenueReconciler:
                     found[f"{field}:{snapshot.get(field)}"] = snapshot
         return found
 
+    def _read_index(self, fills: list[VenueFill]) -> dict[str, Any]:
+        """Two point reads in all: the index entries, then the orders they name."""
+        refs = {}
+        for fill in fills:
+            try:
+                refs[fill.broker_order_id] = self.db.document(
+                    paths.venue_order(self.source.venue, fill.broker_order_id)
+                )
+            except InvalidIdentifier:
+                continue
+        entries = [e for e in self.db.get_all(list(refs.values())) if e.exists]
+        order_refs = [
+            self.db.document(paths.order(e.get("tenant_id"), e.get("client_order_id")))
+            for e in entries
+        ]
+        orders = {o.reference.path: o for o in self.db.get_all(order_refs) if o.exists}
+        found = {}
+        for entry, ref in zip(entries, order_refs, strict=True):
+            order = orders.get(ref.path)
+            if order is not None:
+                found[f"broker_order_id:{entry.id}"] = order
+                found[f"client_order_id:{order.id}"] = order
+        return found
+
     def _immediate_trades(self, snapshots: Iterable[Any]) -> dict[str, Decimal]:
         """What the submissions recorded, for orders the reconciler has not touched yet."""
         refs = []
         for snapshot in snapshots:
             data = snapshot.to_dict()
-            if "recorded_qty" not in data:
+            # Only an order that filled at its submission can have a trade under its own id.
+            if "recorded_qty" not in data and data.get("filled_qty"):
                 refs.append(self.db.document(paths.ledger_trade(data["tenant_id"], snapshot.id)))
+        if not refs:
+            return {}
         return {
             trade.reference.parent.parent.id + "/" + trade.id: to_decimal(trade.get("qty"), "qty")
             for trade in self.db.get_all(refs)

@@ -241,7 +241,7 @@ def _venue_fill(filled: _Filled) -> VenueFill:
     assert order.filled_at is not None  # _with_fill sets it
     return VenueFill(
         venue=PaperBroker.name,
-        fill_id=f"{order.broker_order_id}-{format_qty(order.filled_qty)}",
+        fill_id=f"{order.broker_order_id.removeprefix('paper-')}-{format_qty(order.filled_qty)}",
         broker_order_id=order.broker_order_id,
         client_order_id=order.client_order_id,
         symbol=order.symbol,
