@@ -9,7 +9,6 @@ the execution's `one_commit`, or a transaction on the retry) and the reconciler'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -86,20 +85,16 @@ class VenuePositions:
     def __init__(self, db: Client) -> None:
         self.db = db
 
-    def owned(
-        self, owner: AccountOwner, venue: str, asset_classes: Iterable[AssetClass]
-    ) -> dict[str, Position]:
-        """The owner's open positions at `venue` in these asset classes, by symbol."""
-        classes = {c.value for c in asset_classes}
+    def owned(self, owner: AccountOwner, venue: str) -> dict[str, Position]:
+        """The owner's open positions at `venue` (which trades only its own asset classes),
+        by symbol."""
         query = self.db.collection(paths.positions(owner.uid)).where(
             filter=FieldFilter("venue", "==", venue)
         )
         held = {}
         for snapshot in query.stream():
             data = snapshot.to_dict()
-            if data.get("tenant_id") != owner.tenant_id or data["asset_class"] not in classes:
-                continue
-            position = held_from(data)
+            position = held_from(data) if data.get("tenant_id") == owner.tenant_id else None
             if position is not None and position.qty != 0:
                 held[position.symbol] = position.as_position()
         return held
