@@ -27,6 +27,7 @@ from smart_routing_firebase import paths
 from smart_routing_firebase.one_commit import PendingCommit
 
 PAPER_VENUE = "paper"
+RESERVE_ATTEMPTS = 20
 
 
 def position_document(
@@ -119,7 +120,8 @@ class VenuePositions:
             held = held.model_copy(update={"reservations": reservations})
             transaction.set(ref, venue_position_document(owner.tenant_id, venue, held))
 
-        run(self.db.transaction())
+        # Concurrent sells of one position contend for its document by design.
+        run(self.db.transaction(max_attempts=RESERVE_ATTEMPTS))
 
     def release(
         self, owner: AccountOwner, symbol: str, client_order_id: str, keep: Decimal = ZERO

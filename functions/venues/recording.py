@@ -13,6 +13,7 @@ position before it is sent, so concurrent sells never sell the same units twice.
 
 from __future__ import annotations
 
+from smart_routing import logs
 from smart_routing.assets import AssetClass
 from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
 from smart_routing.money import ZERO
@@ -81,7 +82,14 @@ class RecordingBroker:
             return False
         if self._may_short(request):
             return False
-        self.positions.reserve(owner, request, self.name)
+        try:
+            self.positions.reserve(owner, request, self.name)
+        except OrderRejected:
+            raise
+        except Exception as exc:  # nothing was sent: say so, never "maybe placed"
+            raise VenueUnavailable(
+                f"the {request.symbol} position could not be reserved: {type(exc).__name__}"
+            ) from exc
         return True
 
     def _may_short(self, request: OrderRequest) -> bool:
@@ -98,4 +106,9 @@ class RecordingBroker:
     def _release(self, request: OrderRequest, order: Order | None = None) -> None:
         assert request.owner is not None and self.positions is not None
         keep = order.filled_qty if order is not None else ZERO
-        self.positions.release(request.owner, request.symbol, request.client_order_id, keep)
+        try:
+            self.positions.release(request.owner, request.symbol, request.client_order_id, keep)
+        except Exception as exc:  # left reserved: safe, and the outcome stands
+            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                           client_order_id=request.client_order_id,
+                           error=f"reservation not released: {type(exc).__name__}")  # fmt: skip
