@@ -30,6 +30,7 @@ class LogEvent(StrEnum):
     RECONCILE_BAD_ENTRY = "exec.reconcile_bad_entry"
     RECONCILE_CURSOR_EXPIRED = "exec.reconcile_cursor_expired"
     RECONCILE_FAILED = "exec.reconcile_failed"
+    RECONCILE_DRIFT = "exec.reconcile_drift"
     ORDER_RESOLVED = "exec.order_resolved"
     MIRROR_SKIPPED = "exec.mirror_skipped"
     MIRROR_REJECTED = "exec.mirror_rejected"

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smart_routing import positions as held_positions
 from smart_routing.assets import AssetClass
 from smart_routing.errors import OrderRejected
 from smart_routing.instruments import InstrumentSpec
@@ -79,10 +80,10 @@ def settle(
     positions = dict(account.positions)
     signed = request.qty if request.side is OrderSide.BUY else -request.qty
     realized = dict(account.realized_pnl)
-    pnl = _realized(held, signed, price, spec)
+    pnl = held_positions.realized(held, signed, price, spec.multiplier, spec.quote_currency)
     if pnl:
         realized[request.symbol] = realized.get(request.symbol, ZERO) + pnl
-    moved = _moved(held, request, signed, price)
+    moved = held_positions.moved(held, request.symbol, request.asset_class, signed, price)
     if moved.qty == 0:
         positions.pop(request.symbol, None)
     else:
@@ -160,33 +161,3 @@ def _settle_forex(
     if opening:
         margin[request.symbol] = margin.get(request.symbol, ZERO) + needed
     return cash, margin
-
-
-def _realized(
-    held: Position | None, signed: Decimal, price: Decimal, spec: InstrumentSpec
-) -> Decimal:
-    """What reducing a position realizes against its average price (before fees)."""
-    if held is None or held.qty == 0 or (held.qty > 0) == (signed > 0):
-        return ZERO
-    closed = min(abs(signed), abs(held.qty))
-    direction = 1 if held.qty > 0 else -1
-    pnl = (price - held.avg_price) * closed * direction * spec.multiplier
-    return round_money(pnl, spec.quote_currency)
-
-
-def _moved(
-    held: Position | None, request: OrderRequest, signed: Decimal, price: Decimal
-) -> Position:
-    """The position after a fill. Adding moves the average price; reducing keeps it."""
-    old_qty = held.qty if held else ZERO
-    old_avg = held.avg_price if held else price
-    new_qty = old_qty + signed
-    if old_qty == 0 or (old_qty > 0) == (signed > 0):
-        avg = (old_qty * old_avg + signed * price) / new_qty
-    elif new_qty == 0 or (new_qty > 0) == (old_qty > 0):
-        avg = old_avg
-    else:  # flipped through zero: what remains was opened at this price
-        avg = price
-    return Position(
-        symbol=request.symbol, asset_class=request.asset_class, qty=new_qty, avg_price=avg
-    )

@@ -7,13 +7,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from smart_routing.assets import AssetClass
     from smart_routing.costs import OrderBook
     from smart_routing.fills import FillPage
     from smart_routing.instruments import InstrumentSpec
     from smart_routing.ledger import LedgerTrade
     from smart_routing.market_data import Bar, Quote
-    from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest
+    from smart_routing.orders import (
+        AccountOwner,
+        AccountSnapshot,
+        Order,
+        OrderRequest,
+        Position,
+    )
     from smart_routing.paper_account import PaperAccount
 
 
@@ -131,6 +139,25 @@ class OrderBook(Protocol):
 
     def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
         """The order may or may not be at the venue: recorded so it is looked up again."""
+        ...
+
+
+class UserPositions(Protocol):
+    """Each user's own positions at a real venue, whose account the platform's users share."""
+
+    def owned(self, owner: AccountOwner, venue: str) -> dict[str, Position]:
+        """The owner's open positions at `venue`, by symbol."""
+        ...
+
+    def reserve(self, owner: AccountOwner, request: OrderRequest, venue: str) -> None:
+        """Hold a sell's qty on the owner's position before it is sent; OrderRejected, naming
+        the owner's own figures, when it exceeds what the owner holds and has not reserved."""
+        ...
+
+    def release(
+        self, owner: AccountOwner, symbol: str, client_order_id: str, keep: Decimal = ...
+    ) -> None:
+        """The order ended: release its reservation beyond `keep` (fills not yet recorded)."""
         ...
 
 

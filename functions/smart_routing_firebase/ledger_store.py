@@ -1,14 +1,19 @@
-"""The ledger in Firestore: tenants/{tenant_id}/ledger_trades/{trade_id}, written with create()."""
+"""The ledger in Firestore: tenants/{tenant_id}/ledger_trades/{trade_id}, written with create().
+
+A real venue's trade moves its owner's position (user_positions.py) in the same write: staged
+in the execution's commit, or in one transaction with the trade's create."""
 
 from __future__ import annotations
 
 from google.api_core.exceptions import AlreadyExists
-from google.cloud.firestore import Client
+from google.cloud import firestore
+from google.cloud.firestore import Client, DocumentReference, Transaction
 
 from smart_routing.ledger import LedgerTrade
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import pending
+from smart_routing_firebase.user_positions import VenuePositions, moves_position
 
 
 class FirestoreLedgerStore:
@@ -17,13 +22,18 @@ class FirestoreLedgerStore:
 
     def __init__(self, db: Client) -> None:
         self.db = db
+        self.positions = VenuePositions(db)
 
     def append(self, trade: LedgerTrade) -> LedgerTrade:
         ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
         commit = pending()
         if commit is not None:
             commit.create(ref, to_document(trade))
+            if moves_position(trade):
+                self.positions.stage(commit, trade)
             return trade
+        if moves_position(trade):
+            return self._append_with_position(ref, trade)
         try:
             ref.create(to_document(trade))
         except AlreadyExists:
@@ -32,6 +42,22 @@ class FirestoreLedgerStore:
                 raise
             return stored
         return trade
+
+    def _append_with_position(self, ref: DocumentReference, trade: LedgerTrade) -> LedgerTrade:
+        position_ref = self.db.document(paths.position(trade.uid, trade.symbol))
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> LedgerTrade:
+            read = self.db.get_all([ref, position_ref], transaction=transaction)
+            by_path = {snapshot.reference.path: snapshot for snapshot in read}
+            stored, position = by_path[ref.path], by_path[position_ref.path]
+            if stored.exists:
+                return LedgerTrade.model_validate(stored.to_dict())
+            transaction.create(ref, to_document(trade))
+            self.positions.write(transaction, position, trade)
+            return trade
+
+        return run(self.db.transaction())
 
     def get(self, tenant_id: str, trade_id: str) -> LedgerTrade | None:
         snapshot = self.db.document(paths.ledger_trade(tenant_id, trade_id)).get()

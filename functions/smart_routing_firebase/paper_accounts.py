@@ -22,12 +22,13 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing.assets import parse_symbol
 from smart_routing.errors import OrderRejected
-from smart_routing.money import ZERO, round_money, to_decimal
+from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import PendingCommit, pending
+from smart_routing_firebase.user_positions import position_document
 
 _ORDER_TIMES = ("submitted_at", "filled_at")
 PAPER_VENUE = "paper"
@@ -213,20 +214,8 @@ def _account_document(owner: AccountOwner, account: PaperAccount) -> dict[str, A
 def _position_document(
     owner: AccountOwner, held: Position, account: PaperAccount
 ) -> dict[str, Any]:
-    currency = _quote_currency(held)
-    multiplier = Decimal(100) if held.asset_class.value == "OPTIONS" else Decimal(1)
-    cost_basis = round_money(held.qty * held.avg_price * multiplier, currency)
-    return {
-        "tenant_id": owner.tenant_id,
-        "symbol": held.symbol,
-        "asset_class": held.asset_class.value,
-        "qty": float(held.qty),
-        "avg_cost": float(held.avg_price),
-        "cost_basis": float(cost_basis),
-        "realized_pnl": float(account.realized_pnl.get(held.symbol, ZERO)),
-        "currency": currency,
-        "updated_at": datetime.now(UTC),
-    }
+    realized = account.realized_pnl.get(held.symbol, ZERO)
+    return position_document(owner.tenant_id, held, realized, _quote_currency(held))
 
 
 def _quote_currency(held: Position) -> str:

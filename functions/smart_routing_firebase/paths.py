@@ -66,6 +66,11 @@ def paper_account(uid: str) -> str:
     return f"users/{uid}/portfolio/account"
 
 
+def positions(uid: str) -> str:
+    check_id(uid, "uid")
+    return f"users/{uid}/portfolio/positions/symbols"
+
+
 def position(uid: str, symbol: str) -> str:
     return _path("users", uid, "portfolio/positions/symbols", symbol_key(symbol), "symbol key")
 

@@ -36,8 +36,9 @@ from smart_routing.fills import CursorExpired, FillPage, VenueFill
 from smart_routing.identifiers import InvalidIdentifier
 from smart_routing.ledger import LedgerTrade
 from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, OrderStatus
+from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, OrderSide, OrderStatus
 from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
+from smart_routing.positions import apply_trade, release
 from smart_routing.reconcile import (
     FillVerdict,
     OrderFills,
@@ -47,8 +48,14 @@ from smart_routing.reconcile import (
 )
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
+from smart_routing_firebase.drift import DriftReport
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 from smart_routing_firebase.one_commit import attempt_in_one_commit
+from smart_routing_firebase.user_positions import (
+    VenuePositions,
+    held_from,
+    venue_position_document,
+)
 
 PAGE_SIZE = 500
 MAX_PAGES = 40  # per venue and run: a backlog beyond this is finished by the next run
@@ -239,16 +246,26 @@ class VenueReconciler:
         return outcome.verdict
 
     def _commit(self, placed: Iterable[_Placed]) -> None:
-        """Each order's trades and new state in one batch (batches of up to BATCH_WRITES),
-        the batches committed at once: each stands alone, guarded by its orders' preconditions,
-        so one refused leaves the others written and the page's retry skips what they hold."""
-        batches, batch, writes = [], self.db.batch(), 0
-        for entry in placed:
-            if entry.after == entry.before:
-                continue
-            if writes + 1 + len(entry.trades) > BATCH_WRITES and writes:
-                batches.append(batch)
-                batch, writes = self.db.batch(), 0
+        """Per order, its new trades and state, and the positions they move, in batches under
+        BATCH_WRITES. Orders that move one position are kept together, so when no position
+        spans two batches the batches are committed at once; else one after the other, each
+        reading the positions the one before it wrote."""
+        changed = sorted(
+            (entry for entry in placed if entry.after != entry.before),
+            key=lambda entry: sorted(_position_paths(entry)),
+        )
+        chunks = list(_batches(changed))
+        if not _share_positions(chunks):
+            with ThreadPoolExecutor(max(1, len(chunks))) as committers:
+                for done in [committers.submit(self._commit_chunk, c) for c in chunks]:
+                    done.result()
+            return
+        for chunk in chunks:
+            self._commit_chunk(chunk)
+
+    def _commit_chunk(self, chunk: list[_Placed]) -> None:
+        batch = self.db.batch()
+        for entry in chunk:
             for trade in entry.trades:
                 ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
                 batch.create(ref, to_document(trade))
@@ -257,12 +274,40 @@ class VenueReconciler:
                 _order_update(entry),
                 option=self.db.write_option(last_update_time=entry.snapshot.update_time),
             )
-            writes += 1 + len(entry.trades)
-        if writes:
-            batches.append(batch)
-        with ThreadPoolExecutor(max(1, len(batches))) as committers:
-            for done in [committers.submit(b.commit) for b in batches]:
-                done.result()
+        self._move_positions(batch, chunk)
+        batch.commit()
+
+    def _move_positions(self, batch: Any, chunk: list[_Placed]) -> None:
+        """The owners' positions after the chunk's trades, each written on the condition that
+        it is as read here (one read for the chunk); a sell that ended releases what it
+        reserved."""
+        refs = {path: self.db.document(path) for entry in chunk for path in _position_paths(entry)}
+        if not refs:
+            return
+        snapshots = {s.reference.path: s for s in self.db.get_all(list(refs.values()))}
+        read = {path: held_from(s.to_dict()) if s.exists else None for path, s in snapshots.items()}
+        held = dict(read)
+        for entry in chunk:
+            for trade in entry.trades:
+                path = paths.position(trade.uid, trade.symbol)
+                held[path] = apply_trade(held[path], trade)
+            order = entry.before.order
+            path = paths.position(entry.before.owner.uid, order.symbol)
+            if _ended(entry) and held.get(path) is not None:
+                reservations = release(held[path].reservations, order.client_order_id)
+                held[path] = held[path].model_copy(update={"reservations": reservations})
+        tenants = {paths.position(e.before.owner.uid, e.before.order.symbol):
+                   e.before.owner.tenant_id for e in chunk}  # fmt: skip
+        for path, after in held.items():
+            if after is None or after == read[path]:
+                continue
+            document = venue_position_document(tenants[path], self.source.venue, after)
+            snapshot = snapshots[path]
+            if snapshot.exists:
+                option = self.db.write_option(last_update_time=snapshot.update_time)
+                batch.update(snapshot.reference, document, option=option)
+            else:
+                batch.create(snapshot.reference, document)
 
     def _orders_of(self, fills: list[VenueFill]) -> dict[str, Any]:
         """The order documents of these fills, keyed as `_order_key` keys them: by point reads
@@ -360,6 +405,45 @@ def _order_key(fill: VenueFill) -> str:
     return f"broker_order_id:{fill.broker_order_id}"
 
 
+def _position_paths(entry: _Placed) -> set[str]:
+    """The positions an order's new trades move, and a sell's own, which its end releases."""
+    found = {paths.position(trade.uid, trade.symbol) for trade in entry.trades}
+    if entry.before.order.side is OrderSide.SELL and _ended(entry):
+        found.add(paths.position(entry.before.owner.uid, entry.before.order.symbol))
+    return found
+
+
+def _ended(entry: _Placed) -> bool:
+    return not order_after(entry.before, entry.after, entry.parts).is_working
+
+
+def _share_positions(chunks: list[list[_Placed]]) -> bool:
+    seen: set[str] = set()
+    for chunk in chunks:
+        moved = set().union(*(_position_paths(entry) for entry in chunk))
+        if moved & seen:
+            return True
+        seen |= moved
+    return False
+
+
+def _batches(entries: list[_Placed]) -> Iterator[list[_Placed]]:
+    """The entries in batches under BATCH_WRITES: per order its trades, its document and the
+    positions it moves that the batch does not move already."""
+    chunk: list[_Placed] = []
+    writes, moved = 0, set()
+    for entry in entries:
+        positions = _position_paths(entry)
+        if chunk and writes + 1 + len(entry.trades) + len(positions - moved) > BATCH_WRITES:
+            yield chunk
+            chunk, writes, moved = [], 0, set()
+        chunk.append(entry)
+        writes += 1 + len(entry.trades) + len(positions - moved)
+        moved |= positions
+    if chunk:
+        yield chunk
+
+
 def _order_update(entry: _Placed) -> dict[str, Any]:
     order = order_after(entry.before, entry.after, entry.parts)
     return {
@@ -433,10 +517,12 @@ def refresh_orders(db: Client, broker: Broker) -> Counter[str]:
     asked again next run) and real venues' working orders (a cancel, expiry or rejection is
     recorded; how much filled is the ledger's to say, from the fills)."""
     tally: Counter[str] = Counter()
+    positions = VenuePositions(db)
     for snapshot in _orders_to_refresh(db):
         data = snapshot.to_dict()
         try:
             found = broker.get_order_by_client_id(snapshot.id)
+            _release_ended(positions, data, found)
         except Exception as exc:  # one venue down must not stop the others
             logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
                            client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
@@ -456,6 +542,19 @@ def refresh_orders(db: Client, broker: Broker) -> Counter[str]:
                 continue
             tally[f"now_{found.status.value}"] += 1
     return tally
+
+
+def _release_ended(positions: VenuePositions, data: dict[str, Any], found: Order | None) -> None:
+    """A real venue's sell that ended gives back its reservation, all but what the venue
+    filled and the ledger does not hold yet: each such fill takes its qty off when recorded."""
+    if found is None or found.is_working or found.side is not OrderSide.SELL:
+        return
+    if found.broker == PaperBroker.name:
+        return
+    recorded = to_decimal(data.get("recorded_qty", data.get("filled_qty", 0)), "recorded_qty")
+    owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
+    keep = max(found.filled_qty - recorded, ZERO)
+    positions.release(owner, found.symbol, found.client_order_id, keep)
 
 
 def _orders_to_refresh(db: Client) -> Iterator[Any]:
@@ -499,6 +598,8 @@ def handle_reconcile() -> Counter[str]:
         ("paper", PaperReconciler(svc.db, paper, svc.paper_accounts, paper.instruments,
                                   svc.config.fees))
     )  # fmt: skip
+    steps += [(f"{s.venue}.drift", DriftReport(svc.db, s.venue, svc.venues.broker))
+              for s in svc.venues.fill_sources]  # fmt: skip
     for venue, reconciler in steps:
         try:
             tally.update({f"{venue}.{key}": n for key, n in reconciler.run().items()})

@@ -16,6 +16,7 @@ from smart_routing_firebase.app import firestore_client
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 from smart_routing_firebase.order_book import FirestoreOrderBook
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.user_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
 
@@ -37,8 +38,9 @@ def services() -> Services:
     db = firestore_client()
     paper_accounts = FirestorePaperAccounts(db, config.paper_starting_cash)
     venues = build_venues(
-        load_venue_settings(), config, clock, paper_accounts, FirestoreOrderBook(db)
-    )
+        load_venue_settings(), config, clock, paper_accounts, FirestoreOrderBook(db),
+        VenuePositions(db),
+    )  # fmt: skip
     engine = configured_engine(
         config,
         venues.broker,

@@ -1,21 +1,36 @@
-"""A real venue's broker that records every order it places or finds in the order book.
+"""A real venue's broker that records every order it places or finds in the order book, and
+keeps each user to what that user owns there.
 
 The paper venue records its own orders in the transaction that settles them; a real venue's
 orders are recorded here, as the venue reports them, and as `unknown` when the outcome of a
 submission is unclear (the engine then looks the order up, and what it finds is recorded too).
+
+The venue's account is the platform's, shared by its users: its money pays for every order,
+but what one user may sell is what that user holds (`UserPositions`). The gate sees the
+owner's own positions, and a sell that may not go short reserves its qty on the owner's
+position before it is sent, so concurrent sells never sell the same units twice.
 """
 
 from __future__ import annotations
 
+from smart_routing import logs
 from smart_routing.assets import AssetClass
-from smart_routing.errors import OrderOutcomeUnknown
-from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest
-from smart_routing.ports import Broker, OrderBook
+from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.money import ZERO
+from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest, OrderSide
+from smart_routing.ports import Broker, InstrumentSource, OrderBook, UserPositions
 
 
 class RecordingBroker:
-    def __init__(self, inner: Broker, book: OrderBook) -> None:
+    def __init__(
+        self,
+        inner: Broker,
+        book: OrderBook,
+        positions: UserPositions | None = None,
+        instruments: InstrumentSource | None = None,
+    ) -> None:
         self.inner, self.book = inner, book
+        self.positions, self.instruments = positions, instruments
         self.name = inner.name
         # Whose order each client_order_id is, for the lookups after an unclear submission.
         self._owners: dict[str, AccountOwner] = {}
@@ -27,14 +42,22 @@ class RecordingBroker:
         owner = request.owner
         if owner is not None:
             self._owners[request.client_order_id] = owner
+        reserved = self._reserve(request)
         try:
             order = self.inner.submit_order(request)
-        except OrderOutcomeUnknown as exc:
+        except OrderOutcomeUnknown as exc:  # it may be working: its reservation stays
             if owner is not None:
                 self.book.record_unknown(owner, request.client_order_id, str(exc))
             raise
+        except (OrderRejected, VenueUnavailable):  # certainly not placed
+            if reserved:
+                self._release(request)
+            raise
         if owner is not None:
             self.book.record(owner, order.model_copy(update={"strategy_id": request.strategy_id}))
+        if reserved and not order.is_working:
+            # What filled is on its way to the ledger, which takes it off the reservation.
+            self._release(request, order)
         return order
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
@@ -47,4 +70,45 @@ class RecordingBroker:
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
     ) -> AccountSnapshot:
-        return self.inner.get_account(asset_class, owner)
+        """The venue's money; with an owner, that owner's own positions at this venue."""
+        account = self.inner.get_account(asset_class, owner)
+        if owner is None or self.positions is None:
+            return account
+        return account.model_copy(update={"positions": self.positions.owned(owner, self.name)})
+
+    def _reserve(self, request: OrderRequest) -> bool:
+        owner = request.owner
+        if owner is None or self.positions is None or request.side is not OrderSide.SELL:
+            return False
+        if self._may_short(request):
+            return False
+        try:
+            self.positions.reserve(owner, request, self.name)
+        except OrderRejected:
+            raise
+        except Exception as exc:  # nothing was sent: say so, never "maybe placed"
+            raise VenueUnavailable(
+                f"the {request.symbol} position could not be reserved: {type(exc).__name__}"
+            ) from exc
+        return True
+
+    def _may_short(self, request: OrderRequest) -> bool:
+        """A sale beyond the holding is a short sale where the instrument allows it (as the
+        gate decides); when that cannot be read, the sale is held to the holding."""
+        if self.instruments is None:
+            return False
+        try:
+            spec = self.instruments.get_instrument(request.symbol, request.asset_class)
+        except Exception:  # unreadable: the stricter rule
+            return False
+        return spec.shortable
+
+    def _release(self, request: OrderRequest, order: Order | None = None) -> None:
+        assert request.owner is not None and self.positions is not None
+        keep = order.filled_qty if order is not None else ZERO
+        try:
+            self.positions.release(request.owner, request.symbol, request.client_order_id, keep)
+        except Exception as exc:  # left reserved: safe, and the outcome stands
+            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                           client_order_id=request.client_order_id,
+                           error=f"reservation not released: {type(exc).__name__}")  # fmt: skip

@@ -17,6 +17,7 @@ from smart_routing.ports import (
     InstrumentSource,
     OrderBook,
     PaperAccountStore,
+    UserPositions,
 )
 from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments
@@ -49,10 +50,12 @@ def build_venues(
     clock: Clock,
     paper_accounts: PaperAccountStore | None = None,
     order_book: OrderBook | None = None,
+    user_positions: UserPositions | None = None,
 ) -> Venues:
     """`paper_accounts` keeps the paper venue's per-user accounts (the functions pass their
     Firestore store); without one they live in this process's memory. With an `order_book`,
-    every order a real venue takes is recorded there (the paper venue records its own)."""
+    every order a real venue takes is recorded there (the paper venue records its own); with
+    `user_positions` too, each user trades a real venue on their own positions there."""
     market = simulated_market(config, clock)
     paper_instruments = BuiltinInstruments()
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
@@ -65,9 +68,11 @@ def build_venues(
             built[venue] = _connect(venue, settings, clock)
             fill_sources.append(_fill_source(venue, settings))
             if order_book is not None:
-                built[venue] = replace(
-                    built[venue], broker=RecordingBroker(built[venue].broker, order_book)
+                connected = built[venue]
+                recording = RecordingBroker(
+                    connected.broker, order_book, user_positions, connected.instruments
                 )
+                built[venue] = replace(connected, broker=recording)
         per_class[asset_class] = built[venue]
     return Venues(
         market_data=VenueMarketData(

@@ -46,6 +46,8 @@ class FakeAlpaca:
         self.contracts: dict[str, dict[str, Any]] = {}
         self.unlisted: set[str] = set()
         self.activities: list[dict[str, Any]] = []
+        # Added to what the orders hold, by order symbol: a venue position no order explains.
+        self.extra_positions: dict[str, Decimal] = {}
         self._last_activity_at = datetime.min.replace(tzinfo=UTC)
         for method, prefix, handler in (
             ("GET", "/v2/assets/", self._asset),
@@ -303,6 +305,9 @@ class FakeAlpaca:
             sign = 1 if order["side"] == "buy" else -1
             key = (order["symbol"].replace("/", ""), order["asset_class"])
             held[key] = held.get(key, Decimal(0)) + sign * Decimal(order["filled_qty"])
+        for symbol, qty in self.extra_positions.items():
+            key = (symbol.replace("/", ""), _asset_class_of(symbol))
+            held[key] = held.get(key, Decimal(0)) + qty
         exchanges = {"crypto": "CRYPTO", "us_option": "", "us_equity": "NASDAQ"}
         return 200, [
             {"asset_id": str(uuid.uuid4()), "symbol": symbol, "exchange": exchanges[cls],
