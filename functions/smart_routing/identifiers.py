@@ -19,6 +19,7 @@ from pydantic import AfterValidator
 
 MAX_ID_LENGTH = 128
 _RESERVED = re.compile(r"__.*__", re.DOTALL)
+_WHITESPACE = re.compile(r"\s")  # str.isspace()'s characters
 
 
 class InvalidIdentifier(ValueError):
@@ -39,7 +40,7 @@ def id_problem(value: object) -> str | None:
         return "must not both start and end with '__' (reserved by Firestore)"
     if "/" in value:
         return "must not contain '/'"
-    if any(char.isspace() or not char.isprintable() for char in value):
+    if not value.isprintable() or _WHITESPACE.search(value):
         return "must not contain whitespace or control characters"
     return None
 

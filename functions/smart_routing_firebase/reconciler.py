@@ -353,10 +353,10 @@ class VenueReconciler:
         """What the submissions recorded, for orders the reconciler has not touched yet."""
         refs = []
         for snapshot in snapshots:
-            data = snapshot.to_dict()
             # Only an order that filled at its submission can have a trade under its own id.
-            if "recorded_qty" not in data and data.get("filled_qty"):
-                refs.append(self.db.document(paths.ledger_trade(data["tenant_id"], snapshot.id)))
+            if _field(snapshot, "recorded_qty") is None and _field(snapshot, "filled_qty"):
+                tenant_id = snapshot.get("tenant_id")
+                refs.append(self.db.document(paths.ledger_trade(tenant_id, snapshot.id)))
         if not refs:
             return {}
         return {
@@ -397,6 +397,14 @@ def _order_fills(snapshot: Any, immediate: dict[str, Decimal]) -> OrderFills:
         venue_filled_qty=to_decimal(data.get("venue_filled_qty", 0), "venue_filled_qty"),
         recorded_qty=recorded,
     )
+
+
+def _field(snapshot: Any, name: str) -> Any:
+    """One field, or None where the document has none (`get` copies just that field)."""
+    try:
+        return snapshot.get(name)
+    except KeyError:
+        return None
 
 
 def _order_key(fill: VenueFill) -> str:
