@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import pytest
+
 from smart_routing.assets import AssetClass
 from smart_routing.orders import AccountOwner, OrderRequest, OrderType
 from smart_routing_firebase.order_book import FirestoreOrderBook
@@ -127,3 +129,33 @@ def test_oanda_fills_in_parts_and_past_a_purged_cursor_are_recorded_once(db, fak
     oanda.add_transaction(stray)
     reconcile()
     assert ledger(db, tenant).keys() == trades.keys()
+
+
+def test_a_reconciler_that_dies_before_moving_its_cursor_is_finished_by_the_next_run(db, fakes):
+    from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+    from smart_routing.fees import FeeSchedule
+    from smart_routing_firebase.reconciler import VenueReconciler
+    from venues.alpaca_fills import AlpacaFills
+    from venues.settings import AlpacaSettings
+
+    alpaca, _ = fakes
+    tenant, result = accepted_at_alpaca(alpaca, qty=6)
+    coid = result["order"]["client_order_id"]
+    fills = [alpaca.fill(coid, "2", price) for price in ("410.01", "410.02", "410.03")]
+    settings = AlpacaSettings(api_key=KEYS["ALPACA_API_KEY"], secret_key=KEYS["ALPACA_SECRET_KEY"],
+                              trading_url=alpaca.url, data_url=alpaca.url)  # fmt: skip
+
+    class DiesAtTheCursor(VenueReconciler):
+        """Writes the page's trades, then dies before the cursor moves."""
+
+        def _record_page(self, page, known, tally):
+            super()._record_page(page, known, tally)
+            raise RuntimeError("instance killed")
+
+    dying = DiesAtTheCursor(db, AlpacaFills(settings), BuiltinInstruments(), FeeSchedule())
+    with pytest.raises(RuntimeError, match="instance killed"):
+        dying.run()
+    reconcile()  # the deployed function reads the page again and finds it recorded
+    assert set(ledger(db, tenant)) == {f"alpaca-{fill['id']}" for fill in fills}
+    order = db.document(f"tenants/{tenant}/orders/{coid}").get().to_dict()
+    assert order["filled_qty"] == 6 and order["recorded_qty"] == 6
