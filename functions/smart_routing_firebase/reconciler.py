@@ -50,7 +50,7 @@ from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
 from smart_routing_firebase.drift import DriftReport
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.one_commit import attempt_in_one_commit
+from smart_routing_firebase.one_commit import COMMIT_REFUSED, attempt_in_one_commit
 from smart_routing_firebase.user_positions import (
     VenuePositions,
     held_from,
@@ -182,7 +182,7 @@ class VenueReconciler:
         for attempt in range(PAGE_ATTEMPTS):
             try:
                 return self._write_page(fills, known or self._known(fills))
-            except FailedPrecondition:  # an order moved since it was read: read them again
+            except COMMIT_REFUSED:  # another run wrote an order or trade first: read again
                 known = None
                 if attempt == PAGE_ATTEMPTS - 1:
                     raise
