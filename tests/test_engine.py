@@ -12,7 +12,12 @@ from smart_routing.assets import AssetClass
 from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.errors import (
+    FillAlreadyRecorded,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    VenueUnavailable,
+)
 from smart_routing.gate import CostCheck, GateAction, SmartRouter
 from smart_routing.orders import (
     AccountOwner,
@@ -430,3 +435,18 @@ def test_config_routing_policy_reaches_the_gate(market, clock):
     assert result.routing.threshold_source == "EXEC_MAX_SPREAD_PCT_CRYPTO"
     assert result.routing.threshold_pct == Decimal("0.003")
     assert EngineConfig().smart_routing_enabled is False
+
+
+class ReconciledFirstLedger(InMemoryLedgerStore):
+    """A ledger whose reconciler has already recorded the order's fills from the venue."""
+
+    def append(self, trade):
+        raise FillAlreadyRecorded(f"the reconciler has recorded order {trade.client_order_id}")
+
+
+def test_a_fill_the_reconciler_recorded_first_is_not_recorded_again(market, clock):
+    engine = engine_with(market, clock, ledger=ReconciledFirstLedger())
+    result = engine.execute_intent(buy(idempotency_key="raced"))
+    assert result.status is ExecutionStatus.FILLED and result.trade is None
+    assert result.message.endswith(f"the reconciler has recorded order {result.client_order_id}")
+    assert "ledger write failed" not in result.message

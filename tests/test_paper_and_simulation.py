@@ -244,3 +244,20 @@ def test_a_resting_limit_order_fills_when_the_market_reaches_it(clock):
     fill = broker.work_order(LOCAL_OWNER, order)
     assert (fill.qty, fill.price) == (5, Decimal("100.04"))
     assert broker.accounts.working_orders() == []
+
+
+def test_a_working_order_the_account_can_no_longer_settle_ends_canceled(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 100.00, 100.02, size=30)
+    broker = paper(market, clock)
+    broker.submit_order(request(qty=30, key="buy"))
+    selling = broker.submit_order(request(side="sell", qty=30, key="sell"))
+    assert selling.status is OrderStatus.FILLED
+    broker.submit_order(request(qty=30, key="buy-again"))
+    working_sell = broker.submit_order(request(side="sell", qty=50, key="sell-50"))
+    assert working_sell.filled_qty == 30  # the touch showed 30; 20 work
+    assert broker.work_order(LOCAL_OWNER, working_sell) is None  # nothing is held to sell
+    ended = broker.get_order_by_client_id("sell-50")
+    assert ended.status is OrderStatus.CANCELED and ended.filled_qty == 30
+    assert "insufficient position" in ended.reject_reason
+    assert broker.accounts.working_orders() == []

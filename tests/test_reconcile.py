@@ -33,9 +33,10 @@ def order(qty=10, filled=0, price=None, status=OrderStatus.ACCEPTED):
     )  # fmt: skip
 
 
-def state(recorded=0, seen=(), venue_filled=0, **kw):
+def state(submitted=0, seen=(), venue_filled=0, **kw):
+    """An order whose submission recorded `submitted` in its own trade."""
     return OrderFills(OWNER, order(**kw), frozenset(seen), Decimal(venue_filled),
-                      Decimal(recorded))  # fmt: skip
+                      Decimal(submitted), Decimal(submitted))  # fmt: skip
 
 
 def fill(fill_id="a1", qty=4, price="100.01", cum=None, fees=None):
@@ -53,7 +54,7 @@ def test_a_fill_nobody_recorded_is_recorded_whole():
 
 
 def test_the_fills_the_submission_recorded_add_nothing():
-    submitted = state(recorded=10, filled=10, price=Decimal("100"))
+    submitted = state(submitted=10, filled=10, price=Decimal("100"))
     first = apply_fill(submitted, fill("a1", qty=6, cum=6))
     second = apply_fill(first.state, fill("a2", qty=4, cum=10))
     assert [first.verdict, second.verdict] == [FillVerdict.ALREADY_RECORDED] * 2
@@ -62,9 +63,15 @@ def test_the_fills_the_submission_recorded_add_nothing():
 
 
 def test_a_fill_straddling_what_was_recorded_adds_only_the_rest():
-    outcome = apply_fill(state(recorded=5), fill(qty=5, cum=8))
+    outcome = apply_fill(state(submitted=5), fill(qty=5, cum=8))
     assert (outcome.verdict, outcome.qty) == (FillVerdict.RECORDED, 3)
     assert outcome.state.recorded_qty == 8
+
+
+def test_fills_that_arrive_out_of_order_are_each_recorded_whole():
+    later = apply_fill(state(), fill("a2", qty=6, cum=10))
+    earlier = apply_fill(later.state, fill("a1", qty=4, cum=4))
+    assert (later.qty, earlier.qty, earlier.state.recorded_qty) == (6, 4, 10)
 
 
 def test_a_rerun_over_the_same_fill_changes_nothing():
@@ -80,7 +87,7 @@ def test_without_a_cumulative_qty_the_fills_seen_give_it():
 
 
 def test_a_fill_beyond_the_order_is_recorded_up_to_it_and_the_rest_held():
-    outcome = apply_fill(state(recorded=8), fill(qty=4, cum=12))
+    outcome = apply_fill(state(submitted=8), fill(qty=4, cum=12))
     assert (outcome.verdict, outcome.qty, outcome.excess) == (FillVerdict.EXCEEDS_ORDER, 2, 2)
     assert outcome.state.recorded_qty == 10
 
@@ -105,7 +112,7 @@ def test_fill_ids_that_cannot_be_document_ids_are_refused():
 
 
 def test_the_order_after_its_fills_averages_everything_recorded():
-    before = state(recorded=2, filled=2, price=Decimal("100.00"))
+    before = state(submitted=2, filled=2, price=Decimal("100.00"))
     after = apply_fill(before, fill(qty=8, cum=10, price="100.05")).state
     done = order_after(before, after, [(Decimal(8), Decimal("100.05"))])
     assert done.status is OrderStatus.FILLED and done.filled_qty == 10

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from smart_routing import logs
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import (
+    FillAlreadyRecorded,
     InstrumentUnavailable,
     OrderOutcomeUnknown,
     OrderRejected,
@@ -160,6 +161,8 @@ class ExecutionEngine:
             return result(status, message, routing=routing, order=order)
         try:
             trade = self._record(intent, order, routing)
+        except FillAlreadyRecorded as exc:
+            return result(status, f"{message}; {exc}", routing=routing, order=order)
         except Exception as exc:  # the fill happened; say so, and how to record it
             message = (
                 f"{message}, but the ledger write failed ({type(exc).__name__}: {exc}); "

@@ -33,3 +33,8 @@ class OrderOutcomeUnknown(BrokerError):
 
 class InstrumentUnavailable(Exception):
     """The venue's instrument data could not be read or made no sense; nothing was sent."""
+
+
+class FillAlreadyRecorded(Exception):
+    """The ledger already holds this order's fills, recorded from the venue's own fill reports
+    (the reconciler got there first): the submission adds no trade of its own."""

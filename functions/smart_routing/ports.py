@@ -126,7 +126,9 @@ class LedgerStore(Protocol):
     """The append-only trade ledger."""
 
     def append(self, trade: LedgerTrade) -> LedgerTrade:
-        """Store a trade unless its trade_id exists; return what is stored under that id."""
+        """Store a trade unless its trade_id exists; return what is stored under that id.
+        Raises FillAlreadyRecorded when the ledger holds the order's fills another way (the
+        reconciler recorded them from the venue's fill reports)."""
         ...
 
     def get(self, tenant_id: str, trade_id: str) -> LedgerTrade | None: ...

@@ -41,6 +41,7 @@ class OrderFills:
     seen: frozenset[str]  # the venue fill ids processed
     venue_filled_qty: Decimal  # the order's filled qty as the processed fills tell it
     recorded_qty: Decimal  # how much of the order the ledger holds
+    immediate_qty: Decimal = ZERO  # of which the submission's own trade holds the first part
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +53,23 @@ class FillOutcome:
 
 
 def apply_fill(state: OrderFills, fill: VenueFill) -> FillOutcome:
-    """The part of `fill` the ledger does not hold yet, and the order's fills after it."""
+    """The part of `fill` the ledger does not hold yet, and the order's fills after it.
+
+    A fill covers the order's quantity from (cum - qty) to cum; venue fills never overlap one
+    another, so only the submission's trade (the order's first `immediate_qty`) can already
+    hold part of it, whatever order the fills arrive in."""
     if fill.fill_id in state.seen:
         return FillOutcome(FillVerdict.ALREADY_SEEN, ZERO, ZERO, state)
     cum = fill.cum_qty if fill.cum_qty is not None else state.venue_filled_qty + fill.qty
     start = cum - fill.qty
     ordered = state.order.qty
-    end = min(cum, ordered)
-    qty = max(ZERO, end - max(state.recorded_qty, start))
+    qty = max(ZERO, min(cum, ordered) - max(start, state.immediate_qty))
     excess = max(ZERO, cum - max(ordered, start))
     after = replace(
         state,
         seen=state.seen | {fill.fill_id},
         venue_filled_qty=max(state.venue_filled_qty, cum),
-        recorded_qty=max(state.recorded_qty, end),
+        recorded_qty=state.recorded_qty + qty,
     )
     if excess > 0:
         verdict = FillVerdict.EXCEEDS_ORDER

@@ -8,7 +8,6 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from smart_routing import logs
-from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.engine import ExecutionStatus
 from smart_routing.errors import ConfigError, UnknownStrategyError
@@ -18,9 +17,8 @@ from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
 from smart_routing_firebase.one_commit import attempt_in_one_commit, run_in_one_commit
-from smart_routing_firebase.services import Services, services
+from smart_routing_firebase.services import Services, services, settles_in_firestore
 
-PAPER_VENUE = PaperBroker.name
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
 
 
@@ -77,8 +75,7 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
 
 
 def _settles_in_firestore(svc: Services, run_request: StrategyRunRequest) -> bool:
-    asset_class = parse_symbol(run_request.symbol, run_request.asset_class).asset_class
-    return svc.runner.engine.broker.venue_for(asset_class) == PAPER_VENUE
+    return settles_in_firestore(svc.runner, run_request.symbol, run_request.asset_class)
 
 
 def _execute_claimed(
@@ -103,11 +100,13 @@ def _execute_claimed(
 def _execute_committed(
     svc: Services, run_request: StrategyRunRequest, claim: idempotency.Claim | None = None
 ) -> dict[str, Any]:
-    """The fill, account, positions, order, ledger trade and the claim's response in one
-    commit (see one_commit.py)."""
-    return run_in_one_commit(
-        svc.db, lambda: _execute_and_finish(svc, run_request, claim, create_claim=False)
-    )
+    """On the paper venue the fill, account, positions, order, ledger trade and the claim's
+    response in one commit (see one_commit.py). A real venue's order is placed by the first
+    run, so a refused commit must not run it again: there each store writes at once."""
+    work = lambda: _execute_and_finish(svc, run_request, claim, create_claim=False)  # noqa: E731
+    if _settles_in_firestore(svc, run_request):
+        return run_in_one_commit(svc.db, work)
+    return work()
 
 
 def _execute_and_finish(

@@ -9,6 +9,7 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore import Client, DocumentReference, Transaction
 
+from smart_routing.errors import FillAlreadyRecorded
 from smart_routing.ledger import LedgerTrade
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
@@ -44,17 +45,31 @@ class FirestoreLedgerStore:
         return trade
 
     def _append_with_position(self, ref: DocumentReference, trade: LedgerTrade) -> LedgerTrade:
+        """A real venue's submission trade, its position and its order's `recorded_qty` in one
+        transaction. The reconciler records the same order's venue fills: once it has recorded
+        any, they are the ledger's record of the order and this trade is not written
+        (FillAlreadyRecorded); else the order says the ledger holds this trade's qty, and the
+        reconciler adds only what lies beyond it (see reconcile.py)."""
         position_ref = self.db.document(paths.position(trade.uid, trade.symbol))
+        order_ref = self.db.document(paths.order(trade.tenant_id, trade.client_order_id))
 
         @firestore.transactional
         def run(transaction: Transaction) -> LedgerTrade:
-            read = self.db.get_all([ref, position_ref], transaction=transaction)
+            read = self.db.get_all([ref, position_ref, order_ref], transaction=transaction)
             by_path = {snapshot.reference.path: snapshot for snapshot in read}
             stored, position = by_path[ref.path], by_path[position_ref.path]
+            order = by_path[order_ref.path]
             if stored.exists:
                 return LedgerTrade.model_validate(stored.to_dict())
+            if order.exists and (order.to_dict().get("recorded_qty") or 0) > 0:
+                raise FillAlreadyRecorded(
+                    f"the reconciler has recorded order {trade.client_order_id}'s fills"
+                )
             transaction.create(ref, to_document(trade))
             self.positions.write(transaction, position, trade)
+            if order.exists:
+                qty = float(trade.qty)
+                transaction.update(order_ref, {"recorded_qty": qty, "immediate_qty": qty})
             return trade
 
         return run(self.db.transaction())

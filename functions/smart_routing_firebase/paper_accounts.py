@@ -152,13 +152,12 @@ class FirestorePaperAccounts:
         return sorted(working, key=lambda item: item[1].submitted_at)
 
     def order(self, client_order_id: str) -> Order | None:
-        query = (
-            self.db.collection_group("orders")
-            .where(filter=FieldFilter("client_order_id", "==", client_order_id))
-            .limit(1)
+        query = self.db.collection_group("orders").where(
+            filter=FieldFilter("client_order_id", "==", client_order_id)
         )
-        for snapshot in query.stream():
-            return _order_from(snapshot.to_dict())
+        for snapshot in query.stream():  # a real venue's order may share the id: not ours
+            if snapshot.get("broker") == PAPER_VENUE:
+                return _order_from(snapshot.to_dict())
         return None
 
     def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:

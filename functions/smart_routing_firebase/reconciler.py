@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -43,6 +44,7 @@ from smart_routing.reconcile import (
     FillVerdict,
     OrderFills,
     apply_fill,
+    fill_trade_id,
     order_after,
     trade_for_fill,
 )
@@ -63,7 +65,8 @@ IN_QUERY_LIMIT = 30  # Firestore's limit on the values of one `in` filter
 BATCH_WRITES = 450  # under Firestore's 500 writes per batch, with room for one order's trades
 PAGE_ATTEMPTS = 3
 _ORDER_TIMES = ("submitted_at", "filled_at")
-UNMATCHED, EXCESS = "unmatched", "excess"
+UNMATCHED, EXCESS, ABANDONED = "unmatched", "excess", "abandoned"
+HELD_ATTEMPTS = 60  # runs an unmatched fill is retried: an hour at one run a minute
 UNKNOWN_STATUS = "unknown"
 ENDED_WITHOUT_FILLS = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
 HELD_REASONS = {
@@ -208,8 +211,14 @@ class VenueReconciler:
         del placed["unmatched"]
         tally.update(placed)
         for fill in fills:
+            snapshot = snapshots[fill.fill_id]
             if fill.fill_id not in unmatched:
-                snapshots[fill.fill_id].reference.delete()
+                snapshot.reference.delete()
+            elif (snapshot.get("attempts") or 0) + 1 >= HELD_ATTEMPTS:
+                # No order after an hour of runs: kept for operations, no longer retried.
+                snapshot.reference.update({"kind": ABANDONED, "attempts": HELD_ATTEMPTS})
+            else:
+                snapshot.reference.update({"attempts": firestore.Increment(1)})
         tally["held_placed"] += len(fills) - len(unmatched)
 
     def _write_page(self, fills: list[VenueFill], known: _Known) -> tuple[Counter[str], set[str]]:
@@ -218,7 +227,12 @@ class VenueReconciler:
         unmatched: set[str] = set()
         orders, immediate = known.orders, known.immediate
         placed: dict[str, _Placed] = {}
-        for fill in fills:
+        # An order's fills in the order they filled it (a held fill may come back after a
+        # later one); fills without a cumulative qty keep the venue's order.
+        for fill in sorted(fills, key=lambda f: (f.cum_qty is None, f.cum_qty or ZERO)):
+            if not _usable_id(fill):
+                tally["bad_entries"] += 1
+                continue
             snapshot = orders.get(_order_key(fill))
             if snapshot is None:
                 unmatched.add(fill.fill_id)
@@ -378,8 +392,10 @@ class VenueReconciler:
                        broker_order_id=fill.broker_order_id, qty=qty, reason=reason)  # fmt: skip
         document = {**fill.model_dump(mode="json"), "held_qty": float(qty), "reason": reason,
                     "kind": kind, "seen_at": datetime.now(UTC)}  # fmt: skip
+        # The excess of a fill has its own record: the fill may also be held as unmatched.
+        held_id = fill.fill_id if kind == UNMATCHED else f"{fill.fill_id}.excess"
         with contextlib.suppress(AlreadyExists):  # held on an earlier run
-            self.db.document(paths.unmatched_fill(fill.venue, fill.fill_id)).create(document)
+            self.db.document(paths.unmatched_fill(fill.venue, held_id)).create(document)
 
 
 def _order_fills(snapshot: Any, immediate: dict[str, Decimal]) -> OrderFills:
@@ -388,15 +404,28 @@ def _order_fills(snapshot: Any, immediate: dict[str, Decimal]) -> OrderFills:
     order = Order.model_validate({k: v for k, v in data.items() if k in Order.model_fields})
     if "recorded_qty" in data:
         recorded = to_decimal(data["recorded_qty"], "recorded_qty")
+        submitted = to_decimal(data.get("immediate_qty", 0), "immediate_qty")
     else:
-        recorded = immediate.get(f"{owner.tenant_id}/{snapshot.id}", ZERO)
+        recorded = submitted = immediate.get(f"{owner.tenant_id}/{snapshot.id}", ZERO)
     return OrderFills(
         owner=owner,
         order=order,
         seen=frozenset(data.get("venue_fill_ids", [])),
         venue_filled_qty=to_decimal(data.get("venue_filled_qty", 0), "venue_filled_qty"),
         recorded_qty=recorded,
+        immediate_qty=submitted,
     )
+
+
+def _usable_id(fill: VenueFill) -> bool:
+    """A fill whose id cannot name a ledger trade is reported and skipped, never retried."""
+    try:
+        fill_trade_id(fill)
+    except InvalidIdentifier as exc:
+        logs.log_event(logs.LogEvent.RECONCILE_BAD_ENTRY, severity="ERROR", venue=fill.venue,
+                       problem=f"fill {fill.fill_id!r}: {exc}")  # fmt: skip
+        return False
+    return True
 
 
 def _field(snapshot: Any, name: str) -> Any:
@@ -463,6 +492,7 @@ def _order_update(entry: _Placed) -> dict[str, Any]:
         "venue_fill_ids": sorted(entry.after.seen),
         "venue_filled_qty": float(entry.after.venue_filled_qty),
         "recorded_qty": float(entry.after.recorded_qty),
+        "immediate_qty": float(entry.after.immediate_qty),
         "updated_at": datetime.now(UTC),
     }
 
@@ -615,7 +645,12 @@ def handle_reconcile() -> Counter[str]:
             tally[f"{venue}.failed"] += 1
             logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", venue=venue,
                            error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
-    tally.update(refresh_orders(svc.db, svc.venues.broker))
+    try:
+        tally.update(refresh_orders(svc.db, svc.venues.broker))
+    except Exception as exc:  # logged; the next run asks again
+        tally["refresh.failed"] += 1
+        logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",
+                       error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
     logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
     return tally
 

@@ -21,6 +21,7 @@ from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, PositiveFinite, cli
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing_firebase import idempotency, paths
 from smart_routing_firebase.one_commit import run_in_one_commit
+from smart_routing_firebase.services import settles_in_firestore
 
 _DIGEST_LENGTH = 64  # sha256, hex
 
@@ -118,7 +119,11 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
         _log_failure(path, request.symbol, exc)
         return "failed_runs"
     try:
-        result = run_in_one_commit(db, lambda: _run_and_finish(db, runner, request, claim_path))
+        work = lambda: _run_and_finish(db, runner, request, claim_path)  # noqa: E731
+        if settles_in_firestore(runner, request.symbol, request.asset_class):
+            result = run_in_one_commit(db, work)
+        else:  # a real venue's order is placed by the first run: never run it twice
+            result = work()
     except Exception as exc:  # one bad symbol or config must not stop the rest
         idempotency.release(db, claim_path)
         _log_failure(path, request.symbol, exc)

@@ -8,6 +8,8 @@ from functools import cache
 
 from google.cloud.firestore import Client
 
+from smart_routing.adapters.paper_broker import PaperBroker
+from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.pipeline import StrategyRunner
@@ -50,3 +52,13 @@ def services() -> Services:
         clock,
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
+
+
+def settles_in_firestore(
+    runner: StrategyRunner, symbol: str, asset_class: AssetClass | None
+) -> bool:
+    """Whether the order goes to the paper venue, whose fills are Firestore writes and nothing
+    else: only such an execution may run again after a refused commit (see one_commit.py). A
+    real venue's order is placed by the first run, so it is never run twice."""
+    resolved = parse_symbol(symbol, asset_class).asset_class
+    return runner.engine.broker.venue_for(resolved) == PaperBroker.name

@@ -69,8 +69,9 @@ def test_what_the_submission_recorded_is_not_recorded_again(db, fakes):
     rest = alpaca.fill(coid, "2", "410.30")
     reconcile()
     trades = ledger(db, tenant)
-    # The submission's trade holds the first half; the later fill is its own trade.
-    assert set(trades) == {coid, f"alpaca-{rest['id']}"}
+    # The first half is held once: by the submission's trade, or (when the reconciler, run
+    # right after the order was recorded, got there first) by its venue fill's own trade.
+    assert f"alpaca-{rest['id']}" in trades and len(trades) == 2
     assert sum(t["qty"] for t in trades.values()) == 4
 
 

@@ -110,7 +110,12 @@ class PaperBroker:
             fills.clear()  # apply may run again on contention: keep only the last run's fill
             if not stored.is_working:
                 return None
-            filled = self._fill(account, stored, _rest_of(stored, owner), spec, quote)
+            try:
+                filled = self._fill(account, stored, _rest_of(stored, owner), spec, quote)
+            except OrderRejected as exc:  # the account can no longer take the rest: it ends
+                reason = f"canceled with {format_qty(stored.filled_qty)} filled: {exc.reason}"
+                ended = {"status": OrderStatus.CANCELED, "reject_reason": reason}
+                return account, stored.model_copy(update=ended)
             if filled is None:
                 return None
             fills.append(_venue_fill(filled))
