@@ -214,7 +214,7 @@ class VenueReconciler:
             snapshot = snapshots[fill.fill_id]
             if fill.fill_id not in unmatched:
                 snapshot.reference.delete()
-            elif (snapshot.get("attempts") or 0) + 1 >= HELD_ATTEMPTS:
+            elif (_field(snapshot, "attempts") or 0) + 1 >= HELD_ATTEMPTS:
                 # No order after an hour of runs: kept for operations, no longer retried.
                 snapshot.reference.update({"kind": ABANDONED, "attempts": HELD_ATTEMPTS})
             else:
