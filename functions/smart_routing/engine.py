@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -37,6 +38,7 @@ from smart_routing.orders import (
     client_order_id_for,
 )
 from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
+from smart_routing.tca import Arrival
 
 
 class ExecutionStatus(StrEnum):
@@ -142,7 +144,7 @@ class ExecutionEngine:
         if self.dry_run if dry_run is None else dry_run:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
 
-        request = _order_request(intent, routing, client_order_id)
+        request = _order_request(intent, routing, client_order_id, self.clock.now())
         try:
             order = self._submit(request)
         except OrderRejected as exc:
@@ -273,6 +275,7 @@ class ExecutionEngine:
             if routing.estimated_slippage is not None
             else intent.estimated_slippage,
             filled_at=order.filled_at or self.clock.now(),
+            arrival=order.arrival,
         )
         return self.ledger.append(trade)
 
@@ -300,7 +303,7 @@ def market_data_error(exc: Exception) -> str:
 
 
 def _order_request(
-    intent: OrderIntent, routing: SmartRoutingDecision, client_order_id: str
+    intent: OrderIntent, routing: SmartRoutingDecision, client_order_id: str, decided_at: datetime
 ) -> OrderRequest:
     assert intent.asset_class is not None  # OrderIntent fills it in
     return OrderRequest(
@@ -314,7 +317,14 @@ def _order_request(
         limit_price=routing.limit_price,
         time_in_force=intent.time_in_force,
         strategy_id=intent.strategy_id,
+        arrival=_arrival(routing, decided_at),
     )
+
+
+def _arrival(routing: SmartRoutingDecision, decided_at: datetime) -> Arrival | None:
+    if routing.quote is None:
+        return None
+    return Arrival(mid=routing.quote.mid, spread_pct=routing.spread_pct, decided_at=decided_at)
 
 
 def _status_of(order: Order) -> tuple[ExecutionStatus, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -11,6 +12,7 @@ from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.money import Amount, round_money
 from smart_routing.orders import Order, OrderSide
+from smart_routing.tca import Arrival, decision_to_fill_ms, realized_slippage_pct
 from smart_routing.trading_calendar import trading_date
 
 
@@ -41,6 +43,12 @@ class LedgerTrade(BaseModel):
     broker: str
     broker_order_id: str
     client_order_id: str
+    # Transaction cost analysis (tca.py): the quote the decision saw, and what the fill cost
+    # against it; None where the decision saw no quote.
+    arrival_mid: Amount | None = None
+    arrival_spread_pct: Amount | None = None
+    realized_slippage_pct: Amount | None = None
+    decision_to_fill_ms: int | None = None
 
 
 def _venue_fee(order: Order, spec: InstrumentSpec, price: Amount) -> Amount | None:
@@ -67,6 +75,7 @@ def trade_from_fill(
     estimated_slippage: Amount | None,
     filled_at: AwareDatetime,
     trade_id: str | None = None,
+    arrival: Arrival | None = None,
 ) -> LedgerTrade:
     """The ledger record of an order's fill: exactly the filled quantity, at its average price.
 
@@ -100,4 +109,18 @@ def trade_from_fill(
         broker=order.broker,
         broker_order_id=order.broker_order_id,
         client_order_id=order.client_order_id,
+        **_cost_analysis(arrival, order.side, price, filled_at),
     )
+
+
+def _cost_analysis(
+    arrival: Arrival | None, side: OrderSide, price: Amount, filled_at: AwareDatetime
+) -> dict[str, Any]:
+    if arrival is None:
+        return {}
+    return {
+        "arrival_mid": arrival.mid,
+        "arrival_spread_pct": arrival.spread_pct,
+        "realized_slippage_pct": realized_slippage_pct(side, price, arrival.mid),
+        "decision_to_fill_ms": decision_to_fill_ms(arrival.decided_at, filled_at),
+    }

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.identifiers import DocumentId
 from smart_routing.money import ZERO, Amount
+from smart_routing.tca import Arrival
 
 PositiveFinite = Annotated[Amount, Field(gt=0, allow_inf_nan=False)]
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
@@ -134,6 +135,7 @@ class OrderRequest(BaseModel):
     limit_price: PositiveFinite | None = None
     time_in_force: TimeInForce | None = None
     strategy_id: str = "manual"  # recorded with the order, for the fills that arrive later
+    arrival: Arrival | None = None  # the quote the decision saw, for each fill's cost analysis
 
 
 class Order(BaseModel):
@@ -160,8 +162,10 @@ class Order(BaseModel):
     reject_reason: str | None = None
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None
-    # The strategy that placed it, where the order book knows it (a venue does not).
+    # The strategy that placed it and the quote its decision saw, where the order book knows
+    # them (a venue does not).
     strategy_id: str | None = None
+    arrival: Arrival | None = None
 
     @property
     def has_fill(self) -> bool:

@@ -78,6 +78,11 @@ class PortfolioHistoryRecord(LotBasis):
     estimated_slippage: Amount | None
     fees: Amount
     tax_lot_method: str = TAX_LOT_METHOD
+    # The fill's cost against the quote its decision saw (tca.py), where known.
+    arrival_mid: Amount | None = None
+    arrival_spread_pct: Amount | None = None
+    realized_slippage_pct: Amount | None = None
+    decision_to_fill_ms: int | None = None
 
 
 class AppliedTrade(BaseModel):
@@ -160,6 +165,7 @@ class StateUpdate(BaseModel):
 _RECORD_FIELDS = {
     "trade_id", "tenant_id", "symbol", "asset_class", "side", "qty", "price", "notional",
     "currency", "timestamp", "trading_date", "strategy_id", "estimated_slippage", "fees",
+    "arrival_mid", "arrival_spread_pct", "realized_slippage_pct", "decision_to_fill_ms",
 }  # fmt: skip
 _APPLIED_FIELDS = set(AppliedTrade.model_fields) - {"taken"}
 

@@ -113,6 +113,7 @@ def trade_for_fill(
         estimated_slippage=None,
         filled_at=fill.filled_at,
         trade_id=fill_trade_id(fill),
+        arrival=state.order.arrival,
     )
 
 

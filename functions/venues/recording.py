@@ -54,7 +54,8 @@ class RecordingBroker:
                 self._release(request)
             raise
         if owner is not None:
-            self.book.record(owner, order.model_copy(update={"strategy_id": request.strategy_id}))
+            known = {"strategy_id": request.strategy_id, "arrival": request.arrival}
+            self.book.record(owner, order.model_copy(update=known))
         if reserved and not order.is_working:
             # What filled is on its way to the ledger, which takes it off the reservation.
             self._release(request, order)

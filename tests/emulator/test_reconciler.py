@@ -43,6 +43,11 @@ def test_an_order_larger_than_the_touch_completes_on_later_reconciler_runs(
     assert trades[coid]["qty"] == 100  # what the submission filled, under the order's id
     assert all(t["qty"] <= 100 for t in trades.values()) and len(trades) == 3
     assert all(t["price"] == 12.00 and t["strategy_id"] == "manual" for t in trades.values())
+    # Every part is measured against the quote the decision saw (mid 11.995).
+    assert all(t["arrival_mid"] == 11.995 for t in trades.values())
+    assert {t["realized_slippage_pct"] for t in trades.values()} == {
+        float((Decimal("0.005") / Decimal("11.995")).quantize(Decimal("1e-10")))
+    }
     stored = order_ref.get().to_dict()
     assert (stored["filled_qty"], stored["filled_avg_price"]) == (250, 12.00)
     held = FirestorePaperAccounts(db, Decimal(100_000)).account(

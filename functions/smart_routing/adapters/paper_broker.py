@@ -186,6 +186,7 @@ class PaperBroker:
             status=OrderStatus.ACCEPTED,
             submitted_at=self.clock.now(),
             strategy_id=request.strategy_id,
+            arrival=request.arrival,
         )
 
 
