@@ -10,33 +10,23 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
+from tools.browser import CHROMIUM_ARGS, chromium_executable
 from tools.emulators import ENDPOINTS, ROOT, EmulatorError, client_environment, running_emulators
 
 LOG_PATH = ROOT / ".cache" / "emulators-browser.log"
 ARTIFACTS = ROOT / ".cache" / "browser"
 BUNDLE = ROOT / "web" / "dist" / "app.js"
 PAGE_URL = f"http://{ENDPOINTS['hosting'].address}/"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-password"
 TIMEOUT_MS = 60_000
 
 
 def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
+    path = chromium_executable()
+    if path is None:
         pytest.fail(
             "Chromium is not installed (/usr/bin/chromium): run `make setup`, which installs "
             "Debian's chromium package",
