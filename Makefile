@@ -6,12 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 FIREBASE := node_modules/.bin/firebase
+WEB_BUNDLE := web/dist/app.js
+HOSTING := $(shell sed -n 's/.*"hosting": *{ *"host": *"\([^"]*\)", *"port": *\([0-9]*\).*/\1:\2/p' firebase.json)
 # The project id has one home, .firebaserc (projects.default), which the CLI and tools/ read too.
 PROJECT := $(shell sed -n 's/.*"default": *"\([^"]*\)".*/\1/p' .firebaserc)
 
-.PHONY: setup demo demo-local serve test lint format bench route emulator-data clean
+.PHONY: setup chromium demo demo-local serve test lint format bench route emulator-data clean
 
-setup: $(STAMP) $(NPM_STAMP)
+setup: $(STAMP) $(NPM_STAMP) $(WEB_BUNDLE) chromium
 
 $(STAMP): requirements.txt functions/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +24,14 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
+# The web app (web/ -> web/dist, served by the hosting emulator); never committed.
+$(WEB_BUNDLE): $(NPM_STAMP) web/build.mjs web/index.html web/styles.css $(wildcard web/src/*.js) firebase.json
+	npm run --silent build
+
+# The browser tests drive Debian's Chromium (browser builds cannot be downloaded here).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 # The main job on the emulators: the demo user calls execute_strategy for all four classes.
 demo: setup
 	PYTHONPATH=functions $(PY) -m tools.emulator_demo
@@ -30,10 +40,11 @@ demo: setup
 demo-local: $(STAMP)
 	cd functions && ../$(PY) -m smart_routing demo
 
-# Emulators with the demo data, left running for a web app (Ctrl-C stops them).
+# Emulators with the demo data and the web app, left running (Ctrl-C stops them).
 serve: setup
+	@echo "The web app: http://$(HOSTING)/ (demo@example.com / demo-password), once the emulators are ready"
 	FIRESTORE_EMULATOR_BINARY_PATH=$$(scripts/firestore-emulator-jar.sh) \
-	  $(FIREBASE) emulators:start --only auth,firestore,functions --project $(PROJECT) \
+	  $(FIREBASE) emulators:start --only auth,firestore,functions,hosting --project $(PROJECT) \
 	  --import emulator-data
 
 test: setup lint

@@ -1,4 +1,5 @@
-"""Start and stop the Firebase emulators (auth, Firestore, functions) for tests and the demo."""
+"""Start and stop the Firebase emulators (auth, Firestore, functions, hosting) for tests and the
+demo."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
-EMULATOR_NAMES = ("auth", "firestore", "functions", "hub", "logging")
+EMULATOR_NAMES = ("auth", "firestore", "functions", "hosting", "hub", "logging")
 READY = "All emulators ready"
 START_TIMEOUT_S = 240
 

@@ -1,0 +1,129 @@
+// The security rules for everything the page reads, from the JS side: @firebase/rules-unit-testing
+// against the Firestore emulator (FIRESTORE_EMULATOR_HOST, or firebase.json's port).
+// Run by `npm run test:rules` (node's test runner); tests/browser/test_rules_js.py runs it in
+// `make test` with the emulator started.
+import { after, before, beforeEach, describe, test } from "node:test";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  assertFails,
+  assertSucceeds,
+  initializeTestEnvironment,
+} from "@firebase/rules-unit-testing";
+import {
+  collection,
+  deleteDoc,
+  doc,
+  getDoc,
+  getDocs,
+  orderBy,
+  query,
+  setDoc,
+  limit,
+} from "firebase/firestore";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const config = JSON.parse(readFileSync(join(root, "firebase.json"), "utf8"));
+const projectId = `rules-${Date.now()}`; // its own project: the emulator keeps other runs' data apart
+const [host, port] = (
+  process.env.FIRESTORE_EMULATOR_HOST ||
+  `${config.emulators.firestore.host}:${config.emulators.firestore.port}`
+).split(":");
+
+const OWNER = "alice";
+const PAGE_READS = {
+  history: `users/${OWNER}/portfolio/history/trades/t1`,
+  "lots head": `users/${OWNER}/portfolio/lots/symbols/AAPL`,
+  "open lot": `users/${OWNER}/portfolio/lots/symbols/AAPL/open/t1`,
+  position: `users/${OWNER}/portfolio/positions/symbols/AAPL`,
+};
+const ACCOUNT = `users/${OWNER}/portfolio/account`;
+const PRIVATE = {
+  order: "tenants/t/orders/o1",
+  "ledger trade": "tenants/t/ledger_trades/t1",
+  "execution claim": "tenants/t/executions/e1",
+  strategy: "tenants/t/strategies/manual",
+  "reconciliation cursor": "reconciliation/paper",
+};
+
+let env;
+
+before(async () => {
+  env = await initializeTestEnvironment({
+    projectId,
+    firestore: { host, port: Number(port), rules: readFileSync(join(root, "firestore.rules"), "utf8") },
+  });
+});
+
+after(async () => {
+  await env?.cleanup();
+});
+
+beforeEach(async () => {
+  await env.clearFirestore();
+  await env.withSecurityRulesDisabled(async (context) => {
+    const db = context.firestore();
+    for (const path of [...Object.values(PAGE_READS), ACCOUNT, ...Object.values(PRIVATE)]) {
+      await setDoc(doc(db, path), { seeded: true, timestamp: new Date() });
+    }
+  });
+});
+
+const owner = () => env.authenticatedContext(OWNER, { tenant_id: "t" }).firestore();
+const ownerWithoutTenant = () => env.authenticatedContext(OWNER).firestore();
+const other = () => env.authenticatedContext("bob", { tenant_id: "t" }).firestore();
+const nobody = () => env.unauthenticatedContext().firestore();
+const parent = (path) => path.split("/").slice(0, -1).join("/");
+
+describe("what the page reads", () => {
+  for (const [name, path] of Object.entries(PAGE_READS)) {
+    test(`the owner gets and lists their ${name}`, async () => {
+      await assertSucceeds(getDoc(doc(owner(), path)));
+      await assertSucceeds(getDocs(collection(owner(), parent(path))));
+    });
+    test(`the owner without a tenant claim still reads their ${name}`, async () => {
+      await assertSucceeds(getDoc(doc(ownerWithoutTenant(), path)));
+      await assertSucceeds(getDocs(collection(ownerWithoutTenant(), parent(path))));
+    });
+    test(`another user and no one signed in cannot read the ${name}`, async () => {
+      for (const db of [other(), nobody()]) {
+        await assertFails(getDoc(doc(db, path)));
+        await assertFails(getDocs(collection(db, parent(path))));
+      }
+    });
+    test(`nobody writes the ${name}, not even its owner`, async () => {
+      await assertFails(setDoc(doc(owner(), path), { qty: 1 }));
+      await assertFails(deleteDoc(doc(owner(), path)));
+      await assertFails(setDoc(doc(owner(), `${parent(path)}/new`), { qty: 1 }));
+    });
+  }
+
+  test("the page's history query (newest first, 50) is allowed for the owner only", async () => {
+    const history = (db) =>
+      query(collection(db, parent(PAGE_READS.history)), orderBy("timestamp", "desc"), limit(50));
+    const snapshot = await assertSucceeds(getDocs(history(owner())));
+    if (snapshot.size !== 1) throw new Error(`expected 1 row, got ${snapshot.size}`);
+    await assertFails(getDocs(history(other())));
+  });
+
+  test("the owner gets their account; others cannot; nobody writes it", async () => {
+    await assertSucceeds(getDoc(doc(owner(), ACCOUNT)));
+    await assertSucceeds(getDoc(doc(ownerWithoutTenant(), ACCOUNT)));
+    await assertFails(getDoc(doc(other(), ACCOUNT)));
+    await assertFails(getDoc(doc(nobody(), ACCOUNT)));
+    await assertFails(setDoc(doc(owner(), ACCOUNT), { cash: { USD: 1e9 } }));
+  });
+});
+
+describe("what the page never reads", () => {
+  for (const [name, path] of Object.entries(PRIVATE)) {
+    test(`no client reads or writes the ${name}`, async () => {
+      for (const db of [owner(), other(), nobody()]) {
+        await assertFails(getDoc(doc(db, path)));
+        await assertFails(getDocs(collection(db, parent(path))));
+        await assertFails(setDoc(doc(db, path), { x: 1 }));
+      }
+    });
+  }
+});
