@@ -63,6 +63,7 @@ bench: setup
 	$(PY) bench/bench_cold_start.py
 	PYTHONPATH=functions:. $(PY) bench/bench_venues.py
 	PYTHONPATH=functions:. $(PY) bench/bench_emulator.py
+	PYTHONPATH=functions:. $(PY) bench/bench_web.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)
