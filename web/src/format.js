@@ -161,8 +161,8 @@ export function describeError(error) {
   }
 }
 
-/** A fraction (0.0012) in basis points ("12.0 bps"); positive is a cost. */
+/** A fraction (0.0012) in basis points ("12.00 bps"); positive is a cost. */
 export function bps(fraction) {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return "—";
-  return `${(fraction * 1e4).toFixed(1)} bps`;
+  return `${(fraction * 1e4).toFixed(2)} bps`;
 }

@@ -69,18 +69,18 @@ function draw(rows) {
   root.append(svg("text", { x: 4, y: PAD.top - 4, class: "tick" }, "bps"));
   root.append(svg("text", { x: W - PAD.right, y: H - 6, "text-anchor": "end", class: "tick" }, "trades, oldest → newest"));
   rows.forEach((t, i) => {
-    const cx = x(i).toFixed(1);
     const mark = svg("g", { "data-testid": "tca-mark", "data-trade-id": t.id, class: "mark" });
     const est = isNum(t.estimated_slippage) ? t.estimated_slippage * 1e4 : null;
     const real = isNum(t.realized_slippage_pct) ? t.realized_slippage_pct * 1e4 : null;
     mark.append(svg("title", {}, `${t.side} ${t.qty} ${t.symbol}: estimated ${bps(t.estimated_slippage)}, realized ${bps(t.realized_slippage_pct)}`));
+    // Side by side (estimate left, realized right) so equal values do not hide each other.
+    const [ex, rx] = [(x(i) - 4).toFixed(1), (x(i) + 4).toFixed(1)];
     if (est !== null && real !== null) {
-      mark.append(svg("line", { x1: cx, x2: cx, y1: y(est).toFixed(1), y2: y(real).toFixed(1), class: "link" }));
+      mark.append(svg("line", { x1: ex, x2: rx, y1: y(est).toFixed(1), y2: y(real).toFixed(1), class: "link" }));
     }
-    if (est !== null) mark.append(svg("circle", { cx, cy: y(est).toFixed(1), r: 4, class: "est" }));
+    if (est !== null) mark.append(svg("circle", { cx: ex, cy: y(est).toFixed(1), r: 4, class: "est" }));
     if (real !== null) {
-      const cy = y(real);
-      mark.append(svg("path", { d: `M${cx} ${(cy - 5).toFixed(1)}l5 9h-10z`, class: "real" }));
+      mark.append(svg("path", { d: `M${rx} ${(y(real) - 5).toFixed(1)}l5 9h-10z`, class: "real" }));
     }
     root.append(mark);
   });
