@@ -110,7 +110,9 @@ function figures(rows) {
       (both.length ? `; mean estimated ${bps(mean(both.map((t) => t.estimated_slippage)))}` : "") + ".");
   }
   if (both.length) {
-    const within = both.filter((t) => t.realized_slippage_pct <= t.estimated_slippage).length;
+    // Compared at the 0.01 bps shown, so float noise does not call an equal fill worse.
+    const shown = (f) => Math.round(f * 1e6);
+    const within = both.filter((t) => shown(t.realized_slippage_pct) <= shown(t.estimated_slippage)).length;
     lines.push(`Filled at or better than the estimate: ${within} of ${both.length}.`);
   }
   if (latency.length) lines.push(`Median decision to fill: ${Math.round(median(latency))} ms.`);
