@@ -12,6 +12,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from tools.emulator_client import CallResult, call, firestore_rest, run_scheduled, sign_in
 from tools.emulators import (
+    ENDPOINTS,
     ROOT,
     EmulatorError,
     client_environment,
@@ -54,6 +55,8 @@ def main() -> int:
     except EmulatorError as exc:
         print(f"demo: the emulators could not start: {exc}", file=sys.stderr)
         return 1
+    # The demo's emulators are stopped by now: `make serve` starts them again with the page.
+    print(f"Open the web app with `make serve`: http://{ENDPOINTS['hosting'].address}/")
     return 0 if parts_ok and all(row["history"] != "MISSING" for row in rows) else 1
 
 

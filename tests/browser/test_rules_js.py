@@ -21,3 +21,17 @@ def test_the_js_rules_tests_pass(emulators):
     report = done.stdout + done.stderr
     assert done.returncode == 0, f"npm run test:rules failed:\n{report[-6000:]}"
     assert "# fail 0" in report and "# pass 0" not in report, report[-3000:]
+
+
+def test_the_js_unit_tests_pass():
+    """The page's exact-decimal and CSV arithmetic (web/test/tax.test.mjs)."""
+    done = subprocess.run(
+        ["npm", "run", "--silent", "test:unit"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = done.stdout + done.stderr
+    assert done.returncode == 0, f"npm run test:unit failed:\n{report[-6000:]}"
+    assert "# fail 0" in report and "# pass 0" not in report, report[-3000:]

@@ -160,3 +160,9 @@ export function describeError(error) {
       return message;
   }
 }
+
+/** A fraction (0.0012) in basis points ("12.00 bps"); positive is a cost. */
+export function bps(fraction) {
+  if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return "—";
+  return `${(fraction * 1e4).toFixed(2)} bps`;
+}

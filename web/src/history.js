@@ -3,7 +3,7 @@
 // however long the history grows.
 import { collection, limit, onSnapshot, orderBy, query, startAfter } from "firebase/firestore";
 import { $, el } from "./dom.js";
-import { describeError, money, num, pct } from "./format.js";
+import { bps, describeError, money, num } from "./format.js";
 
 export const PAGE_SIZE = 50;
 
@@ -80,7 +80,8 @@ function render(docs) {
       el("td", {}, num(t.price)),
       el("td", {}, money(t.notional)),
       el("td", {}, t.currency || "—"),
-      el("td", {}, pct(t.estimated_slippage)),
+      el("td", {}, bps(t.estimated_slippage)),
+      el("td", {}, bps(t.realized_slippage_pct)),
       el("td", {}, t.realized_gain === null || t.realized_gain === undefined ? "—" : money(t.realized_gain)),
     );
   });

@@ -6,6 +6,8 @@ import { connectFirebase } from "./firebase.js";
 import { describeError } from "./format.js";
 import { watchHistory } from "./history.js";
 import { watchPositions } from "./positions.js";
+import { setupTaxExport } from "./tax.js";
+import { watchTca } from "./tca.js";
 import { setupTicket } from "./ticket.js";
 
 export const NO_TENANT_MESSAGE =
@@ -24,6 +26,8 @@ async function start() {
   let positions = null;
   const ticket = setupTicket(functions, { onQuote: (symbol, mid) => positions?.quote(symbol, mid) });
   let stopHistory = () => {};
+  let stopTca = () => {};
+  let stopTax = () => {};
 
   $("sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -41,6 +45,9 @@ async function start() {
 
   onAuthStateChanged(auth, async (user) => {
     stopHistory();
+    stopTca();
+    stopTax();
+    stopTca = stopTax = () => {};
     positions?.stop();
     positions = null;
     ticket.enable(false);
@@ -61,6 +68,8 @@ async function start() {
     ticket.enable(Boolean(tenant));
     stopHistory = watchHistory(db, user.uid);
     positions = watchPositions(db, user.uid);
+    stopTca = watchTca(db, user.uid);
+    stopTax = setupTaxExport(db, user.uid);
   });
 }
 
