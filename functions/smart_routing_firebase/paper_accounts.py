@@ -20,6 +20,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.assets import parse_symbol
 from smart_routing.errors import OrderRejected
 from smart_routing.money import ZERO, to_decimal
@@ -31,7 +32,7 @@ from smart_routing_firebase.one_commit import PendingCommit, pending
 from smart_routing_firebase.user_positions import position_document
 
 _ORDER_TIMES = ("submitted_at", "filled_at")
-PAPER_VENUE = "paper"
+PAPER_VENUE = PaperBroker.name
 
 
 class FirestorePaperAccounts:

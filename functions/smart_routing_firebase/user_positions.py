@@ -17,6 +17,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import OrderRejected
 from smart_routing.ledger import LedgerTrade
@@ -26,7 +27,7 @@ from smart_routing.positions import HeldPosition, apply_trade, cost_basis, relea
 from smart_routing_firebase import paths
 from smart_routing_firebase.one_commit import PendingCommit
 
-PAPER_VENUE = "paper"
+PAPER_VENUE = PaperBroker.name
 RESERVE_ATTEMPTS = 20
 
 

@@ -74,6 +74,16 @@ EQUITY_TICK = Decimal("0.01")
 OPTION_TICK = Decimal("0.01")
 
 
+def trading_client(settings: AlpacaSettings, timeout_s: float) -> TradingClient:
+    """alpaca-py's trading client for these settings, with this module's timeout and retries."""
+    client = TradingClient(
+        settings.api_key, settings.secret_key, paper=not settings.live,
+        url_override=settings.trading_url,
+    )  # fmt: skip
+    _prepare(client, timeout_s)
+    return client
+
+
 def _prepare(client: RESTClient, timeout_s: float) -> None:
     with_timeout(client._session, timeout_s)
     # alpaca-py retries 429 and 504 three times with a fixed 3 s sleep, ignoring Retry-After,
@@ -210,11 +220,7 @@ class AlpacaBroker:
         timeout_s: float,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = TradingClient(
-            settings.api_key, settings.secret_key, paper=not settings.live,
-            url_override=settings.trading_url,
-        )  # fmt: skip
-        _prepare(self.client, timeout_s)
+        self.client = trading_client(settings, timeout_s)
         self.sleep = sleep
 
     def venue_for(self, asset_class: AssetClass) -> str:
@@ -347,11 +353,7 @@ class AlpacaInstruments:
     name = "alpaca"
 
     def __init__(self, settings: AlpacaSettings, timeout_s: float) -> None:
-        self.client = TradingClient(
-            settings.api_key, settings.secret_key, paper=not settings.live,
-            url_override=settings.trading_url,
-        )  # fmt: skip
-        _prepare(self.client, timeout_s)
+        self.client = trading_client(settings, timeout_s)
 
     def fetch_instruments(
         self, asset_class: AssetClass, symbols: list[str]

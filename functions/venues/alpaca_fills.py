@@ -12,14 +12,13 @@ from typing import Any
 
 import requests
 from alpaca.common.exceptions import APIError
-from alpaca.trading.client import TradingClient
 from alpaca.trading.models import TradeActivity
 
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import VenueUnavailable
 from smart_routing.fills import FillPage, VenueFill
 from smart_routing.orders import OrderSide
-from venues.alpaca import _canonical, _prepare, _rate_limited
+from venues.alpaca import _canonical, _rate_limited, trading_client
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
 from venues.settings import AlpacaSettings
@@ -45,11 +44,7 @@ class AlpacaFills:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = TradingClient(
-            settings.api_key, settings.secret_key, paper=not settings.live,
-            url_override=settings.trading_url,
-        )  # fmt: skip
-        _prepare(self.client, timeout_s)
+        self.client = trading_client(settings, timeout_s)
         self.sleep = sleep
         # The trading API's activities name no account: TradeActivity needs one, learnt once.
         self._account_id: str | None = None
