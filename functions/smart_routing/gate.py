@@ -4,8 +4,9 @@ Checks, in order, stopping at the first that fails:
 1. instrument: tradable today (not expired, listed, not halted by the venue);
 2. quantity: on the instrument's grid (a typed qty off the grid is invalid; a computed one is
    rounded down, and rounding to zero sends nothing); limit prices go to the tick;
-3. cost: the spread against the strictest threshold (WAIT above it); bypassed when smart
-   routing is off; with no usable quote the fail mode decides;
+3. cost: the spread against the strictest threshold for the session the order trades in
+   (WAIT above it); bypassed when smart routing is off; with no usable quote the fail mode
+   decides;
 4. size and account: the per-class notional cap, buying power in the account's currency (via a
    conversion quote when the instrument is quoted in another), and no short the account may
    not hold.
@@ -33,7 +34,8 @@ from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, has_prices, quote_problem
 from smart_routing.money import ZERO, Amount, format_money, format_qty, round_money
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, OrderType, QtyRounding
-from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.routing import FailMode, RoutingPolicy, Threshold
+from smart_routing.sessions import Session
 from smart_routing.trading_calendar import NEW_YORK
 
 
@@ -83,6 +85,7 @@ class SmartRoutingDecision:
     estimated_slippage: Amount | None = None
     threshold_pct: Amount
     threshold_source: str
+    session: Session | None = None
     venue: str
     instrument: InstrumentSpec
     requested_qty: Amount
@@ -139,6 +142,20 @@ class SmartRouter:
         self.policy = policy or RoutingPolicy()
         self.fees = fees or FeeSchedule()
         self.enabled = enabled
+        self._thresholds: dict[tuple[AssetClass, Decimal | None, Session], Threshold] = {}
+
+    def threshold(
+        self, asset_class: AssetClass, strategy_max: Decimal | None, session: Session
+    ) -> Threshold:
+        """The policy's threshold for the class, strategy maximum and session, computed once."""
+        key = (asset_class, strategy_max, session)
+        found = self._thresholds.get(key)
+        if found is None:
+            if len(self._thresholds) > 1024:
+                self._thresholds.clear()
+            found = self.policy.threshold_for(asset_class, strategy_max, session)
+            self._thresholds[key] = found
+        return found
 
     def precheck(
         self, intent: OrderIntent, spec: InstrumentSpec, now: datetime
@@ -147,7 +164,7 @@ class SmartRouter:
 
         Run before any quote is fetched, so an expired option costs no market-data call.
         """
-        return _Draft(self, intent, spec).precheck(now)
+        return _Draft(self, intent, spec, now).precheck(now)
 
     def decide(
         self,
@@ -163,7 +180,7 @@ class SmartRouter:
         """Every check in order. `quote_error` says why there is no quote, when there is none;
         `account` None means the account could not be read (the order is not sent);
         `prechecked` says `precheck` already passed for this intent and spec."""
-        draft = _Draft(self, intent, spec)
+        draft = _Draft(self, intent, spec, now)
         failed = None if prechecked else draft.precheck(now)
         if failed is not None:
             return failed
@@ -182,11 +199,15 @@ class SmartRouter:
 class _Draft:
     """A decision being built, check by check."""
 
-    def __init__(self, router: SmartRouter, intent: OrderIntent, spec: InstrumentSpec) -> None:
+    def __init__(
+        self, router: SmartRouter, intent: OrderIntent, spec: InstrumentSpec, now: datetime
+    ) -> None:
         assert intent.asset_class is not None  # OrderIntent fills it in
         self.router, self.intent, self.spec = router, intent, spec
-        self.threshold = router.policy.threshold_for(intent.asset_class, intent.max_spread_pct)
+        session = router.policy.sessions.session_of(intent.asset_class, now)
+        self.threshold = router.threshold(intent.asset_class, intent.max_spread_pct, session)
         self.fields: dict[str, object] = {
+            "session": session,
             "symbol": spec.symbol, "asset_class": spec.asset_class, "side": intent.side,
             "venue": spec.venue, "instrument": spec, "requested_qty": intent.qty,
             "qty": intent.qty, "currency": spec.quote_currency,
