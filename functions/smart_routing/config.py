@@ -16,8 +16,11 @@ from smart_routing.money import to_decimal
 from smart_routing.paper_account import DEFAULT_STARTING_CASH
 from smart_routing.routing import (
     DEFAULT_FOREX_MARGIN_RATE,
+    DEFAULT_IMPACT_Y,
+    DEFAULT_MAX_ADV_FRACTION,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_QUOTE_AGE_S,
+    DEFAULT_WAIT_INTERVAL_S,
     FailMode,
     RoutingPolicy,
     Threshold,
@@ -95,7 +98,26 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
         max_order_notional=caps,
         forex_margin_rate=margin,
         sessions=_session_table(env),
+        max_adv_fraction=_adv_fraction(env, "EXEC_MAX_ADV_FRACTION"),
+        impact_y=_bounded(env, "EXEC_IMPACT_Y", DEFAULT_IMPACT_Y, 10),
+        wait_interval_s=_bounded(env, "EXEC_WAIT_INTERVAL_S", DEFAULT_WAIT_INTERVAL_S, 86_400),
     )
+
+
+def _adv_fraction(env: Mapping[str, str], name: str) -> Decimal:
+    value = _fraction(env, name)
+    if value is None:
+        return DEFAULT_MAX_ADV_FRACTION
+    if value == 0:
+        raise ConfigError(f"{name}={value} must be above 0 (0.1 means 10% of the daily volume)")
+    return value
+
+
+def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> float:
+    number = env_positive(env, name, default)
+    if number > most:
+        raise ConfigError(f"{name}={number:g} must be at most {most:g}")
+    return number
 
 
 _SESSION_PREFIX = "EXEC_SESSION_"

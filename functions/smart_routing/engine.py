@@ -25,6 +25,7 @@ from smart_routing.gate import (
 )
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.ledger import LedgerTrade, trade_from_fill
+from smart_routing.market_context import MarketContextCache
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import format_qty
 from smart_routing.orders import (
@@ -98,6 +99,7 @@ class ExecutionEngine:
         dry_run: bool = False,
         tenant_id: str = "local-tenant",
         uid: str = "local-user",
+        market_context: MarketContextCache | None = None,
     ) -> None:
         self.broker = broker
         self.market_data = market_data
@@ -108,6 +110,9 @@ class ExecutionEngine:
         self.dry_run = dry_run
         self.tenant_id = tenant_id
         self.uid = uid
+        self.market_context = market_context or MarketContextCache(
+            market_data, clock, max_quote_age_s=router.policy.max_quote_age_s
+        )
 
     def execute_intent(
         self,
@@ -193,9 +198,12 @@ class ExecutionEngine:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
             account = self._account(spec, self.owner_of(intent.tenant_id, intent.uid))
             conversion = self._conversion(spec, account)
+            session = self.router.policy.sessions.session_of(spec.asset_class, now)
+            market = self.market_context.context(spec.symbol, spec.asset_class, quote, session)
             decision = self.router.decide(
-                intent, spec, quote, now, account, conversion, quote_error, prechecked=True
-            )
+                intent, spec, quote, now, account, conversion, quote_error, prechecked=True,
+                market=market,
+            )  # fmt: skip
         log_decision(decision)
         return decision
 

@@ -4,15 +4,19 @@ Checks, in order, stopping at the first that fails:
 1. instrument: tradable today (not expired, listed, not halted by the venue);
 2. quantity: on the instrument's grid (a typed qty off the grid is invalid; a computed one is
    rounded down, and rounding to zero sends nothing); limit prices go to the tick;
-3. cost: the spread against the strictest threshold for the session the order trades in
-   (WAIT above it); bypassed when smart routing is off; with no usable quote the fail mode
-   decides;
-4. size and account: the per-class notional cap, buying power in the account's currency (via a
+3. participation: above EXEC_MAX_ADV_FRACTION of the average daily volume (where bars give
+   one) the order is rejected: no spread makes that size cheap;
+4. cost (docs/cost-model.md): the effective spread of this size (the quoted spread for a size
+   the touch holds) against the strictest threshold for the session the order trades in (WAIT
+   above it); within it, WAIT when waiting one interval is expected to cost less (with bars);
+   bypassed when smart routing is off; with no usable quote the fail mode decides;
+5. size and account: the per-class notional cap, buying power in the account's currency (via a
    conversion quote when the instrument is quoted in another), and no short the account may
    not hold.
 
-Pure: no I/O. The engine fetches the instrument, quote, account and conversion rate and hands
-them over; the callable, the scheduled runs, `dry_run` and the `route` what-if all decide here.
+Pure: no I/O. The engine fetches the instrument, quote, account, conversion rate and market
+context (bar statistics, book, spreads seen) and hands them over; the callable, the
+scheduled runs, `dry_run` and the `route` what-if all decide here.
 """
 
 from __future__ import annotations
@@ -28,6 +32,13 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from smart_routing import logs
 from smart_routing.assets import AssetClass
+from smart_routing.cost_model import (
+    CostModel,
+    MarketContext,
+    size_cost,
+    touch_holds,
+    wait_terms,
+)
 from smart_routing.costs import estimate_slippage, format_pct, spread_pct
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
@@ -100,6 +111,7 @@ class SmartRoutingDecision:
     conversion: Conversion | None = None
     notional_in_account_currency: Amount | None = None
     quote: Quote | None = None
+    cost_model: CostModel | None = None
 
     def model_dump(
         self,
@@ -120,7 +132,7 @@ class SmartRoutingDecision:
 _LOG_FIELDS = tuple(
     field.name
     for field in fields(SmartRoutingDecision)
-    if field.name not in {"instrument", "quote", "conversion", "limit_price"}
+    if field.name not in {"instrument", "quote", "conversion", "limit_price", "cost_model"}
 )
 
 
@@ -142,18 +154,41 @@ class SmartRouter:
         self.policy = policy or RoutingPolicy()
         self.fees = fees or FeeSchedule()
         self.enabled = enabled
-        self._thresholds: dict[tuple[AssetClass, Decimal | None, Session], Threshold] = {}
+        self._thresholds: dict[
+            tuple[AssetClass, Decimal | None, Session], tuple[Threshold, str]
+        ] = {}
+        self._last_terms: (
+            tuple[AssetClass, Decimal | None, datetime, tuple[Session, Threshold, str]] | None
+        ) = None
+        # sqrt(t) of the drift term, t in minutes: computed once, not per decision.
+        self.sqrt_interval = (Decimal(repr(self.policy.wait_interval_s)) / 60).sqrt()
+
+    def terms(
+        self, asset_class: AssetClass, strategy_max: Decimal | None, now: datetime
+    ) -> tuple[Session, Threshold, str]:
+        """The session at `now`, its threshold and the text naming it; the last answer is
+        kept, since a batch of decisions shares one instant."""
+        last = self._last_terms
+        if last is not None and last[0] is asset_class and last[1:3] == (strategy_max, now):
+            return last[3]
+        session = self.policy.sessions.session_of(asset_class, now)
+        threshold, bound = self.threshold(asset_class, strategy_max, session)
+        found = (session, threshold, bound)
+        self._last_terms = (asset_class, strategy_max, now, found)
+        return found
 
     def threshold(
         self, asset_class: AssetClass, strategy_max: Decimal | None, session: Session
-    ) -> Threshold:
-        """The policy's threshold for the class, strategy maximum and session, computed once."""
+    ) -> tuple[Threshold, str]:
+        """The policy's threshold for the class, strategy maximum and session, and the text
+        naming it, computed once."""
         key = (asset_class, strategy_max, session)
         found = self._thresholds.get(key)
         if found is None:
             if len(self._thresholds) > 1024:
                 self._thresholds.clear()
-            found = self.policy.threshold_for(asset_class, strategy_max, session)
+            threshold = self.policy.threshold_for(asset_class, strategy_max, session)
+            found = (threshold, _bound_text(threshold.value, threshold.source))
             self._thresholds[key] = found
         return found
 
@@ -176,10 +211,12 @@ class SmartRouter:
         conversion: Conversion | None = None,
         quote_error: str | None = None,
         prechecked: bool = False,
+        market: MarketContext | None = None,
     ) -> SmartRoutingDecision:
         """Every check in order. `quote_error` says why there is no quote, when there is none;
         `account` None means the account could not be read (the order is not sent);
-        `prechecked` says `precheck` already passed for this intent and spec."""
+        `prechecked` says `precheck` already passed for this intent and spec; `market` is
+        what recent bars, the book and the spreads seen say (None: the plain spread rule)."""
         draft = _Draft(self, intent, spec, now)
         failed = None if prechecked else draft.precheck(now)
         if failed is not None:
@@ -188,8 +225,12 @@ class SmartRouter:
         problem = quote_error or "no quote"
         if quote is not None:
             problem = quote_problem(quote, now, self.policy.max_quote_age_s)
+        draft.market = market
         draft.price_from(quote, usable_for_cost=problem is None)
         draft.cost_problem = problem
+        too_big = draft.participation_check()
+        if too_big is not None:
+            return too_big
         held = draft.cost_check(problem)
         if held is not None:
             return held
@@ -204,8 +245,9 @@ class _Draft:
     ) -> None:
         assert intent.asset_class is not None  # OrderIntent fills it in
         self.router, self.intent, self.spec = router, intent, spec
-        session = router.policy.sessions.session_of(intent.asset_class, now)
-        self.threshold = router.threshold(intent.asset_class, intent.max_spread_pct, session)
+        session, self.threshold, self.bound = router.terms(
+            intent.asset_class, intent.max_spread_pct, now
+        )
         self.fields: dict[str, object] = {
             "session": session,
             "symbol": spec.symbol, "asset_class": spec.asset_class, "side": intent.side,
@@ -220,6 +262,8 @@ class _Draft:
         self.fees: Decimal | None = None
         self.cost_note = ""
         self.cost_problem: str | None = None
+        self.market: MarketContext | None = None
+        self.model: CostModel | None = None
 
     def stop(self, action: GateAction, reason: str) -> SmartRoutingDecision:
         return self._decision(action, reason)
@@ -289,23 +333,147 @@ class _Draft:
                 self.router.fees, self.spec, self.intent.side, self.qty, self.price
             )
             self.fields.update(price=self.price, notional=self.notional, estimated_fees=self.fees)
+        if quote is not None and usable_for_cost:
+            self._model_cost(quote, self.fields["spread_pct"])  # type: ignore[arg-type]
+
+    def _model_cost(self, quote: Quote, spread: Decimal) -> None:
+        """The cost model's terms for this size (cost_model.py): what crossing now costs.
+        A size the touch holds pays the half-spread: Decimal arithmetic only; the book walk
+        and the square-root impact are computed in floats."""
+        market = self.market
+        stats = book = None
+        if market is not None:
+            stats, book = market.stats, market.book
+        buying = self.intent.side is OrderSide.BUY
+        touch = quote.ask_size if buying else quote.bid_size
+        half = self.fields["estimated_slippage"]
+        assert isinstance(half, Decimal)
+        policy = self.router.policy
+        no_impact = stats is None or stats.adv is None or stats.sigma_daily is None
+        if book is None and (touch_holds(self.qty, touch) or (touch is None and no_impact)):
+            spread_cost, impact, depth = half, ZERO, _AT_THE_TOUCH if touch else _NO_DEPTH
+            effective = spread
+        else:
+            cost = size_cost(
+                half_spread=float(half),
+                qty=float(self.qty),
+                side=self.intent.side,
+                touch_size=float(touch) if touch is not None and touch.is_finite() else None,
+                book=book,
+                stats=stats,
+                impact_y=policy.impact_y,
+            )
+            spread_cost = Decimal(repr(cost.spread_cost_pct))
+            impact = Decimal(repr(cost.impact_pct))
+            depth = cost.depth
+            effective = 2 * (spread_cost + impact)
+        fees, notional = self.fees, self.notional
+        fees_pct = fees / notional if fees and notional else ZERO
+        model = self.model = CostModel(
+            session=self.fields["session"],  # type: ignore[arg-type]
+            threshold_pct=self.threshold.value,
+            spread_pct=spread,
+            spread_cost_pct=spread_cost,
+            impact_pct=impact,
+            fees_pct=fees_pct,
+            crossing_cost_pct=spread_cost + impact + fees_pct,
+            effective_spread_pct=effective,
+            depth=depth,
+            impact_y=policy.impact_y,
+            wait_interval_s=policy.wait_interval_s,
+        )
+        if stats is not None:
+            model.bars = stats.bars
+            model.sigma_per_minute = stats.sigma_per_minute
+            model.sigma_daily = stats.sigma_daily
+            model.adv = stats.adv
+            if stats.adv:
+                model.participation = self.qty / stats.adv
+        if market is not None:
+            model.typical_spread_pct = market.typical_spread_pct
+            model.typical_source = market.typical_source
+        self.fields["cost_model"] = model
+
+    def participation_check(self) -> SmartRoutingDecision | None:
+        """An order above EXEC_MAX_ADV_FRACTION of the average daily volume is rejected before
+        the cost check, with smart routing on or off: no spread makes such a size cheap, so
+        it is refused rather than held."""
+        stats = self.market.stats if self.market is not None else None
+        if stats is None or not stats.adv:
+            return None
+        cap = self.router.policy.max_adv_fraction
+        share = self.qty / stats.adv
+        if share <= cap:
+            return None
+        return self.stop(
+            GateAction.REJECT,
+            f"qty {format_qty(self.qty)} is {share:.2%} of the average daily volume of "
+            f"{stats.adv:,.0f} {self.spec.qty_unit()} (from {stats.bars} one-minute bars): "
+            f"above the maximum EXEC_MAX_ADV_FRACTION of {format_pct(cap)}",
+        )
 
     def cost_check(self, problem: str | None) -> SmartRoutingDecision | None:
+        model = self.model
         if not self.router.enabled:
             self.fields["cost_check"] = CostCheck.BYPASSED
             self.cost_note = "cost check bypassed (smart routing off)"
+            if model is not None:
+                model.rule, model.verdict = "bypassed (smart routing off)", "execute"
             return None
         if problem is not None:
             return self._unavailable(problem)
         spread = self.fields["spread_pct"]
-        assert isinstance(spread, Decimal)
+        assert isinstance(spread, Decimal) and model is not None
         limit = self.threshold.value
-        bound = _bound_text(limit, self.threshold.source)
-        if spread > limit:
+        bound = self.bound
+        said = f"Spread {format_pct(spread)}"
+        # The reason names the cause: the quoted spread itself, else the size's effective one.
+        exceeded = spread > limit
+        effective = model.effective_spread_pct
+        if not exceeded and effective is not spread and effective > limit:
+            exceeded = True
+            said = (
+                f"Effective spread {effective:.2%} for {format_qty(self.qty)} "
+                f"{self.spec.qty_unit()} (spread {format_pct(spread)}, {model.depth}, impact "
+                f"{model.impact_pct:.2%})"
+            )
+        if exceeded:
+            model.rule, model.verdict = "threshold", "wait"
             self.fields["cost_check"] = CostCheck.EXCEEDED
-            return self.stop(GateAction.WAIT, f"Spread {format_pct(spread)} exceeds {bound}")
+            return self.stop(GateAction.WAIT, f"{said} exceeds {bound}")
+        self.cost_note = f"{said} within {bound}"
+        return self._volatility_check(model)
+
+    def _volatility_check(self, model: CostModel) -> SmartRoutingDecision | None:
+        """Within the threshold: WAIT when waiting one interval is expected to cost less than
+        crossing now. Without bars (no sigma) the spread rule alone decides, and says so."""
+        market = self.market
+        stats = market.stats if market is not None else None
+        if stats is None or stats.sigma_per_minute is None:
+            model.verdict = "execute"
+            model.rule = _NO_CONTEXT_RULE
+            if market is not None:
+                why = market.stats_error or f"{stats.bars if stats else 0} bars, too few"
+                model.rule = f"spread (volatility rule skipped: {why})"
+            self.fields["cost_check"] = CostCheck.PASSED
+            return None
+        assert market is not None
+        half = self.fields["estimated_slippage"]
+        assert isinstance(half, Decimal)
+        drift, wait = wait_terms(model, half, stats.sigma_per_minute, self.router.sqrt_interval)
+        model.drift_pct, model.wait_cost_pct, model.rule = drift, wait, "volatility"
+        if model.crossing_cost_pct > wait:
+            model.verdict = "wait"
+            self.fields["cost_check"] = CostCheck.EXCEEDED
+            return self.stop(
+                GateAction.WAIT,
+                f"{self.cost_note}, but waiting {model.wait_interval_s:g}s is expected to cost "
+                f"{wait:.3%} against {model.crossing_cost_pct:.3%} now (typical spread "
+                f"{(market.typical_spread_pct or 0):.3%} in {model.session}, drift "
+                f"{drift:.3%})",
+            )
+        model.verdict = "execute"
         self.fields["cost_check"] = CostCheck.PASSED
-        self.cost_note = f"Spread {format_pct(spread)} within {bound}"
         return None
 
     def _unavailable(self, problem: str) -> SmartRoutingDecision | None:
@@ -380,12 +548,13 @@ class _Draft:
             rate = conversion.rate
             in_account = round_money(self.notional * rate, account.currency)
         self.fields["notional_in_account_currency"] = in_account
-        cap = self.router.policy.max_order_notional[self.spec.asset_class]
+        asset_class = self.spec.asset_class
+        cap = self.router.policy.max_order_notional[asset_class]
         if in_account > cap:
             return (
                 f"order notional {format_money(in_account, account.currency)} is above the "
-                f"{self.spec.asset_class.value.lower()} maximum of "
-                f"{format_money(cap, account.currency)} per order"
+                f"{asset_class.value.lower()} maximum of {format_money(cap, account.currency)} "
+                f"per order (EXEC_MAX_ORDER_NOTIONAL_{asset_class.value})"
             )
         needed = self._buying_power_needed(account, in_account, rate)
         if needed > account.buying_power:
@@ -426,6 +595,14 @@ class _Draft:
             action=action,
             reason=reason,
         )
+
+
+_AT_THE_TOUCH = "touch size"
+_NO_DEPTH = "no depth shown"
+# What priced the size when the order pays the quoted spread and nothing more.
+_AT_THE_TOUCH = "touch size"
+_NO_DEPTH = "no depth shown"
+_NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
 
 
 @lru_cache(maxsize=256)

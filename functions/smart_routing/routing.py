@@ -34,6 +34,13 @@ DEFAULT_MAX_ORDER_NOTIONAL = {
 }
 # Forex trades on margin: 5% of the notional (20:1), within OANDA's limits for majors.
 DEFAULT_FOREX_MARGIN_RATE = Decimal("0.05")
+# An order above this share of the average daily volume moves the price more than any spread
+# saving is worth; execution desks keep participation to a few percent of volume.
+DEFAULT_MAX_ADV_FRACTION = Decimal("0.1")
+# The square-root impact law's constant Y (docs/cost-model.md): of order 1 in the literature.
+DEFAULT_IMPACT_Y = 1.0
+# The scheduled strategies run every 5 minutes: the wait the volatility rule prices.
+DEFAULT_WAIT_INTERVAL_S = 300.0
 
 
 class FailMode(StrEnum):
@@ -63,6 +70,9 @@ class RoutingPolicy(BaseModel):
     )
     forex_margin_rate: Decimal = Field(default=DEFAULT_FOREX_MARGIN_RATE, gt=0, le=1)
     sessions: SessionTable = Field(default_factory=SessionTable)
+    max_adv_fraction: Decimal = Field(default=DEFAULT_MAX_ADV_FRACTION, gt=0, le=1)
+    impact_y: float = Field(default=DEFAULT_IMPACT_Y, gt=0, le=10)
+    wait_interval_s: float = Field(default=DEFAULT_WAIT_INTERVAL_S, gt=0, le=86_400)
 
     def threshold_for(
         self,
