@@ -598,10 +598,10 @@ class _Draft:
 
 
 _AT_THE_TOUCH = "touch size"
-_NO_DEPTH = "no depth shown"
+_NO_DEPTH = "no depth shown; no volume for the impact model"
 # What priced the size when the order pays the quoted spread and nothing more.
 _AT_THE_TOUCH = "touch size"
-_NO_DEPTH = "no depth shown"
+_NO_DEPTH = "no depth shown; no volume for the impact model"
 _NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
 
 
