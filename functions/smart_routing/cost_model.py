@@ -104,10 +104,6 @@ def square_root_impact(y: float, sigma_daily: float, qty: float, adv: float) -> 
     return y * sigma_daily * math.sqrt(qty / adv)
 
 
-def touch_holds(qty: Decimal, touch: Decimal | None) -> bool:
-    return touch is not None and touch.is_finite() and qty <= touch
-
-
 @dataclass(frozen=True, slots=True)
 class SizeCost:
     spread_cost_pct: float  # half-spread, or the walked book's average price vs mid
@@ -170,15 +166,3 @@ class CostModel:
     wait_cost_pct: Amount | None = None
     rule: str = "spread"  # what decided: spread, threshold, volatility, or a fallback said so
     verdict: str = ""
-
-
-def wait_terms(
-    model: CostModel, half_now: Decimal, sigma_per_minute: Decimal, sqrt_interval_minutes: Decimal
-) -> tuple[Decimal, Decimal]:
-    """(drift, wait cost) for waiting one scheduling interval: the half-spread of now swapped
-    for the typical one, plus the drift. Without an observed typical spread the wait is
-    expected to meet the spread of now: only the drift is added."""
-    drift = sigma_per_minute * sqrt_interval_minutes
-    typical = model.typical_spread_pct
-    typical_half = half_now if typical is None else typical / 2
-    return drift, model.crossing_cost_pct - half_now + typical_half + drift

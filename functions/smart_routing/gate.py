@@ -32,14 +32,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from smart_routing import logs
 from smart_routing.assets import AssetClass
-from smart_routing.cost_model import (
-    CostModel,
-    MarketContext,
-    size_cost,
-    touch_holds,
-    wait_terms,
-)
-from smart_routing.costs import estimate_slippage, format_pct, spread_pct
+from smart_routing.cost_model import CostModel, MarketContext, size_cost
+from smart_routing.costs import format_pct
 from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.market_data import Quote, has_prices, quote_problem
@@ -264,6 +258,8 @@ class _Draft:
         self.cost_problem: str | None = None
         self.market: MarketContext | None = None
         self.model: CostModel | None = None
+        self.share: Decimal | None = None  # of the average daily volume
+        self.half = ZERO  # the half-spread of the quote, as a fraction of its mid
 
     def stop(self, action: GateAction, reason: str) -> SmartRoutingDecision:
         return self._decision(action, reason)
@@ -315,13 +311,17 @@ class _Draft:
         """The price the order is sized at: the limit, else the touch it would cross. A quote
         too old to judge cost by still sizes the order, when its prices are prices."""
         limit = self.fields.get("limit_price")
+        fields = self.fields
+        spread = half = None
         if quote is not None and usable_for_cost:
-            self.fields["quote"] = quote
-            self.fields["spread_pct"] = spread_pct(quote.bid, quote.ask)
-            self.fields["estimated_slippage"] = estimate_slippage(quote.bid, quote.ask)
-            half_spread = (quote.ask - quote.bid) / 2
-            self.fields["estimated_spread_cost"] = round_money(
-                self.qty * half_spread * self.spec.multiplier, self.spec.quote_currency
+            bid, ask = quote.bid, quote.ask
+            fields["quote"] = quote
+            # As costs.spread_pct and costs.estimate_slippage compute them, sharing the terms.
+            difference, total = ask - bid, bid + ask
+            spread = fields["spread_pct"] = difference * _TWO / total
+            half = fields["estimated_slippage"] = difference / total
+            fields["estimated_spread_cost"] = round_money(
+                self.qty * (difference / _TWO) * self.spec.multiplier, self.spec.quote_currency
             )
         if isinstance(limit, Decimal):
             self.price = limit
@@ -332,31 +332,30 @@ class _Draft:
             self.fees = estimate_fees(
                 self.router.fees, self.spec, self.intent.side, self.qty, self.price
             )
-            self.fields.update(price=self.price, notional=self.notional, estimated_fees=self.fees)
-        if quote is not None and usable_for_cost:
-            self._model_cost(quote, self.fields["spread_pct"])  # type: ignore[arg-type]
+            fields.update(price=self.price, notional=self.notional, estimated_fees=self.fees)
+        if spread is not None and half is not None and quote is not None:
+            self.half = half
+            self._model_cost(quote, spread, half)
 
-    def _model_cost(self, quote: Quote, spread: Decimal) -> None:
+    def _model_cost(self, quote: Quote, spread: Decimal, half: Decimal) -> None:
         """The cost model's terms for this size (cost_model.py): what crossing now costs.
         A size the touch holds pays the half-spread: Decimal arithmetic only; the book walk
         and the square-root impact are computed in floats."""
-        market = self.market
+        market, qty, policy = self.market, self.qty, self.router.policy
         stats = book = None
         if market is not None:
             stats, book = market.stats, market.book
-        buying = self.intent.side is OrderSide.BUY
-        touch = quote.ask_size if buying else quote.bid_size
-        half = self.fields["estimated_slippage"]
-        assert isinstance(half, Decimal)
-        policy = self.router.policy
-        no_impact = stats is None or stats.adv is None or stats.sigma_daily is None
-        if book is None and (touch_holds(self.qty, touch) or (touch is None and no_impact)):
-            spread_cost, impact, depth = half, ZERO, _AT_THE_TOUCH if touch else _NO_DEPTH
-            effective = spread
+        touch = quote.ask_size if self.intent.side is OrderSide.BUY else quote.bid_size
+        if book is None and (
+            (touch is not None and touch.is_finite() and qty <= touch)
+            or (touch is None and (stats is None or stats.adv is None or not stats.sigma_daily))
+        ):
+            spread_cost, impact, effective = half, ZERO, spread
+            depth = _NO_DEPTH if touch is None else _AT_THE_TOUCH
         else:
             cost = size_cost(
                 half_spread=float(half),
-                qty=float(self.qty),
+                qty=float(qty),
                 side=self.intent.side,
                 touch_size=float(touch) if touch is not None and touch.is_finite() else None,
                 book=book,
@@ -382,14 +381,13 @@ class _Draft:
             impact_y=policy.impact_y,
             wait_interval_s=policy.wait_interval_s,
         )
-        if stats is not None:
-            model.bars = stats.bars
-            model.sigma_per_minute = stats.sigma_per_minute
-            model.sigma_daily = stats.sigma_daily
-            model.adv = stats.adv
-            if stats.adv:
-                model.participation = self.qty / stats.adv
         if market is not None:
+            if stats is not None:
+                model.bars, model.adv = stats.bars, stats.adv
+                model.sigma_per_minute = stats.sigma_per_minute
+                model.sigma_daily = stats.sigma_daily
+                if stats.adv:
+                    model.participation = self.share = qty / stats.adv
             model.typical_spread_pct = market.typical_spread_pct
             model.typical_source = market.typical_source
         self.fields["cost_model"] = model
@@ -402,7 +400,7 @@ class _Draft:
         if stats is None or not stats.adv:
             return None
         cap = self.router.policy.max_adv_fraction
-        share = self.qty / stats.adv
+        share = self.share if self.share is not None else self.qty / stats.adv
         if share <= cap:
             return None
         return self.stop(
@@ -458,11 +456,15 @@ class _Draft:
             self.fields["cost_check"] = CostCheck.PASSED
             return None
         assert market is not None
-        half = self.fields["estimated_slippage"]
-        assert isinstance(half, Decimal)
-        drift, wait = wait_terms(model, half, stats.sigma_per_minute, self.router.sqrt_interval)
+        # cost_model.py: waiting = crossing - half_spread_now + typical_half_spread + drift;
+        # with no typical spread seen the wait meets the spread of now.
+        drift = stats.sigma_per_minute * self.router.sqrt_interval
+        crossing, typical = model.crossing_cost_pct, market.typical_spread_pct
+        wait = crossing + drift
+        if typical is not None:
+            wait = wait - self.half + typical / _TWO
         model.drift_pct, model.wait_cost_pct, model.rule = drift, wait, "volatility"
-        if model.crossing_cost_pct > wait:
+        if crossing > wait:
             model.verdict = "wait"
             self.fields["cost_check"] = CostCheck.EXCEEDED
             return self.stop(
@@ -597,9 +599,11 @@ class _Draft:
         )
 
 
+_TWO = Decimal(2)
 _AT_THE_TOUCH = "touch size"
 _NO_DEPTH = "no depth shown; no volume for the impact model"
 # What priced the size when the order pays the quoted spread and nothing more.
+_TWO = Decimal(2)
 _AT_THE_TOUCH = "touch size"
 _NO_DEPTH = "no depth shown; no volume for the impact model"
 _NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
