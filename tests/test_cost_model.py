@@ -300,3 +300,33 @@ def test_failing_bars_are_said_and_the_spread_rule_decides(clock):
     context = cache.context("AAPL", AssetClass.EQUITY, None, Session.US_REGULAR)
     assert context.stats is None
     assert context.stats_error == "bars unavailable (TimeoutError: bars too slow)"
+
+
+def test_prefetch_fetches_each_stale_symbol_once(clock):
+    market = SimulatedMarket(clock)
+    calls = []
+    original = market.get_bars
+    market.get_bars = lambda *args: calls.append(args[0]) or original(*args)
+    cache = MarketContextCache(market, clock, max_quote_age_s=5)
+    wanted = [("AAPL", AssetClass.EQUITY), ("BTC/USD", AssetClass.CRYPTO)]
+    cache.prefetch([*wanted, ("AAPL", AssetClass.EQUITY)])
+    assert sorted(calls) == ["AAPL", "BTC/USD"]
+    cache.prefetch(wanted)
+    cache.context("AAPL", AssetClass.EQUITY, None, Session.US_REGULAR)
+    assert len(calls) == 2  # fresh: nothing fetched again
+
+
+def test_the_engine_hands_the_gate_its_market_context():
+    from smart_routing.clock import FixedClock
+    from smart_routing.runtime import build_local_runtime
+
+    runtime = build_local_runtime(load_config({}, smart_routing_default=True), FixedClock(MIDDAY))
+    order = OrderIntent(symbol="AAPL", side="buy", qty=10)
+    first = runtime.engine.execute_intent(order, dry_run=True).routing
+    second = runtime.engine.execute_intent(order, dry_run=True).routing
+    assert first.session is Session.US_REGULAR
+    assert first.cost_model.bars == 60 and first.cost_model.adv == 390_000
+    assert first.cost_model.typical_source == "none observed"
+    assert second.cost_model.typical_source == "running mean of 1 spreads seen in us_regular"
+    assert second.cost_model.typical_spread_pct == second.spread_pct
+    assert (second.cost_model.rule, second.cost_model.verdict) == ("volatility", "execute")

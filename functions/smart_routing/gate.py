@@ -234,6 +234,11 @@ class SmartRouter:
 class _Draft:
     """A decision being built, check by check."""
 
+    __slots__ = (
+        "bound", "cost_note", "cost_problem", "fees", "fields", "half", "intent", "market",
+        "model", "notional", "price", "qty", "router", "share", "spec", "threshold",
+    )  # fmt: skip
+
     def __init__(
         self, router: SmartRouter, intent: OrderIntent, spec: InstrumentSpec, now: datetime
     ) -> None:
