@@ -605,10 +605,7 @@ class _Draft:
 
 
 _TWO = Decimal(2)
-_AT_THE_TOUCH = "touch size"
-_NO_DEPTH = "no depth shown; no volume for the impact model"
 # What priced the size when the order pays the quoted spread and nothing more.
-_TWO = Decimal(2)
 _AT_THE_TOUCH = "touch size"
 _NO_DEPTH = "no depth shown; no volume for the impact model"
 _NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
