@@ -104,7 +104,8 @@ def test_the_us_calendar_knows_holidays_and_half_days(day, close):
     ("at", "session"),
     [
         (ny(TUESDAY, 16, 54, 59), Session.FX_REGULAR),
-        (ny(TUESDAY, 16, 55, 1), Session.FX_ROLLOVER),
+        (ny(TUESDAY, 16, 55), Session.FX_ROLLOVER),
+        (ny(TUESDAY, 16, 55, 30), Session.FX_ROLLOVER),
         (ny(TUESDAY, 17, 4, 59), Session.FX_ROLLOVER),
         (ny(TUESDAY, 17, 5), Session.FX_REGULAR),
         (ny(date(2026, 1, 2), 15, 59, 59), Session.FX_REGULAR),  # Friday
@@ -138,10 +139,12 @@ def test_crypto_weekends_are_utc_days(at, session):
 def test_the_cached_lookup_agrees_with_the_rules_across_a_week():
     table = SessionTable()
     start = ny(TUESDAY, 0, 0)
-    for minutes in range(0, 7 * 24 * 60, 7):
-        at = start + timedelta(minutes=minutes)
-        for asset_class in AssetClass:
-            assert table.session_of(asset_class, at) == classify(asset_class, at)
+    # Every boundary is a whole minute: the cache by the minute agrees at any second of it.
+    for minutes in range(0, 7 * 24 * 60):
+        for seconds in (0, 59):
+            at = start + timedelta(minutes=minutes, seconds=seconds)
+            for asset_class in AssetClass:
+                assert table.session_of(asset_class, at) == classify(asset_class, at)
 
 
 def test_the_session_scales_the_class_threshold_and_names_itself():

@@ -204,7 +204,7 @@ def _fx_session(local: datetime) -> Session:
     weekday = naive.weekday()  # Monday 0 ... Sunday 6
     if weekday == 5 or (weekday == 4 and naive >= roll) or (weekday == 6 and naive < roll):
         return Session.FX_CLOSED
-    if abs(naive - roll) < _FX_ROLL_HALF_WIDTH:
+    if roll - _FX_ROLL_HALF_WIDTH <= naive < roll + _FX_ROLL_HALF_WIDTH:
         if weekday == 4 or weekday == 6:  # the close itself, or the Sunday open
             return Session.FX_WEEKEND_EDGE
         return Session.FX_ROLLOVER
