@@ -131,9 +131,6 @@ class SessionTable(BaseModel):
     def session_of(self, asset_class: AssetClass, at: datetime) -> Session:
         """The session `asset_class` trades in at `at`; cached by the minute (every boundary
         falls on a whole minute), so the gate pays a dictionary lookup."""
-        last = _LAST.get(asset_class)
-        if last is not None and last[0] == at and last[1] is self:
-            return last[2]
         key = (asset_class, int(at.timestamp()) // 60, self.open_minutes, self.close_minutes)
         found = _SESSIONS.get(key)
         if found is None:
@@ -142,13 +139,10 @@ class SessionTable(BaseModel):
             found = _SESSIONS[key] = classify(
                 asset_class, at, self.open_minutes, self.close_minutes
             )
-        _LAST[asset_class] = (at, self, found)
         return found
 
 
 _SESSIONS: dict[tuple[AssetClass, int, int, int], Session] = {}
-# The last answer per class: a run of decisions at one instant classifies once.
-_LAST: dict[AssetClass, tuple[datetime, SessionTable, Session]] = {}
 
 
 def classify(
