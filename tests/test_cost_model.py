@@ -325,7 +325,7 @@ def test_the_engine_hands_the_gate_its_market_context():
     first = runtime.engine.execute_intent(order, dry_run=True).routing
     second = runtime.engine.execute_intent(order, dry_run=True).routing
     assert first.session is Session.US_REGULAR
-    assert first.cost_model.bars == 60 and first.cost_model.adv == 390_000
+    assert first.cost_model.bars == 60 and first.cost_model.adv == 19_500_000
     assert first.cost_model.typical_source == "none observed"
     assert second.cost_model.typical_source == "running mean of 1 spreads seen in us_regular"
     assert second.cost_model.typical_spread_pct == second.spread_pct

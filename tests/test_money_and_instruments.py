@@ -222,18 +222,19 @@ def test_a_huge_forex_sell_is_rejected_at_the_class_cap(runtime):
 
 
 def test_a_billion_shares_is_rejected_at_the_participation_cap(runtime):
-    # The simulated market's bars trade 1,000 shares a minute: 390,000 a 390-minute day.
+    # The simulated market's bars trade 50,000 shares a minute: 19.5 million a 390-minute day.
     result = runtime.engine.execute_intent(intent("AAPL", "buy", 1e9))
     assert result.status is ExecutionStatus.REJECTED
     assert result.message == (
-        "qty 1000000000 is 256410.26% of the average daily volume of 390,000 shares (from 60 "
+        "qty 1000000000 is 5128.21% of the average daily volume of 19,500,000 shares (from 60 "
         "one-minute bars): above the maximum EXEC_MAX_ADV_FRACTION of 10.00%"
     )
 
 
-def test_ten_thousand_shares_pay_impact_beyond_the_touch_and_wait(runtime):
-    # Beyond the 1,000 shares the simulated touch shows, the square-root model prices the size.
-    result = runtime.engine.execute_intent(intent("AAPL", "buy", 10_000))
+def test_a_million_shares_pay_impact_beyond_the_touch_and_wait(runtime):
+    # Beyond the 1,000 shares the simulated touch shows, the square-root model prices the size:
+    # a million shares is 5.1% of the simulated daily volume, within the participation cap.
+    result = runtime.engine.execute_intent(intent("AAPL", "buy", 1_000_000))
     assert result.status is ExecutionStatus.DOWNGRADED
     assert result.message.startswith("Effective spread ")
     assert "beyond the touch size: square-root impact" in result.message

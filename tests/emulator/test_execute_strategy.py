@@ -100,11 +100,11 @@ def test_the_dry_run_answer_shows_the_session_and_the_cost_model(make_user, tena
     assert model["threshold_pct"] == routing["threshold_pct"]
     assert model["spread_pct"] == routing["spread_pct"]
     # The simulated market: a touch of 1,000 shares holds 3; its 60 one-minute bars trade
-    # 1,000 shares a minute, 390,000 a 390-minute day.
+    # 50,000 shares a minute, 19.5 million a 390-minute day.
     assert model["depth"] == "touch size" and model["impact_pct"] == 0
     assert model["effective_spread_pct"] == routing["spread_pct"]
-    assert (model["bars"], model["adv"]) == (60, 390_000)
-    assert model["participation"] == pytest.approx(3 / 390_000)
+    assert (model["bars"], model["adv"]) == (60, 19_500_000)
+    assert model["participation"] == pytest.approx(3 / 19_500_000)
     assert model["sigma_per_minute"] > 0
     assert model["drift_pct"] == pytest.approx(model["sigma_per_minute"] * 5**0.5)
     assert model["crossing_cost_pct"] == pytest.approx(model["spread_pct"] / 2)
