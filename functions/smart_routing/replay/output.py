@@ -32,6 +32,9 @@ def write_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
             write(out)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as open() would have made it, not mkstemp's 0600
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

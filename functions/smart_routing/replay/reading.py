@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,9 @@ from smart_routing.orders import OrderSide
 QUOTE_COLUMNS = ("timestamp", "symbol", "bid", "ask")
 SIZE_COLUMNS = ("bid_size", "ask_size")
 ORDER_COLUMNS = ("timestamp", "symbol", "side", "qty")
-BLOCK_BYTES = 16 << 20  # a block of text parsed at a time: bounds the reader's memory
+BLOCK_BYTES = (
+    4 << 20
+)  # text parsed at a time; the reader reads several ahead, so this bounds memory
 _SMALLEST_SPLIT = 32  # below this many rows a failing block is cast row by row
 _EXACT_TEXT_LENGTH = 15  # a number written in at most 15 characters has <= 15 digits
 UTC_NS = pa.timestamp("ns", tz="UTC")
@@ -269,14 +272,20 @@ def _timestamps(column: pa.Array, fail: Callable[[np.ndarray, str], None]) -> np
         no_offset[bad[naive]] = True
         fail(no_offset, TIMESTAMP_NO_OFFSET)
         fail(~good, TIMESTAMP_UNPARSEABLE)
-    return parsed.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    return _numpy(parsed.cast(pa.int64()), 0)
+
+
+def _numpy(array: pa.Array, null: float) -> np.ndarray:
+    if array.null_count:
+        array = array.fill_null(null)
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _prices(column: pa.Array, fail: Callable[[np.ndarray, str], None]) -> np.ndarray:
     column = _as_array(column)
     parsed, good = _cast_rows(column, pa.float64())
     fail(~good, PRICE_UNPARSEABLE)
-    values = parsed.fill_null(np.nan).to_numpy(zero_copy_only=False)
+    values = _numpy(parsed, np.nan)
     fail(good & ~np.isfinite(values), PRICE_NOT_FINITE)
     fail(_inexact(column, values), PRICE_PRECISION)
     return values
@@ -300,8 +309,10 @@ def _sizes(column: pa.Array, fail: Callable[[np.ndarray, str], None]) -> np.ndar
     """A size may be left empty (unknown); written, it must be a finite number >= 0."""
     column = _as_array(column)
     empty = pc.equal(pc.utf8_trim_whitespace(column), "").to_numpy(zero_copy_only=False)
-    parsed, good = _cast_rows(pc.if_else(empty, "nan", column), pa.float64())
-    values = parsed.fill_null(np.nan).to_numpy(zero_copy_only=False)
+    if empty.any():
+        column = pc.if_else(empty, "nan", column)
+    parsed, good = _cast_rows(column, pa.float64())
+    values = _numpy(parsed, np.nan)
     with np.errstate(invalid="ignore"):
         bad = ~good | (~empty & ~(np.isfinite(values) & (values >= 0)))
     fail(bad, SIZE_INVALID)
@@ -347,6 +358,11 @@ def read_orders(path: Path, venue: str = "paper") -> tuple[list[Order], OrderSta
     return orders, stats
 
 
+@lru_cache(maxsize=4096)
+def _spec(symbol: str, asset_class: AssetClass, venue: str) -> InstrumentSpec:
+    return builtin_spec(parse_symbol(symbol, asset_class), venue)
+
+
 def _order(
     row: int, ts: int, timestamp: str, symbol: str, side: str, qty: str, venue: str
 ) -> tuple[Order | None, str | None]:
@@ -364,7 +380,7 @@ def _order(
         return None, QTY_INVALID
     if not amount.is_finite() or amount <= 0:
         return None, QTY_INVALID
-    spec = builtin_spec(instrument, venue)
+    spec = _spec(instrument.symbol, instrument.asset_class, venue)
     if spec.qty_problem(amount) is not None:
         return None, QTY_OFF_GRID
     return Order(

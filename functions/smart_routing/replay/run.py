@@ -78,13 +78,41 @@ def replay(
     symbols = Symbols()
     lookups, pairs = _lookups(orders, symbols)
     blocks, quote_stats = read_quotes(quotes, symbols)
-    arrival = scan.arrivals(blocks, lookups)
+    spool = _spool(lookups, len(orders), settings)
+    try:
+        arrival = scan.arrivals(spool.record(blocks) if spool else blocks, lookups)
+        return _finish(orders, order_stats, quote_stats, lookups, pairs, arrival, spool, symbols,
+                       settings, config)  # fmt: skip
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _spool(lookups: scan.Lookups, n: int, settings: Settings) -> scan.Spool | None:
+    if settings.policies == (Policy.MARKET,):
+        return None
+    reach = round(max(settings.horizon_s, settings.ttl_s) * _NS_PER_S)
+    return scan.Spool(scan.Lookups(lookups.sym[:n], lookups.ts[:n]), reach)
+
+
+def _finish(
+    orders: list[Order],
+    order_stats: OrderStats,
+    quote_stats: QuoteStats,
+    lookups: scan.Lookups,
+    pairs: dict[int, int],
+    arrival: scan.Track,
+    spool: scan.Spool | None,
+    symbols: Symbols,
+    settings: Settings,
+    config: EngineConfig,
+) -> ReplayResult:
     router = replay_router(config.routing, SmartRouter(config.routing, config.fees))
     gate = ReplayGate(router, orders)
     held, refused = _gate_at_arrival(gate, orders, arrival, settings.policies)
     marks_mid = [_mid(arrival, i) for i in range(len(orders))]
     limits = _limit_prices(orders, marks_mid)
-    second = _pass2(quotes, symbols, lookups, orders, arrival, held, limits, gate, settings)
+    second = _pass2(spool, symbols, lookups, orders, held, limits, gate, settings)
     marks = []
     for i, order in enumerate(orders):
         pair_index = pairs.get(i)
@@ -157,17 +185,16 @@ def _limit_prices(orders: list[Order], mids: list[Decimal | None]) -> list[Decim
 
 
 def _pass2(
-    quotes: Path,
+    spool: scan.Spool | None,
     symbols: Symbols,
     lookups: scan.Lookups,
     orders: list[Order],
-    arrival: scan.Track,
     held: np.ndarray,
     limits: list[Decimal | None],
     gate: ReplayGate,
     settings: Settings,
 ) -> scan.Pass2 | None:
-    if settings.policies == (Policy.MARKET,):
+    if spool is None:
         return None
     n = len(orders)
     limit_open = held.copy() if Policy.LIMIT in settings.policies else np.zeros(n, dtype=bool)
@@ -182,8 +209,7 @@ def _pass2(
         limit_price=limit_price, buy=np.array([o.side is OrderSide.BUY for o in orders]),
         screen_bound=bounds,
     )  # fmt: skip
-    blocks, _ = read_quotes(quotes, symbols)
-    return scan.pass2(blocks, inputs, gate.passes)
+    return scan.pass2(spool.blocks(), inputs, gate.passes)
 
 
 def _outcome(

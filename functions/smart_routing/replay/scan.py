@@ -15,7 +15,8 @@ first is the first ("first after" picks it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -248,3 +249,63 @@ def first_at_or_below(
     found = np.zeros(len(pos), dtype=bool)
     found[inside] = values[pos[inside]] <= limits[inside]
     return np.where(found, pos, -1)
+
+
+SPOOL_DTYPE = np.dtype([
+    ("row", "<i8"), ("ts", "<i8"), ("sym", "<i4"), ("bid", "<f8"), ("ask", "<f8"),
+    ("bid_size", "<f8"), ("ask_size", "<f8"),
+])  # fmt: skip
+SPOOL_ROWS = 1 << 18  # rows read back at a time in pass 2
+
+
+class Spool:
+    """The quotes pass 2 needs, kept from pass 1 in binary in a temporary file: pass 2 then
+    reads 52 bytes a quote instead of parsing and checking the CSV again. Only quotes within
+    `reach_ns` after some order of their symbol are kept."""
+
+    def __init__(self, lookups: Lookups, reach_ns: int) -> None:
+        # Closed (and so deleted) by close(), which replay() calls in a finally.
+        self.handle = tempfile.TemporaryFile(prefix="replay-spool-")  # noqa: SIM115
+        self.reach_ns = reach_ns
+        self.rows = 0
+        self.starts = {s: np.sort(lookups.ts[orders]) for s, orders in lookups.by_symbol().items()}
+
+    def record(self, blocks: Iterable[QuoteBlock]) -> Iterator[QuoteBlock]:
+        """The blocks, unchanged, each written to the spool (the part pass 2 needs) first."""
+        for block in blocks:
+            keep = np.flatnonzero(self._needed(block))
+            if len(keep):
+                part = block.take(keep)
+                records = np.empty(len(keep), dtype=SPOOL_DTYPE)
+                for name in SPOOL_DTYPE.names or ():
+                    records[name] = getattr(part, name)
+                records.tofile(self.handle)
+                self.rows += len(keep)
+            yield block
+
+    def _needed(self, block: QuoteBlock) -> np.ndarray:
+        needed = np.zeros(len(block.ts), dtype=bool)
+        for symbol, run in _symbol_runs(block):
+            starts = self.starts.get(symbol)
+            if starts is None:
+                continue
+            ts = block.ts[run]
+            before = np.searchsorted(starts, ts, side="left") - 1  # the last order before
+            has = before >= 0
+            reach = np.zeros(len(run), dtype=bool)
+            reach[has] = ts[has] - starts[before[has]] <= self.reach_ns
+            needed[run] = reach
+        return needed
+
+    def blocks(self) -> Iterator[QuoteBlock]:
+        self.handle.seek(0)
+        while True:
+            records = np.fromfile(self.handle, dtype=SPOOL_DTYPE, count=SPOOL_ROWS)
+            if not len(records):
+                return
+            yield QuoteBlock(
+                *(np.ascontiguousarray(records[name]) for name in QuoteBlock.__slots__)
+            )
+
+    def close(self) -> None:
+        self.handle.close()
