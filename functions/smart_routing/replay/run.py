@@ -112,7 +112,7 @@ def _finish(
     held, refused = _gate_at_arrival(gate, orders, arrival, settings.policies)
     marks_mid = [_mid(arrival, i) for i in range(len(orders))]
     limits = _limit_prices(orders, marks_mid)
-    second = _pass2(spool, symbols, lookups, orders, held, limits, gate, settings)
+    second = _pass2(spool, symbols, lookups, orders, arrival, held, limits, gate, settings)
     marks = []
     for i, order in enumerate(orders):
         pair_index = pairs.get(i)
@@ -189,6 +189,7 @@ def _pass2(
     symbols: Symbols,
     lookups: scan.Lookups,
     orders: list[Order],
+    arrival: scan.Track,
     held: np.ndarray,
     limits: list[Decimal | None],
     gate: ReplayGate,
@@ -209,7 +210,7 @@ def _pass2(
         limit_price=limit_price, buy=np.array([o.side is OrderSide.BUY for o in orders]),
         screen_bound=bounds,
     )  # fmt: skip
-    return scan.pass2(spool.blocks(), inputs, gate.passes)
+    return scan.pass2(spool.blocks(), inputs, gate.passes, arrival)
 
 
 def _outcome(

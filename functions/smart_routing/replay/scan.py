@@ -40,9 +40,12 @@ class Track:
         self.bid_size = np.full(n, np.nan)
         self.ask_size = np.full(n, np.nan)
 
-    @property
-    def found(self) -> np.ndarray:
-        return self.row != NO_ROW
+    def head(self, n: int) -> Track:
+        """A copy of the first n candidates."""
+        copy = Track(n, self.latest)
+        for name in ("ts", "row", "bid", "ask", "bid_size", "ask_size"):
+            getattr(copy, name)[:] = getattr(self, name)[:n]
+        return copy
 
     def better(self, orders: np.ndarray, ts: np.ndarray, row: np.ndarray) -> np.ndarray:
         """Whether (ts, row) beats each order's candidate."""
@@ -134,9 +137,13 @@ class Pass2Inputs:
     screen_bound: np.ndarray  # float per symbol id: spreads above never pass the gate
 
 
-def pass2(blocks: Iterable[QuoteBlock], inputs: Pass2Inputs, gate: GateCheck) -> Pass2:
+def pass2(
+    blocks: Iterable[QuoteBlock], inputs: Pass2Inputs, gate: GateCheck, arrival: Track
+) -> Pass2:
+    """`arrival` seeds the horizon: the spool keeps only quotes after some order, and when no
+    quote comes after the order the last one at the horizon is its arrival."""
     n = len(inputs.lookups.ts)
-    result = Pass2(Track(n, latest=True), Track(n, latest=False), Track(n, latest=False))
+    result = Pass2(arrival.head(n), Track(n, latest=False), Track(n, latest=False))
     groups = inputs.lookups.by_symbol()
     for block in blocks:
         for symbol, run in _symbol_runs(block):
