@@ -33,8 +33,8 @@ def test_the_sample_and_its_replay_with_fills_and_report(tmp_path: Path):
     assert made.returncode == 0, made.stderr
     fills, report = tmp_path / "fills.csv", tmp_path / "report.html"
     done = python_m(
-        "replay", "--quotes", str(tmp_path / "QUOTES.csv"), "--orders", str(tmp_path / "ORDERS.csv"),
-        "--fills", str(fills), "--report", str(report),
+        "replay", "--quotes", str(tmp_path / "QUOTES.csv"),
+        "--orders", str(tmp_path / "ORDERS.csv"), "--fills", str(fills), "--report", str(report),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -60,8 +60,8 @@ def test_the_sample_and_its_replay_with_fills_and_report(tmp_path: Path):
 def test_the_policy_option_replays_one_policy(tmp_path: Path):
     generate(tmp_path, quotes=2000, orders=30)
     done = python_m(
-        "replay", "--quotes", str(tmp_path / "QUOTES.csv"), "--orders", str(tmp_path / "ORDERS.csv"),
-        "--policy", "wait", "--horizon-s", "120",
+        "replay", "--quotes", str(tmp_path / "QUOTES.csv"),
+        "--orders", str(tmp_path / "ORDERS.csv"), "--policy", "wait", "--horizon-s", "120",
     )  # fmt: skip
     summary = json.loads(done.stdout)
     assert list(summary["policies"]) == ["wait"] and summary["saved_vs_market_bps"] == {}
