@@ -25,9 +25,9 @@ from smart_routing.routing import RoutingPolicy
 
 UNLIMITED = Decimal(10) ** 30
 # The pre-screen passes spreads up to this many times the class's threshold to the gate: a
-# margin for terms that widen the threshold (sessions, volatility). `check` refuses to go on
-# if the gate ever applies a threshold above the pre-screen's bound.
-SCREEN_MARGIN = 4
+# margin for the terms that widen the threshold in thin sessions (up to 5x in the session
+# table). `decide` stops the replay if the gate ever applies a threshold above the bound.
+SCREEN_MARGIN = 10
 
 
 class PrescreenTooTight(RuntimeError):

@@ -129,6 +129,26 @@ def _cell(value: object) -> str:
     return escape(str(value))
 
 
+def _intro(result: ReplayResult, summary: dict[str, object]) -> str:
+    settings = result.settings
+    items = [
+        f"horizon {settings.horizon_s:g} s, limit time to live {settings.ttl_s:g} s",
+        *(
+            f"{what}: {counts['rows']} rows, {counts['used']} used, skipped "
+            + (", ".join(f"{k} {v}" for k, v in counts["skipped"].items()) or "none")
+            for what, counts in (("quotes", summary["quotes"]), ("orders", summary["orders"]))
+        ),
+    ]
+    saved = summary["saved_vs_market_bps"]
+    assert isinstance(saved, dict)
+    for policy, figures in saved.items():
+        items.append(
+            f"{policy} saved {_cell(figures['spread_cost_bps'])} bps of spread cost and "
+            f"{_cell(figures['implementation_shortfall_bps'])} bps of shortfall against market"
+        )
+    return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
+
+
 def _page(result: ReplayResult, summary: dict[str, object], charts: list[tuple[str, str]]) -> str:
     policies = summary["policies"]
     assert isinstance(policies, dict)
@@ -137,12 +157,7 @@ def _page(result: ReplayResult, summary: dict[str, object], charts: list[tuple[s
     for policy, figures in policies.items():
         by_class = _table(figures["by_asset_class"])
         sections.append(f"<h2>{escape(policy)} by asset class</h2>{by_class}")
-    settings = result.settings
-    counts = (
-        f"quotes: {summary['quotes']}; orders: {summary['orders']}; horizon "
-        f"{settings.horizon_s:g} s, limit ttl {settings.ttl_s:g} s; saved vs market (bps): "
-        f"{summary['saved_vs_market_bps']}"
-    )
+    intro = _intro(result, summary)
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Smart routing replay</title><style>"
@@ -151,5 +166,5 @@ def _page(result: ReplayResult, summary: dict[str, object], charts: list[tuple[s
         "td,th{border:1px solid #ccc;padding:0.25em 0.5em;text-align:right}"
         "figure{margin:0}</style></head><body>"
         "<h1>Smart routing replay</h1>"
-        f"<p>{escape(counts)}</p>{''.join(sections)}</body></html>\n"
+        f"{intro}{''.join(sections)}</body></html>\n"
     )

@@ -3,7 +3,7 @@ shapes each asset class is known for, over Friday 17 to Monday 20 April 2026 (no
 in New York, so New York is UTC-4 throughout).
 
 - Equities (AAPL, MSFT, SPY) and their options quote 09:30-16:00 New York on weekdays. The
-  spread is U-shaped: about 8x its base at the open, decaying over ~10 minutes, 2.5x into
+  spread is U-shaped: 10x its base at the open, decaying over ~15 minutes, 2.5x into
   the close. Options spreads are whole percents of the premium.
 - Forex (EUR/USD, GBP/USD, USD/JPY) quotes from Sunday 17:00 to Friday 17:00 New York; the
   spread widens ~25x around the 17:00 rollover (16:55-17:15) and ~10x in the first hour
@@ -138,7 +138,7 @@ def spread_shape(asset_class: AssetClass, ts: np.ndarray) -> np.ndarray:
     if asset_class in (AssetClass.EQUITY, AssetClass.OPTIONS):
         since_open = minute - (9 * 60 + 30)
         to_close = 16 * 60 - minute
-        return 1 + 7 * np.exp(-since_open / 10) + 1.5 * np.exp(-to_close / 20)
+        return 1 + 9 * np.exp(-since_open / 15) + 1.5 * np.exp(-to_close / 20)
     if asset_class is AssetClass.FOREX:
         rollover = (minute >= 16 * 60 + 55) & (minute < 17 * 60 + 15)
         sunday_open = (weekday == 6) & (minute >= 17 * 60) & (minute < 18 * 60)
