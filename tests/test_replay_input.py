@@ -151,3 +151,17 @@ def test_a_bad_option_exits_2(tmp_path: Path, capsys, extra: tuple[str, str]):
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "fills.csv").exists()
+
+
+def test_the_replay_stops_rather_than_screen_out_a_quote_the_gate_could_pass(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+):
+    """A gate threshold above the pre-screen's bound (here: a margin below 1) is an error."""
+    from smart_routing.replay import gatekeeper
+
+    monkeypatch.setattr(gatekeeper, "SCREEN_MARGIN", 0.5)
+    quotes = write(tmp_path / "q.csv", QUOTES_HEADER, [f"{at(0)},AAPL,10.00,10.02"])
+    orders = write(tmp_path / "o.csv", ORDERS_HEADER, [f"{at(0)},AAPL,buy,1"])
+    assert cli(tmp_path, quotes, orders) == 2
+    assert "raise SCREEN_MARGIN" in capsys.readouterr().err
+    assert not (tmp_path / "fills.csv").exists()
