@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from smart_routing.config import load_config
@@ -13,6 +14,7 @@ from smart_routing.orders import OrderSide
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.impact import marketable_price
 from smart_routing.replay.run import Settings, replay
+from smart_routing.replay.scan import first_at_or_below
 
 T0 = datetime(2026, 4, 20, 14, 0, tzinfo=UTC)  # a Monday, 10:00 in New York
 QUOTES_HEADER = "timestamp,symbol,bid,ask"
@@ -222,3 +224,16 @@ def test_a_sell_within_the_touch_size_pays_the_bid():
     assert marketable_price(
         OrderSide.SELL, Decimal("9.98"), Decimal("10.00"), None, Decimal(10**6)
     ) == Decimal("9.98")
+
+
+def test_the_first_value_at_or_below_a_limit_in_each_window_matches_a_plain_search():
+    rng = np.random.default_rng(1)
+    values = rng.integers(0, 50, 500).astype(float)
+    lo = rng.integers(0, 500, 300)
+    hi = np.minimum(500, lo + rng.integers(0, 120, 300))
+    limits = rng.integers(-1, 40, 300).astype(float)
+    found = first_at_or_below(values, lo, hi, limits)
+    for i in range(300):
+        inside = [j for j in range(lo[i], hi[i]) if values[j] <= limits[i]]
+        assert found[i] == (inside[0] if inside else -1)
+    assert (found >= 0).sum() > 100 and (found < 0).sum() > 10

@@ -76,12 +76,15 @@ def test_each_bad_order_row_is_counted_and_left_out(tmp_path: Path):
         f"{at(0)},AAPL,buy": "wrong_number_of_fields",
     }
     orders = write(tmp_path / "o.csv", ORDERS_HEADER, [*bad, f"{at(0)},AAPL,buy,3"])
-    summary = replay_files(quotes, orders)
+    settings = Settings(policies=(Policy.MARKET,), horizon_s=300, ttl_s=60)
+    result = replay(quotes, orders, settings, load_config({}, smart_routing_default=True))
+    summary = result.summary()
     expected: dict[str, int] = {}
     for reason in bad.values():
         expected[reason] = expected.get(reason, 0) + 1
     assert summary["orders"] == {"rows": 10, "used": 1, "skipped": expected}
     assert summary["policies"]["market"]["filled_notional_usd"] == 30.06
+    assert [order.row for order in result.orders] == [11]  # its line, past the short row
 
 
 def test_an_order_without_an_earlier_quote_of_its_symbol_is_unfilled_under_every_policy(

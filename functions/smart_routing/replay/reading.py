@@ -122,7 +122,7 @@ class QuoteStats:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    row: int  # data row in ORDERS.csv, from 1 (the header is line 1, this row line row + 1)
+    row: int  # the order's line in ORDERS.csv (the header is line 1)
     ts: int  # ns since the epoch, UTC
     timestamp: str  # as written
     symbol: str  # canonical
@@ -153,10 +153,19 @@ def header(path: Path, required: tuple[str, ...], what: str) -> list[str]:
 
 
 def _strings_reader(
-    path: Path, names: list[str], columns: list[str], skipped: Counter[str]
+    path: Path,
+    names: list[str],
+    columns: list[str],
+    skipped: Counter[str],
+    lines: list[int] | None = None,
 ) -> pacsv.CSVStreamingReader:
-    def wrong_fields(_row: object) -> str:
+    """Every column as text; a row with the wrong number of fields is counted (and its line
+    number kept in `lines`) and skipped."""
+
+    def wrong_fields(row: pacsv.InvalidRow) -> str:
         skipped[FIELDS] += 1
+        if lines is not None and row.number is not None:
+            lines.append(row.number)
         return "skip"
 
     return pacsv.open_csv(
@@ -335,8 +344,10 @@ def read_orders(path: Path, venue: str = "paper") -> tuple[list[Order], OrderSta
     """Every order of ORDERS.csv (it fits in memory), bad rows counted and skipped."""
     names = header(path, ORDER_COLUMNS, "orders")
     stats = OrderStats()
-    reader = _strings_reader(path, names, list(ORDER_COLUMNS), stats.skipped)
+    skipped_lines: list[int] = []
+    reader = _strings_reader(path, names, list(ORDER_COLUMNS), stats.skipped, skipped_lines)
     table = reader.read_all()
+    line_numbers = _lines(table.num_rows, skipped_lines)
     stats.rows = table.num_rows + stats.skipped[FIELDS]
     bad_ts: dict[int, str] = {}
 
@@ -348,7 +359,7 @@ def read_orders(path: Path, venue: str = "paper") -> tuple[list[Order], OrderSta
     orders = []
     texts = zip(*(table.column(name).to_pylist() for name in ORDER_COLUMNS), strict=True)
     for i, (timestamp, symbol, side, qty) in enumerate(texts):
-        order, why = _order(i + 1, int(ts[i]), timestamp, symbol, side, qty, venue)
+        order, why = _order(line_numbers[i], int(ts[i]), timestamp, symbol, side, qty, venue)
         why = bad_ts.get(i) or why
         if why is not None:
             stats.skipped[why] += 1
@@ -356,6 +367,16 @@ def read_orders(path: Path, venue: str = "paper") -> tuple[list[Order], OrderSta
             assert order is not None
             orders.append(order)
     return orders, stats
+
+
+def _lines(rows: int, skipped: list[int]) -> list[int]:
+    """The file line of each row read: from line 2 on, past the lines skipped."""
+    lines, line, gaps = [], 2, set(skipped)
+    while len(lines) < rows:
+        if line not in gaps:
+            lines.append(line)
+        line += 1
+    return lines
 
 
 @lru_cache(maxsize=4096)
