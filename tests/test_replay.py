@@ -237,3 +237,31 @@ def test_the_first_value_at_or_below_a_limit_in_each_window_matches_a_plain_sear
         inside = [j for j in range(lo[i], hi[i]) if values[j] <= limits[i]]
         assert found[i] == (inside[0] if inside else -1)
     assert (found >= 0).sum() > 100 and (found < 0).sum() > 10
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_of_quotes_at_one_instant_the_first_written_fills_and_the_last_written_is_the_latest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: bool
+):
+    if small_blocks:  # one row a block: the ties are settled across blocks
+        from smart_routing.replay import reading, scan
+
+        monkeypatch.setattr(reading, "BLOCK_BYTES", 64)
+        monkeypatch.setattr(scan, "SPOOL_ROWS", 1)
+    quotes = [
+        f"{at(0)},EUR/USD,1.08000,1.08200",  # held
+        f"{at(50)},EUR/USD,1.08100,1.08102",  # passes, written first: the fill
+        f"{at(50)},EUR/USD,1.08100,1.08101",  # passes too, same instant, written later
+        f"{at(0)},GBP/USD,1.27000,1.27200",  # held, and every later quote is as wide
+        f"{at(300)},GBP/USD,1.27500,1.27700",  # at the horizon (inside it), written first
+        f"{at(300)},GBP/USD,1.28500,1.28700",  # same instant, written last: the horizon mid
+    ]
+    orders = [EUR_ORDER, f"{at(0)},GBP/USD,buy,10000"]
+    wait = run(tmp_path, quotes, orders, (Policy.WAIT,))["policies"]["wait"]
+    assert wait["filled"] == 1 and wait["mean_delay_s"] == 50.0
+    notional = Decimal("1.08102") * 100_000
+    assert wait["filled_notional_usd"] == float(notional)
+    paid = (Decimal("1.08102") - Decimal("1.081")) * 100_000
+    missed = (Decimal("1.286") - Decimal("1.271")) * 10_000
+    arrival = Decimal("1.081") * 100_000 + Decimal("1.271") * 10_000
+    assert wait["implementation_shortfall_bps"] == bps((paid + missed) / arrival * BPS)

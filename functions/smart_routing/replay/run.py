@@ -75,63 +75,105 @@ def replay(
 ) -> ReplayResult:
     header(quotes, QUOTE_COLUMNS, "quotes")  # a bad quotes file fails before any work
     orders, order_stats = read_orders(orders_path)
-    symbols = Symbols()
-    lookups, pairs = _lookups(orders, symbols)
-    blocks, quote_stats = read_quotes(quotes, symbols)
-    spool = _spool(lookups, len(orders), settings)
+    run = _Run(orders, settings, config)
+    blocks, quote_stats = read_quotes(quotes, run.symbols)
+    spool = run.spool()
     try:
-        arrival = scan.arrivals(spool.record(blocks) if spool else blocks, lookups)
-        return _finish(orders, order_stats, quote_stats, lookups, pairs, arrival, spool, symbols,
-                       settings, config)  # fmt: skip
+        arrival = scan.arrivals(spool.record(blocks) if spool else blocks, run.lookups)
+        outcomes, marks = run.decide(arrival, spool)
     finally:
         if spool is not None:
             spool.close()
-
-
-def _spool(lookups: scan.Lookups, n: int, settings: Settings) -> scan.Spool | None:
-    if settings.policies == (Policy.MARKET,):
-        return None
-    reach = round(max(settings.horizon_s, settings.ttl_s) * _NS_PER_S)
-    return scan.Spool(scan.Lookups(lookups.sym[:n], lookups.ts[:n]), reach)
-
-
-def _finish(
-    orders: list[Order],
-    order_stats: OrderStats,
-    quote_stats: QuoteStats,
-    lookups: scan.Lookups,
-    pairs: dict[int, int],
-    arrival: scan.Track,
-    spool: scan.Spool | None,
-    symbols: Symbols,
-    settings: Settings,
-    config: EngineConfig,
-) -> ReplayResult:
-    router = replay_router(config.routing, SmartRouter(config.routing, config.fees))
-    gate = ReplayGate(router, orders)
-    held, refused = _gate_at_arrival(gate, orders, arrival, settings.policies)
-    marks_mid = [_mid(arrival, i) for i in range(len(orders))]
-    limits = _limit_prices(orders, marks_mid)
-    second = _pass2(spool, symbols, lookups, orders, arrival, held, limits, gate, settings)
-    marks = []
-    for i, order in enumerate(orders):
-        pair_index = pairs.get(i)
-        pair_mid = _mid(arrival, pair_index) if pair_index is not None else None
-        _, rate = accounting.usd_rate(order, marks_mid[i], pair_mid)
-        horizon_mid = _mid(second.horizon, i) if second is not None else marks_mid[i]
-        marks.append(accounting.OrderMarks(mid=marks_mid[i], horizon_mid=horizon_mid, rate=rate))
-    outcomes = {
-        policy: [
-            _outcome(policy, order, i, arrival, second, held, refused, limits)
-            for i, order in enumerate(orders)
-        ]
-        for policy in settings.policies
-    }
     return ReplayResult(
         settings=settings, orders=orders, order_stats=order_stats, quote_stats=quote_stats,
         marks=marks, outcomes=outcomes, tallies=accounting.tally(orders, marks, outcomes),
-        gate_calls=gate.calls,
+        gate_calls=run.gate.calls,
     )  # fmt: skip
+
+
+class _Run:
+    """One replay's orders, what it looks up in the quotes, and the gate it asks."""
+
+    def __init__(self, orders: list[Order], settings: Settings, config: EngineConfig) -> None:
+        self.orders, self.settings = orders, settings
+        self.symbols = Symbols()
+        self.lookups, self.pairs = _lookups(orders, self.symbols)
+        router = replay_router(config.routing, SmartRouter(config.routing, config.fees))
+        self.gate = ReplayGate(router, orders)
+        n = len(orders)
+        self.order_lookups = scan.Lookups(self.lookups.sym[:n], self.lookups.ts[:n])
+
+    def spool(self) -> scan.Spool | None:
+        """Where pass 1 keeps the quotes pass 2 needs; None when only `market` is replayed."""
+        if self.settings.policies == (Policy.MARKET,):
+            return None
+        reach = max(self.settings.horizon_s, self.settings.ttl_s)
+        return scan.Spool(self.order_lookups, round(reach * _NS_PER_S))
+
+    def decide(
+        self, arrival: scan.Track, spool: scan.Spool | None
+    ) -> tuple[dict[Policy, list[Outcome]], list[accounting.OrderMarks]]:
+        """Each policy's outcome for each order, and what the orders are measured against."""
+        held, refused = self._gate_at_arrival(arrival)
+        mids = [_mid(arrival, i) for i in range(len(self.orders))]
+        limits = [
+            None if mid is None else order.spec.round_limit_price(mid, order.side)
+            for order, mid in zip(self.orders, mids, strict=True)
+        ]  # the fallback's limit: the arrival mid to the tick on the passive side
+        second = None
+        if spool is not None:
+            inputs = self._pass2_inputs(held, limits)
+            second = scan.pass2(spool.blocks(), inputs, self.gate.passes, arrival)
+        marks = []
+        for i, order in enumerate(self.orders):
+            pair = self.pairs.get(i)
+            _, rate = accounting.usd_rate(
+                order, mids[i], None if pair is None else _mid(arrival, pair)
+            )
+            horizon_mid = mids[i] if second is None else _mid(second.horizon, i)
+            marks.append(accounting.OrderMarks(mid=mids[i], horizon_mid=horizon_mid, rate=rate))
+        outcomes = {
+            policy: [
+                _outcome(policy, order, i, arrival, second, held, refused, limits)
+                for i, order in enumerate(self.orders)
+            ]
+            for policy in self.settings.policies
+        }
+        return outcomes, marks
+
+    def _gate_at_arrival(self, arrival: scan.Track) -> tuple[np.ndarray, dict[int, str]]:
+        """Which orders the gate holds at their arrival quote, and which it refuses (why)."""
+        held = np.zeros(len(self.orders), dtype=bool)
+        refused: dict[int, str] = {}
+        if not {Policy.WAIT, Policy.LIMIT} & set(self.settings.policies):
+            return held, refused
+        for i, order in enumerate(self.orders):
+            if arrival.row[i] == scan.NO_ROW:
+                continue
+            action, reason = self.gate.decide(
+                i, order.ts, arrival.bid[i], arrival.ask[i], arrival.bid_size[i],
+                arrival.ask_size[i],
+            )  # fmt: skip
+            if action is GateAction.WAIT:
+                held[i] = True
+            elif action is not GateAction.EXECUTE:
+                refused[i] = reason
+        return held, refused
+
+    def _pass2_inputs(self, held: np.ndarray, limits: list[Decimal | None]) -> scan.Pass2Inputs:
+        n, policies = len(self.orders), self.settings.policies
+        none = np.zeros(n, dtype=bool)
+        limit_price = np.array([np.nan if p is None else float(p) for p in limits])
+        return scan.Pass2Inputs(
+            lookups=self.order_lookups,
+            horizon_ns=round(self.settings.horizon_s * _NS_PER_S),
+            ttl_ns=round(self.settings.ttl_s * _NS_PER_S),
+            wait_open=held if Policy.WAIT in policies else none,
+            limit_open=(held & (limit_price > 0)) if Policy.LIMIT in policies else none,
+            limit_price=limit_price,
+            buy=np.array([o.side is OrderSide.BUY for o in self.orders], dtype=bool),
+            screen_bound=np.array([self.gate.bounds[c] for c in self.symbols.classes] or [0.0]),
+        )
 
 
 def _lookups(orders: list[Order], symbols: Symbols) -> tuple[scan.Lookups, dict[int, int]]:
@@ -153,64 +195,6 @@ def _mid(track: scan.Track, i: int) -> Decimal | None:
     if track.row[i] == scan.NO_ROW:
         return None
     return (price(track.bid[i]) + price(track.ask[i])) / 2
-
-
-def _gate_at_arrival(
-    gate: ReplayGate, orders: list[Order], arrival: scan.Track, policies: tuple[Policy, ...]
-) -> tuple[np.ndarray, dict[int, str]]:
-    """Which orders the gate holds at their arrival quote, and which it refuses (why)."""
-    held = np.zeros(len(orders), dtype=bool)
-    refused: dict[int, str] = {}
-    if not {Policy.WAIT, Policy.LIMIT} & set(policies):
-        return held, refused
-    for i, order in enumerate(orders):
-        if arrival.row[i] == scan.NO_ROW:
-            continue
-        action, reason = gate.decide(
-            i, order.ts, arrival.bid[i], arrival.ask[i], arrival.bid_size[i], arrival.ask_size[i]
-        )
-        if action is GateAction.WAIT:
-            held[i] = True
-        elif action is not GateAction.EXECUTE:
-            refused[i] = reason
-    return held, refused
-
-
-def _limit_prices(orders: list[Order], mids: list[Decimal | None]) -> list[Decimal | None]:
-    """The fallback's limit: the arrival mid to the tick on the passive side."""
-    return [
-        None if mid is None else order.spec.round_limit_price(mid, order.side)
-        for order, mid in zip(orders, mids, strict=True)
-    ]
-
-
-def _pass2(
-    spool: scan.Spool | None,
-    symbols: Symbols,
-    lookups: scan.Lookups,
-    orders: list[Order],
-    arrival: scan.Track,
-    held: np.ndarray,
-    limits: list[Decimal | None],
-    gate: ReplayGate,
-    settings: Settings,
-) -> scan.Pass2 | None:
-    if spool is None:
-        return None
-    n = len(orders)
-    limit_open = held.copy() if Policy.LIMIT in settings.policies else np.zeros(n, dtype=bool)
-    limit_price = np.array([float(p) if p is not None else np.nan for p in limits])
-    limit_open &= limit_price > 0
-    wait_open = held if Policy.WAIT in settings.policies else np.zeros(n, dtype=bool)
-    bounds = np.array([gate.bounds[c] for c in symbols.classes] or [0.0])
-    order_lookups = scan.Lookups(lookups.sym[:n], lookups.ts[:n])
-    inputs = scan.Pass2Inputs(
-        lookups=order_lookups, horizon_ns=round(settings.horizon_s * _NS_PER_S),
-        ttl_ns=round(settings.ttl_s * _NS_PER_S), wait_open=wait_open, limit_open=limit_open,
-        limit_price=limit_price, buy=np.array([o.side is OrderSide.BUY for o in orders]),
-        screen_bound=bounds,
-    )  # fmt: skip
-    return scan.pass2(spool.blocks(), inputs, gate.passes, arrival)
 
 
 def _outcome(

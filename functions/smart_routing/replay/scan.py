@@ -192,9 +192,10 @@ def _first_passing(
     for order, k, end in zip(
         orders[promising].tolist(), first[promising].tolist(), last[promising].tolist(), strict=True
     ):
+        best = (int(track.ts[order]), int(track.row[order]))
         for m in range(k, end):
-            if not track.better(np.array([order]), ts[m : m + 1], rows[m : m + 1])[0]:
-                break
+            if track.row[order] != NO_ROW and (int(ts[m]), int(rows[m])) >= best:
+                break  # an earlier quote of another block already passed
             q = screened[m]
             calls += 1
             if gate(
