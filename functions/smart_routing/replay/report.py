@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from html import escape
+from math import nan
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -58,7 +59,8 @@ def _svg(figure: Figure) -> str:
 
 
 def _value(value: object) -> float:
-    return value if isinstance(value, float) else 0.0
+    """A figure to draw: a figure with no fills behind it (None) draws nothing."""
+    return value if isinstance(value, float) else nan
 
 
 def _by_policy(tallies: dict[Policy, PolicyTallies]) -> str:
@@ -83,8 +85,9 @@ def _by_hour(tallies: dict[Policy, PolicyTallies]) -> str:
     figure = _figure()
     axes = figure.subplots()
     for policy, tally in tallies.items():
-        hours = sorted(tally.by_hour)
-        values = [_value(tally.by_hour[h].figures()["spread_cost_bps"]) for h in hours]
+        points = [(h, tally.by_hour[h].figures()["spread_cost_bps"]) for h in sorted(tally.by_hour)]
+        hours = [h for h, value in points if isinstance(value, float)]  # hours with a fill
+        values = [value for _, value in points if isinstance(value, float)]
         axes.plot(hours, values, marker="o", label=policy.value, color=_COLORS[policy])
     axes.set_xlabel("hour of the order (New York)")
     axes.set_ylabel("spread cost (bps)")
@@ -100,7 +103,7 @@ def _by_class(tallies: dict[Policy, PolicyTallies]) -> str:
     width = 0.8 / max(1, len(tallies))
     for k, (policy, tally) in enumerate(tallies.items()):
         values = [
-            _value(tally.by_class[c].figures()["spread_cost_bps"]) if c in tally.by_class else 0.0
+            _value(tally.by_class[c].figures()["spread_cost_bps"]) if c in tally.by_class else nan
             for c in classes
         ]
         positions = [i + k * width for i in range(len(classes))]
