@@ -168,3 +168,10 @@ def test_the_replay_stops_rather_than_screen_out_a_quote_the_gate_could_pass(
     assert cli(tmp_path, quotes, orders) == 2
     assert "raise SCREEN_MARGIN" in capsys.readouterr().err
     assert not (tmp_path / "fills.csv").exists()
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path: Path):
+    quotes = tmp_path / "q.csv"
+    quotes.write_bytes(b"\xef\xbb\xbf" + f"{QUOTES_HEADER}\n{at(0)},AAPL,10.00,10.02\n".encode())
+    orders = write(tmp_path / "o.csv", ORDERS_HEADER, [f"{at(1)},AAPL,buy,1"])
+    assert replay_files(quotes, orders)["policies"]["market"]["filled"] == 1

@@ -136,7 +136,7 @@ def header(path: Path, required: tuple[str, ...], what: str) -> list[str]:
     """The file's column names; ReplayInputError when it is missing, empty or lacks one."""
     if not path.is_file():
         raise ReplayInputError(f"{what} {path}: no such file")
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # a BOM is not a name
         first = next(csv.reader(handle), None)
         if first is None or not any(name.strip() for name in first):
             raise ReplayInputError(f"{what} {path}: the file is empty (expected a header)")
