@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -265,3 +266,23 @@ def test_of_quotes_at_one_instant_the_first_written_fills_and_the_last_written_i
     missed = (Decimal("1.286") - Decimal("1.271")) * 10_000
     arrival = Decimal("1.081") * 100_000 + Decimal("1.271") * 10_000
     assert wait["implementation_shortfall_bps"] == bps((paid + missed) / arrival * BPS)
+
+
+def test_fills_file_has_one_row_per_simulated_fill(tmp_path: Path, capsys):
+    from smart_routing.cli import main
+
+    quotes = write(tmp_path / "q.csv", QUOTES_HEADER, BTC_QUOTES)
+    orders = write(tmp_path / "o.csv", ORDERS_HEADER, [f"{at(-100)},ETH/USD,buy,1", BTC_ORDER])
+    fills = tmp_path / "fills.csv"
+    argv = ["replay", "--quotes", str(quotes), "--orders", str(orders), "--fills", str(fills)]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["policies"]["limit"]["filled"] == 1
+    assert fills.read_text().splitlines() == [
+        "order_row,order_timestamp,symbol,asset_class,side,policy,fill_timestamp,price,qty,delay_s",
+        f"3,{at(0)},BTC/USD,CRYPTO,sell,market,2026-04-20T14:00:00.000000000Z,50000,0.5,"
+        "0.000000000",
+        # 50040/50090 is 0.0999% wide: within the gate's 0.1%
+        f"3,{at(0)},BTC/USD,CRYPTO,sell,wait,2026-04-20T14:00:30.000000000Z,50040,0.5,30.000000000",
+        f"3,{at(0)},BTC/USD,CRYPTO,sell,limit,2026-04-20T14:00:45.000000000Z,50050,0.5,"
+        "45.000000000",
+    ]

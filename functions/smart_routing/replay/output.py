@@ -54,10 +54,12 @@ def write_fills(path: Path, result: object) -> None:
                 if outcome.status is not Status.FILLED:
                     continue
                 assert outcome.ts is not None and outcome.price is not None
+                delay_s, delay_ns = divmod(outcome.ts - order.ts, 1_000_000_000)
                 writer.writerow((
                     order.row, order.timestamp, order.symbol, order.asset_class.value,
-                    order.side.value, policy.value, iso_ns(outcome.ts), f"{outcome.price:f}",
-                    f"{order.qty:f}", f"{(outcome.ts - order.ts) / 1e9:.9f}",
+                    order.side.value, policy.value, iso_ns(outcome.ts),
+                    f"{outcome.price.normalize():f}", f"{order.qty:f}",
+                    f"{delay_s}.{delay_ns:09d}",
                 ))  # fmt: skip
 
     write_atomically(path, rows)
