@@ -176,6 +176,10 @@ class ExecutionEngine:
             )
             return result(ExecutionStatus.UNKNOWN, message, routing=routing)
 
+        if expires_at is not None:  # what the venue does not report back
+            order = order.model_copy(
+                update={"expires_at": expires_at, "fallback": routing.fallback}
+            )
         status, message = _status_of(order)
         if expires_at is not None:
             limit = format_qty(routing.limit_price) if routing.limit_price is not None else "?"
