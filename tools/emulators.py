@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
-EMULATOR_NAMES = ("auth", "firestore", "functions", "hosting", "hub", "logging")
+# The tasks emulator (Cloud Tasks, for task-queue functions) starts with the functions one.
+EMULATOR_NAMES = ("auth", "firestore", "functions", "tasks", "hosting", "hub", "logging")
 READY = "All emulators ready"
 START_TIMEOUT_S = 240
 
@@ -63,6 +64,7 @@ def emulator_environment() -> dict[str, str]:
     return {
         "FIRESTORE_EMULATOR_HOST": ENDPOINTS["firestore"].address,
         "FIREBASE_AUTH_EMULATOR_HOST": ENDPOINTS["auth"].address,
+        "CLOUD_TASKS_EMULATOR_HOST": ENDPOINTS["tasks"].address,
         "GCLOUD_PROJECT": PROJECT_ID,
     }
 

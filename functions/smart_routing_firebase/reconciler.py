@@ -621,7 +621,8 @@ def _resolve_unknown(
 
 def handle_reconcile(now: datetime | None = None) -> Counter[str]:
     """One reconciler run over every venue account in use: fallback limits past their time to
-    live canceled (as of `now`, the run's scheduled time), real venues' fills, the paper
+    live canceled (as of `now`, the run's scheduled time, or the current time when later),
+    real venues' fills, the paper
     venue's working orders, and the orders left unknown. A failing venue is logged and
     retried next run; the others still run."""
     from smart_routing_firebase.limit_expiry import LimitExpiry
@@ -629,7 +630,8 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
 
     svc = services()
     tally: Counter[str] = Counter()
-    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, now or datetime.now(UTC))
+    current = datetime.now(UTC)
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, max(now or current, current))
     steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
     steps += [
         (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
