@@ -19,7 +19,7 @@ import hashlib
 import math
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,24 +141,31 @@ class LimitExpiry:
 
 
 def handle_expiry_task(data: Any, now: datetime | None = None) -> str:
-    """The task: cancel the order if it still works and its time has come, then reconcile.
-    Delivered early (the emulator runs delayed tasks at once) it changes nothing: the
-    reconciler's run after expires_at ends the order. Raises ValueError for a malformed task
-    and RuntimeError when the venue could not be asked (Cloud Tasks then retries)."""
+    """The task function's body, on the instance's services (see `run_expiry_task`)."""
     from smart_routing_firebase.reconciler import handle_reconcile
     from smart_routing_firebase.services import services
 
-    tenant_id, client_order_id = _task_order(data)
     now = now or datetime.now(UTC)
     svc = services()
-    snapshot = svc.db.document(paths.order(tenant_id, client_order_id)).get()
-    outcome = _outcome_before_cancel(snapshot, now)
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, now)
+    return run_expiry_task(expiry, data, lambda: handle_reconcile(now))
+
+
+def run_expiry_task(expiry: LimitExpiry, data: Any, reconcile: Callable[[], object]) -> str:
+    """Cancel the task's order if it still works and its time has come, then `reconcile`, so
+    the cancel and any fill that raced it are recorded at once. Delivered early (the emulator
+    runs delayed tasks at once) or again, it changes nothing: an early one leaves the order to
+    the reconciler's first run after its expires_at. Raises ValueError for a malformed task
+    and RuntimeError when the venue could not be asked (Cloud Tasks then retries)."""
+    tenant_id, client_order_id = _task_order(data)
+    snapshot = expiry.db.document(paths.order(tenant_id, client_order_id)).get()
+    outcome = _outcome_before_cancel(snapshot, expiry.now)
     if outcome is None:
-        outcome = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, now).expire(snapshot)
+        outcome = expiry.expire(snapshot)
         if outcome != CANCEL_FAILED:
-            handle_reconcile(now)
-    _record_run(svc.db, task_id_for(tenant_id, client_order_id), tenant_id, client_order_id,
-                outcome, now)  # fmt: skip
+            reconcile()
+    _record_run(expiry.db, task_id_for(tenant_id, client_order_id), tenant_id, client_order_id,
+                outcome, expiry.now)  # fmt: skip
     if outcome == CANCEL_FAILED:
         raise RuntimeError(f"the venue could not cancel {client_order_id}; retried")
     return outcome
