@@ -124,6 +124,7 @@ class ExecutionEngine:
         self.uid = uid
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
+        self._passive: tuple[SmartRouter, SmartRouter] | None = None
 
     def execute_intent(
         self,
@@ -240,14 +241,19 @@ class ExecutionEngine:
         price = fallback_limit_price(held)
         if price is None:
             return held
-        # The same gate with the cost check off: size, buying power and position still apply.
-        passive = copy.copy(self.router)
-        passive.enabled = False
-        checked = passive.decide(
+        checked = self._passive_router().decide(
             limit_intent(intent, price), spec, held.quote, now, account, conversion,
             prechecked=True,
         )  # fmt: skip
         return fallback_decision(held, checked, self.limit_ttl_s)
+
+    def _passive_router(self) -> SmartRouter:
+        """The same gate with the cost check off: size, buying power and position apply."""
+        if self._passive is None or self._passive[0] is not self.router:
+            passive = copy.copy(self.router)
+            passive.enabled = False
+            self._passive = (self.router, passive)
+        return self._passive[1]
 
     def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
         """The gate's instrument and quantity checks alone: the failing decision (logged), or
