@@ -42,6 +42,7 @@ TASK_RUNS = "limit_expiry_tasks"  # one document per task id: how often it ran, 
 # Venues that end an order at its expires_at themselves (OANDA's GTD): no task for those.
 SELF_EXPIRING_VENUES = frozenset({"oanda"})
 ENQUEUED, ALREADY_ENQUEUED, NOT_NEEDED = "enqueued", "already_enqueued", "not_needed"
+ENQUEUE_FAILED = "enqueue_failed"
 NOT_DUE, ENDED, NOT_FOUND, CANCEL_FAILED = "not_due", "ended", "not_found", "cancel_failed"
 _WORKING = frozenset(status.value for status in WORKING_STATUSES)
 
@@ -55,15 +56,25 @@ def task_id_for(tenant_id: str, client_order_id: str) -> str:
 
 def schedule_expiry(data: dict[str, Any] | None, now: datetime | None = None) -> str:
     """Enqueue the expiry task of a newly recorded fallback limit order that works and whose
-    venue does not end it itself; anything else needs none."""
+    venue does not end it itself; anything else needs none. A failure is logged, not raised:
+    the reconciler's sweep ends the order all the same."""
     if not _needs_task(data):
         return NOT_NEEDED
     assert data is not None
+    try:
+        return _enqueue(data, now or datetime.now(UTC))
+    except Exception as exc:  # the sweep covers it: at most one reconciler interval late
+        logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                       step="limit_expiry_enqueue", client_order_id=data["client_order_id"],
+                       error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+        return ENQUEUE_FAILED
+
+
+def _enqueue(data: dict[str, Any], now: datetime) -> str:
     from firebase_admin import exceptions, functions
 
     from smart_routing_firebase.app import initialize
 
-    now = now or datetime.now(UTC)
     delay = max(0, math.ceil((data["expires_at"] - now).total_seconds()))
     task_id = task_id_for(data["tenant_id"], data["client_order_id"])
     payload = {"tenant_id": data["tenant_id"], "client_order_id": data["client_order_id"]}
