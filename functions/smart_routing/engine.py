@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from enum import StrEnum
 
@@ -29,11 +28,8 @@ from smart_routing.ledger import LedgerTrade, trade_from_fill
 from smart_routing.limit_fallback import (
     DEFAULT_LIMIT_TTL_S,
     WideSpreadAction,
+    apply_fallback,
     expiry_of,
-    fallback_decision,
-    fallback_limit_price,
-    falls_back,
-    limit_intent,
 )
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import format_qty
@@ -124,7 +120,6 @@ class ExecutionEngine:
         self.uid = uid
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
-        self._passive: tuple[SmartRouter, SmartRouter] | None = None
 
     def execute_intent(
         self,
@@ -222,38 +217,12 @@ class ExecutionEngine:
             decision = self.router.decide(
                 intent, spec, quote, now, account, conversion, quote_error, prechecked=True
             )
-            if falls_back(self.wide_spread_action, intent, decision):
-                decision = self._limit_fallback(intent, spec, decision, now, account, conversion)
+            decision = apply_fallback(
+                self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,
+                now, account, conversion,
+            )  # fmt: skip
         log_decision(decision)
         return decision
-
-    def _limit_fallback(
-        self,
-        intent: OrderIntent,
-        spec: InstrumentSpec,
-        held: SmartRoutingDecision,
-        now: datetime,
-        account: AccountSnapshot | None,
-        conversion: Conversion | None,
-    ) -> SmartRoutingDecision:
-        """The held order as a passive limit at the mid, if the gate's other checks pass it
-        at that price; the held decision when the mid rounds to nothing."""
-        price = fallback_limit_price(held)
-        if price is None:
-            return held
-        checked = self._passive_router().decide(
-            limit_intent(intent, price), spec, held.quote, now, account, conversion,
-            prechecked=True,
-        )  # fmt: skip
-        return fallback_decision(held, checked, self.limit_ttl_s)
-
-    def _passive_router(self) -> SmartRouter:
-        """The same gate with the cost check off: size, buying power and position apply."""
-        if self._passive is None or self._passive[0] is not self.router:
-            passive = copy.copy(self.router)
-            passive.enabled = False
-            self._passive = (self.router, passive)
-        return self._passive[1]
 
     def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
         """The gate's instrument and quantity checks alone: the failing decision (logged), or

@@ -9,13 +9,16 @@ the limit order, priced at its limit: the fallback skips the cost check and noth
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from weakref import WeakKeyDictionary
 
-from smart_routing.gate import CostCheck, GateAction, SmartRoutingDecision
+from smart_routing.gate import Conversion, CostCheck, GateAction, SmartRouter, SmartRoutingDecision
+from smart_routing.instruments import InstrumentSpec
 from smart_routing.money import format_qty
-from smart_routing.orders import OrderIntent, OrderType
+from smart_routing.orders import AccountSnapshot, OrderIntent, OrderType
 
 LIMIT_FALLBACK = "limit"
 DEFAULT_LIMIT_TTL_S = 60.0
@@ -26,6 +29,44 @@ class WideSpreadAction(StrEnum):
 
     WAIT = "wait"  # hold the order back (the seed's behaviour)
     LIMIT = "limit"  # place a passive limit at the mid that works for the time to live
+
+
+def apply_fallback(
+    router: SmartRouter,
+    action: WideSpreadAction,
+    ttl_s: float,
+    intent: OrderIntent,
+    spec: InstrumentSpec,
+    decision: SmartRoutingDecision,
+    now: datetime,
+    account: AccountSnapshot | None,
+    conversion: Conversion | None = None,
+) -> SmartRoutingDecision:
+    """The gate's `decision` as the engine acts on it: unchanged unless the fallback applies;
+    then the fallback limit's decision, from `router`'s other checks at the limit price."""
+    if not falls_back(action, intent, decision):
+        return decision
+    price = fallback_limit_price(decision)
+    if price is None:
+        return decision
+    checked = passive_router(router).decide(
+        limit_intent(intent, price), spec, decision.quote, now, account, conversion,
+        prechecked=True,
+    )  # fmt: skip
+    return fallback_decision(decision, checked, ttl_s)
+
+
+_PASSIVE: WeakKeyDictionary[SmartRouter, SmartRouter] = WeakKeyDictionary()
+
+
+def passive_router(router: SmartRouter) -> SmartRouter:
+    """The same gate with the cost check off (size, buying power and position still apply),
+    made once per router."""
+    passive = _PASSIVE.get(router)
+    if passive is None:
+        passive = _PASSIVE[router] = copy.copy(router)
+        passive.enabled = False
+    return passive
 
 
 def falls_back(

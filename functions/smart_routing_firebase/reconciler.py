@@ -622,9 +622,8 @@ def _resolve_unknown(
 def handle_reconcile(now: datetime | None = None) -> Counter[str]:
     """One reconciler run over every venue account in use: fallback limits past their time to
     live canceled (as of `now`, the run's scheduled time, or the current time when later),
-    real venues' fills, the paper
-    venue's working orders, and the orders left unknown. A failing venue is logged and
-    retried next run; the others still run."""
+    real venues' fills, the paper venue's working orders, and the orders left unknown. A
+    failing venue is logged and retried next run; the others still run."""
     from smart_routing_firebase.limit_expiry import LimitExpiry
     from smart_routing_firebase.services import services
 
