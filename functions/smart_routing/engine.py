@@ -203,8 +203,8 @@ class ExecutionEngine:
     def decide(
         self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
     ) -> SmartRoutingDecision:
-        """The gate's decision, logged once. Raises InstrumentUnavailable when the venue's
-        instrument data cannot be read."""
+        """The gate's decision (with the limit fallback, when configured), logged once.
+        Raises InstrumentUnavailable when the venue's instrument data cannot be read."""
         assert intent.asset_class is not None  # OrderIntent fills it in
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
