@@ -45,7 +45,7 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the owner", "position", "get"), ("the owner", "position", "list")}  # fmt: skip
 IDENTITIES = ["no auth", "another user", "the owner"]
 TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
-           "expiry task"]
+           "expiry task"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 
