@@ -19,6 +19,7 @@ from smart_routing.config import load_config
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import ConfigError
 from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision
+from smart_routing.limit_fallback import apply_fallback
 from smart_routing.market_data import Quote
 from smart_routing.money import to_decimal
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
@@ -175,6 +176,8 @@ def route(args: argparse.Namespace) -> dict[str, object]:
     )
     conversion = _conversion(spec.quote_currency, quote, args.conversion_mid)
     decision = router.decide(intent, spec, quote, now, account, conversion)
+    decision = apply_fallback(router, config.wide_spread_action, config.limit_ttl_s, intent, spec,
+                              decision, now, account, conversion)  # fmt: skip
     if decision.action is GateAction.INVALID:
         raise ValueError(decision.reason)
     return _decision_json(decision)

@@ -97,6 +97,9 @@ class SmartRoutingDecision:
     conversion: Conversion | None = None
     notional_in_account_currency: Amount | None = None
     quote: Quote | None = None
+    # "limit": the cost check failed and the engine's limit fallback placed a passive limit
+    # instead of waiting (see limit_fallback.py); None otherwise.
+    fallback: str | None = None
 
     def model_dump(
         self,

@@ -32,6 +32,8 @@ class LogEvent(StrEnum):
     RECONCILE_FAILED = "exec.reconcile_failed"
     RECONCILE_DRIFT = "exec.reconcile_drift"
     ORDER_RESOLVED = "exec.order_resolved"
+    LIMIT_EXPIRY_ENQUEUED = "exec.limit_expiry_enqueued"
+    LIMIT_EXPIRED = "exec.limit_expired"
     MIRROR_SKIPPED = "exec.mirror_skipped"
     MIRROR_REJECTED = "exec.mirror_rejected"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"

@@ -226,12 +226,12 @@ ROUTING_FIELDS = {
     "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
     "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
     "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
-    "notional_in_account_currency",
+    "notional_in_account_currency", "fallback", "limit_price",
 }  # fmt: skip
 QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
 ORDER_FIELDS = {
     "broker", "broker_order_id", "client_order_id", "status", "order_type", "qty",
-    "filled_qty", "filled_avg_price",
+    "filled_qty", "filled_avg_price", "limit_price", "expires_at", "fallback",
 }  # fmt: skip
 
 

@@ -619,15 +619,20 @@ def _resolve_unknown(
     return "unknown_resolved"
 
 
-def handle_reconcile() -> Counter[str]:
-    """One reconciler run over every venue account in use: real venues' fills, the paper
-    venue's working orders, and the orders left unknown. A failing venue is logged and
-    retried next run; the others still run."""
+def handle_reconcile(now: datetime | None = None) -> Counter[str]:
+    """One reconciler run over every venue account in use: fallback limits past their time to
+    live canceled (as of `now`, the run's scheduled time, or the current time when later),
+    real venues' fills, the paper venue's working orders, and the orders left unknown. A
+    failing venue is logged and retried next run; the others still run."""
+    from smart_routing_firebase.limit_expiry import LimitExpiry
     from smart_routing_firebase.services import services
 
     svc = services()
     tally: Counter[str] = Counter()
-    steps = [
+    current = datetime.now(UTC)
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, max(now or current, current))
+    steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
+    steps += [
         (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
         for source in svc.venues.fill_sources
     ]
@@ -659,4 +664,7 @@ def handle_order_created(data: dict[str, Any] | None) -> Counter[str]:
     """Right after a submission that did not fill at once: reconcile that order's venue."""
     if data is None or data.get("status") not in {s.value for s in WORKING_STATUSES}:
         return Counter()
+    from smart_routing_firebase.limit_expiry import schedule_expiry
+
+    schedule_expiry(data)
     return handle_reconcile()

@@ -29,6 +29,7 @@ def world(db, emulators):
         "order": f"tenants/{tenant}/orders/o1",
         "ledger": f"tenants/{tenant}/ledger_trades/t1",
         "strategy": f"tenants/{tenant}/strategies/manual",
+        "expiry task": f"limit_expiry_tasks/expire-{tenant}",
     }
     for path in documents.values():
         db.document(path).set({"seeded": True})
@@ -43,7 +44,8 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the owner", "account", "get"),
            ("the owner", "position", "get"), ("the owner", "position", "list")}  # fmt: skip
 IDENTITIES = ["no auth", "another user", "the owner"]
-TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy"]
+TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
+           "expiry task"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 
