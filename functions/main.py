@@ -71,3 +71,10 @@ def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
     from smart_routing_firebase.reconciler import handle_order_created
 
     handle_order_created(event.data.to_dict() if event.data is not None else None)
+
+
+@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=300)
+def roll_up_tca(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.tca_rollup import handle_tca_rollup
+
+    handle_tca_rollup(event.schedule_time)

@@ -35,3 +35,11 @@ def realized_slippage_pct(side: str, price: Decimal, mid: Decimal) -> Decimal:
 
 def decision_to_fill_ms(decided_at: datetime, filled_at: datetime) -> int:
     return max(0, round((filled_at - decided_at).total_seconds() * 1000))
+
+
+def markout_pct(side: str, price: Decimal, mid_after: Decimal) -> Decimal:
+    """side * (mid after the fill - fill price) / fill price: positive when the market moved
+    the trade's way after it (bought below where the mid went), negative when it moved
+    against it (the fill was picked off)."""
+    sign = 1 if side == "buy" else -1
+    return (sign * (mid_after - price) / price).quantize(PCT_PLACES)
