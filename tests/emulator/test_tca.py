@@ -73,6 +73,13 @@ def test_fills_and_rejections_are_recorded_and_dry_runs_are_not(db, make_user, t
     assert stored[by_key["f"]]["client_order_id"] == filled["trade_id"]
     assert stored[by_key["r"]]["action"] == "rejected"
     assert "notional" in stored[by_key["r"]]["reason"]
+    # On the paper venue the record is staged in the execution's one commit: no round trip of
+    # its own, and it commits with the ledger trade and the claim or not at all.
+    tenant = db.document(f"tenants/{tenant_id}")
+    decision = tenant.collection("decisions").document(by_key["f"]).get()
+    trade = tenant.collection("ledger_trades").document(filled["trade_id"]).get()
+    claim = tenant.collection("executions").document(by_key["f"]).get()
+    assert decision.create_time == trade.create_time == claim.create_time
 
 
 def test_a_scheduled_tick_records_its_decisions_once(db, tenant_id):
