@@ -166,6 +166,8 @@ class Order(BaseModel):
     # them (a venue does not).
     strategy_id: str | None = None
     arrival: Arrival | None = None
+    # The mid of the quote the latest fill was made against, where the venue says (paper).
+    fill_mid: Amount | None = None
 
     @property
     def has_fill(self) -> bool:
