@@ -34,19 +34,22 @@ def record_decision(
     if request.dry_run or result.routing is None:
         return None
     assert request.tenant_id and request.uid  # the callable and the scheduler set both
-    record = decision_record(
-        result,
-        tenant_id=request.tenant_id,
-        uid=request.uid,
-        strategy_id=request.strategy_id,
-        client_order_id=_client_order_id(request, result),
-        venue=runner.engine.broker.venue_for(result.routing.asset_class),
-        decided_at=runner.engine.clock.now(),
-        source=source,
-    )
-    if record is None:
+    try:
+        record = decision_record(
+            result,
+            tenant_id=request.tenant_id,
+            uid=request.uid,
+            strategy_id=request.strategy_id,
+            client_order_id=_client_order_id(request, result),
+            venue=runner.engine.broker.venue_for(result.routing.asset_class),
+            decided_at=runner.engine.clock.now(),
+            source=source,
+        )
+    except Exception as exc:  # a record that cannot be built must not stop the order
+        _log_failure(None, exc)
         return None
-    write(db, record)
+    if record is not None:
+        write(db, record)
     return record
 
 
@@ -62,9 +65,12 @@ def write(db: Client, record: DecisionRecord) -> None:
     except AlreadyExists:  # recorded by an earlier attempt of the same key
         pass
     except Exception as exc:  # the order stands whatever happens to its record: say so
-        error = f"{type(exc).__name__}: {exc}"
-        logs.log_event(logs.LogEvent.DECISION_RECORD_FAILED, severity="ERROR",
-                       decision_id=record.decision_id, error=error)  # fmt: skip
+        _log_failure(record.decision_id, exc)
+
+
+def _log_failure(decision_id: str | None, exc: Exception) -> None:
+    logs.log_event(logs.LogEvent.DECISION_RECORD_FAILED, severity="ERROR",
+                   decision_id=decision_id, error=f"{type(exc).__name__}: {exc}")  # fmt: skip
 
 
 def _client_order_id(request: StrategyRunRequest, result: StrategyRunResult) -> str:
