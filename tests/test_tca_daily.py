@@ -220,3 +220,17 @@ def test_a_markout_is_positive_when_the_market_moves_the_trades_way():
     assert markout_pct("buy", D("100"), D("100.05")) == D("0.0005")
     assert markout_pct("sell", D("100"), D("100.05")) == D("-0.0005")
     assert markout_pct("sell", D("100"), D("99.90")) == D("0.001")
+
+
+def test_a_limit_fallback_is_a_held_order_executed_at_once():
+    # The cost check failed (would pay 1.00) and a limit at the mid (100.02) filled there.
+    fallback = decision(9, EXECUTE, cost="1.00").model_copy(update={"fallback": "limit"})
+    at_mid = trade(9, side="buy", qty="10", price="100.02", mid="100.02", estimated="0.0001")
+    total = roll_up(DAY, [fallback], [at_mid], set())["total"]
+    assert (total["limit_fallbacks"], total["downgraded"], total["orders"]) == (1, 0, 1)
+    assert (total["held_orders"], total["held_orders_filled"]) == (1, 1)
+    assert total["cost_saved"] == {"USD": 1.00}
+    # After a downgrade it ends that held order, as any execution does: 0.80 - 0 saved.
+    held = decision(8, DOWNGRADED, cost="0.80", minutes=-5)
+    total = roll_up(DAY, [held, fallback], [at_mid], set())["total"]
+    assert (total["held_orders"], total["cost_saved"]) == (1, {"USD": 0.80})

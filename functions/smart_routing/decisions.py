@@ -65,6 +65,9 @@ class DecisionRecord(BaseModel):
     estimated_spread_cost: Amount | None = None
     estimated_fees: Amount | None = None
     arrival_mid: Amount | None = None
+    # "limit": the cost check failed and the limit fallback sent a passive limit instead of
+    # waiting (an `execute` whose order rests at the mid); None otherwise.
+    fallback: str | None = None
     decided_at: AwareDatetime
     trading_date: date
 
@@ -128,6 +131,8 @@ def decision_record(
         estimated_spread_cost=routing.estimated_spread_cost,
         estimated_fees=routing.estimated_fees,
         arrival_mid=None if quote is None else quote.mid,
+        # The gate's decision names a limit fallback where the engine has one (limit_fallback).
+        fallback=getattr(routing, "fallback", None),
         decided_at=decided_at,
         trading_date=trading_date(routing.asset_class, decided_at),
     )

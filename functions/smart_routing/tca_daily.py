@@ -7,10 +7,12 @@ and history records carry it.
 
 Held orders: the decisions of one (user, strategy, symbol, side) in time order; a run of one
 or more downgrades is one held order, ended by the next execute decision of the same key (it
-executed) or by a rejection or the day's end (it did not). Its cost saved is the spread cost
-its first downgrade would have paid at that decision's quote (`estimated_spread_cost`), minus
-what the execution that ended it paid against its own decision's mid
-(side * (fill - arrival mid) * notional / fill over its trades), scaled to the held qty.
+executed) or by a rejection or the day's end (it did not). A limit fallback (an execute sent as
+a passive limit because the cost check failed) is a held order of its own, executed at once.
+Its cost saved is the spread cost its first decision would have paid at that decision's quote
+(`estimated_spread_cost`), minus what the execution that ended it paid against its own
+decision's mid (side * (fill - arrival mid) * notional / fill over its trades), scaled to the
+held qty.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ BPS = Decimal(10_000)
 BPS_PLACES = Decimal("0.0001")
 RATE_PLACES = Decimal("0.000001")
 DIMENSIONS = ("asset_class", "venue", "strategy_id")
+LIMIT_FALLBACK = "limit"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def held_orders(decisions: list[DecisionRecord], trades: list[LedgerTrade]) -> l
                 first = first or decision
                 count += 1
                 continue
+            if first is None and decision.fallback == LIMIT_FALLBACK:
+                first = decision  # held back from crossing, and sent as a limit at once
             if first is not None:
                 executed = decision if decision.action is DecisionAction.EXECUTE else None
                 found.append(_held(first, count, executed, fills))
@@ -183,6 +188,7 @@ def _metrics(parts: _Parts, filled: set[str]) -> dict[str, Any]:
         "executed": actions[DecisionAction.EXECUTE],
         "downgraded": actions[DecisionAction.DOWNGRADED],
         "rejected": actions[DecisionAction.REJECTED],
+        "limit_fallbacks": sum(1 for d in decisions if d.fallback == LIMIT_FALLBACK),
         "downgrade_rate": _rate(actions[DecisionAction.DOWNGRADED], len(decisions)),
         "orders": len(orders),
         "filled_orders": filled_orders,
