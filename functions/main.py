@@ -87,3 +87,10 @@ def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
         return handle_expiry_task(request.data)
     except ValueError as exc:  # malformed: retrying cannot help
         raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+
+
+@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=300)
+def roll_up_tca(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.tca_rollup import handle_tca_rollup
+
+    handle_tca_rollup(event.schedule_time)

@@ -38,6 +38,9 @@ class LogEvent(StrEnum):
     MIRROR_REJECTED = "exec.mirror_rejected"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
+    DECISION_RECORD_FAILED = "exec.decision_record_failed"
+    TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
+    MARKOUT_SUMMARY = "exec.markout_summary"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

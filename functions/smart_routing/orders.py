@@ -172,6 +172,8 @@ class Order(BaseModel):
     arrival: Arrival | None = None
     expires_at: AwareDatetime | None = None
     fallback: str | None = None
+    # The mid of the quote the latest fill was made against, where the venue says (paper).
+    fill_mid: Amount | None = None
 
     @property
     def has_fill(self) -> bool:

@@ -52,6 +52,7 @@ from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
 from smart_routing_firebase.drift import DriftReport
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
+from smart_routing_firebase.markouts import handle_markouts
 from smart_routing_firebase.one_commit import COMMIT_REFUSED, attempt_in_one_commit
 from smart_routing_firebase.user_positions import (
     VenuePositions,
@@ -656,6 +657,7 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
         tally["refresh.failed"] += 1
         logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",
                        error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+    tally.update(handle_markouts(svc.db, svc.venues.market_data, svc.config.routing))
     logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
     return tally
 

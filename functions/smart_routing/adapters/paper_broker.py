@@ -137,9 +137,8 @@ class PaperBroker:
         part = rest.model_copy(update={"qty": qty})
         fee = estimate_fees(self.fees, spec, part.side, qty, price)
         settled = settle(account, part, spec, price, fee, self._in_usd, self.forex_margin_rate)
-        return _Filled(
-            settled, _with_fill(order, qty, price, fee, self.clock.now()), qty, price, fee
-        )
+        filled = _with_fill(order, qty, price, fee, self.clock.now())
+        return _Filled(settled, filled.model_copy(update={"fill_mid": quote.mid}), qty, price, fee)
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         return self.accounts.order(client_order_id)
@@ -276,6 +275,7 @@ def _venue_fill(filled: _Filled) -> VenueFill:
         cum_qty=order.filled_qty,
         fees=filled.fee,
         filled_at=order.filled_at,
+        mid=order.fill_mid,
     )
 
 
