@@ -64,6 +64,7 @@ bench: setup
 	PYTHONPATH=functions:. $(PY) bench/bench_venues.py
 	PYTHONPATH=functions:. $(PY) bench/bench_emulator.py
 	PYTHONPATH=functions:. $(PY) bench/bench_web.py
+	$(PY) bench/bench_replay.py
 
 # make route ARGS="--symbol BTC/USD --bid 49950 --ask 50050"
 route: $(STAMP)

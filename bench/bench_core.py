@@ -10,6 +10,9 @@ execute_intent_paper_median_us ExecutionEngine.execute_intent with smart routing
                                in-memory ledger (fresh idempotency key each call: every call
                                places an order)
 strategy_run_paper_median_us   a whole manual strategy run through the same parts
+limit_fallback_decision_median_us  ExecutionEngine.decide on a spread above the threshold with
+                               EXEC_WIDE_SPREAD_ACTION=limit: the gate, then its account checks
+                               again on the fallback limit (account read from the paper broker)
 Logs are written as in production, to a stdout pointed at /dev/null.
 """
 
@@ -29,6 +32,7 @@ from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig
 from smart_routing.engine import ExecutionEngine
 from smart_routing.gate import SmartRouter
+from smart_routing.limit_fallback import WideSpreadAction
 from smart_routing.market_context import MarketContextCache
 from smart_routing.market_data import Quote
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide
@@ -131,6 +135,20 @@ def bench_strategy_run() -> float:
     return median_us(run, runs=3_000)
 
 
+def bench_limit_fallback_decision() -> float:
+    clock = FixedClock()
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 100.00, 100.25)
+    instruments = BuiltinInstruments()
+    config = EngineConfig(smart_routing_enabled=True, wide_spread_action=WideSpreadAction.LIMIT)
+    broker = paper_broker(config, market, instruments, clock)
+    engine = configured_engine(config, broker, market, instruments, InMemoryLedgerStore(), clock)
+    intent = OrderIntent(symbol="AAPL", side=OrderSide.BUY, qty=10)
+    quote = market.get_quote("AAPL", intent.asset_class)
+    assert engine.decide(intent, quote).fallback == "limit"
+    return median_us(lambda _: engine.decide(intent, quote), runs=10_000)
+
+
 def main() -> None:
     figures = {}
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
@@ -138,6 +156,7 @@ def main() -> None:
         figures["routing_decision_full_median_us"] = bench_routing_decision_full()
         figures["execute_intent_paper_median_us"] = bench_execute_intent()
         figures["strategy_run_paper_median_us"] = bench_strategy_run()
+        figures["limit_fallback_decision_median_us"] = bench_limit_fallback_decision()
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 

@@ -18,6 +18,11 @@ reconciler_fills_per_s     venue fills recorded per second: the reconciler reads
                            order's new state into the Firestore emulator (run alone: the mirror
                            triggers those trades fire are the mirror's cost, measured above)
 reconciler_rerun_added     ledger trades a second run over the same fills added (must be 0)
+tca_rollup_ms              the TCA roll-up of one tenant's day (smart_routing_firebase.
+                           tca_rollup): 2,000 ledger trades, 3,000 decisions (1,000 of them
+                           downgrades) and the 2,000 orders' fill state read, aggregated by
+                           asset class, venue and strategy, and the tca_daily document written
+tca_rollup_rerun_ms        the same day rolled up again (a redelivered run): same reads, no write
 """
 
 from __future__ import annotations
@@ -196,6 +201,63 @@ def _seed_orders(db, fake, tenant: str, fill_activity) -> None:
         commit.commit()
 
 
+TCA_TRADES = 2_000
+TCA_DAY = datetime(2026, 1, 6, 15, 0, tzinfo=UTC)
+
+
+def bench_tca_rollup(db) -> dict[str, float]:
+    from smart_routing.decisions import DecisionRecord
+    from smart_routing_firebase.documents import to_document
+    from smart_routing_firebase.tca_rollup import roll_up_dates
+
+    tenant = f"bench-tca-{uuid.uuid4().hex[:6]}"
+    day = trading_date("EQUITY", TCA_DAY)
+    writes = []
+    for n in range(TCA_TRADES):
+        at = TCA_DAY + timedelta(seconds=10 * n)
+        symbol, strategy = ("AAPL", "MSFT", "SPY", "QQQ")[n % 4], ("manual", "momentum")[n % 2]
+        held = DecisionRecord(
+            decision_id=f"h-{n:05d}", client_order_id=f"h-{n:05d}", tenant_id=tenant,
+            uid=f"u{n % 50}", source="scheduled", symbol=symbol, asset_class="EQUITY",
+            venue="paper", strategy_id=strategy, side="buy", qty=Decimal(10), action="downgraded",
+            status="downgraded", reason="wide", currency="USD", decided_at=at, trading_date=day,
+            estimated_spread_cost=Decimal("0.50"),
+        )  # fmt: skip
+        sent = held.model_copy(update={
+            "decision_id": f"o-{n:05d}", "client_order_id": f"o-{n:05d}", "action": "execute",
+            "status": "filled", "decided_at": at + timedelta(seconds=5),
+        })  # fmt: skip
+        filled = trade(f"u{n % 50}", n, "buy").model_copy(update={
+            "trade_id": f"o-{n:05d}", "client_order_id": f"o-{n:05d}", "tenant_id": tenant,
+            "symbol": symbol, "strategy_id": strategy, "timestamp": at,
+            "trading_date": day, "arrival_mid": Decimal(99), "estimated_slippage": Decimal("1e-4"),
+            "realized_slippage_pct": Decimal("2e-4"),
+        })  # fmt: skip
+        path = f"tenants/{tenant}"
+        writes += [(f"{path}/decisions/{sent.decision_id}", to_document(sent, ("decided_at",))),
+                   (f"{path}/orders/{sent.client_order_id}", {"filled_qty": 2.0})]  # fmt: skip
+        if n % 2:
+            writes.append(
+                (f"{path}/decisions/{held.decision_id}", to_document(held, ("decided_at",)))
+            )
+        writes.append((f"{path}/ledger_trades/{filled.trade_id}", to_document(filled)))
+    for start in range(0, len(writes), SEED_BATCH):
+        batch = db.batch()
+        for path, document in writes[start : start + SEED_BATCH]:
+            batch.set(db.document(path), document)
+        batch.commit()
+    started = time.perf_counter()
+    first = roll_up_dates(db, [day])
+    elapsed = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    again = roll_up_dates(db, [day])
+    rerun = (time.perf_counter() - started) * 1000
+    assert first["written"] >= 1 and again["written"] == 0, (first, again)
+    stored = db.document(f"tenants/{tenant}/tca_daily/{day.isoformat()}").get().to_dict()
+    assert stored["total"]["trades"] == TCA_TRADES, stored["total"]
+    return {"tca_rollup_ms": elapsed, "tca_rollup_rerun_ms": rerun}
+
+
 def _ledger_count(db, tenant: str) -> int:
     query = db.collection(f"tenants/{tenant}/ledger_trades").count()
     return int(query.get()[0][0].value)
@@ -218,6 +280,7 @@ def main() -> None:
         running_emulators(None, ROOT / ".cache" / "emulators-bench.log", only="firestore"),
     ):
         figures |= bench_reconciler(firestore_client())
+        figures |= bench_tca_rollup(firestore_client())
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 

@@ -4,7 +4,7 @@ Heavy modules load inside the function that uses them, so each cold start pays o
 own function.
 """
 
-from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn
+from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn, tasks_fn
 
 from smart_routing_firebase import app, request_guard
 from smart_routing_firebase.deployment import REGION
@@ -61,7 +61,7 @@ def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
 def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.reconciler import handle_reconcile
 
-    handle_reconcile()
+    handle_reconcile(event.schedule_time)
 
 
 @firestore_fn.on_document_created(
@@ -71,3 +71,26 @@ def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
     from smart_routing_firebase.reconciler import handle_order_created
 
     handle_order_created(event.data.to_dict() if event.data is not None else None)
+
+
+# A fallback limit order's time to live (see smart_routing_firebase/limit_expiry.py). Task
+# queue ids take no "_": hence the name.
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=10),
+    memory=options.MemoryOption.MB_512,
+    secrets=VENUE_SECRETS,
+)
+def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
+    from smart_routing_firebase.limit_expiry import handle_expiry_task
+
+    try:
+        return handle_expiry_task(request.data)
+    except ValueError as exc:  # malformed: retrying cannot help
+        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+
+
+@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=300)
+def roll_up_tca(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.tca_rollup import handle_tca_rollup
+
+    handle_tca_rollup(event.schedule_time)

@@ -36,6 +36,21 @@ def test_route_answers_the_seed_example_as_one_json_object():
     assert decision["action"] == "wait" and decision["cost_check"] == "exceeded"
 
 
+def test_route_shows_the_limit_fallback_when_it_is_configured():
+    env = {"EXEC_WIDE_SPREAD_ACTION": "limit", "EXEC_LIMIT_TTL_S": "30"}
+    done = run("route", "--symbol", "BTC/USD", "--bid", "49950", "--ask", "50050", "--qty", "0.1",
+               env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert (decision["action"], decision["cost_check"], decision["fallback"]) == (
+        "execute", "exceeded", "limit")  # fmt: skip
+    assert decision["limit_price"] == 50_000 and decision["price"] == 50_000
+    assert decision["reason"] == (
+        "Spread 0.20% exceeds threshold 0.10% (default): a limit order at the mid, 50000, "
+        "working for 30s instead of waiting"
+    )
+
+
 def test_route_takes_side_qty_class_and_threshold():
     done = run(
         "route", "--symbol", "EURUSD", "--bid", "1.1", "--ask", "1.1002", "--side", "sell",

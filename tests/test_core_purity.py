@@ -48,3 +48,15 @@ def test_importing_every_core_module_loads_no_firebase_or_google_module():
         [sys.executable, "-c", code], cwd=CORE.parent, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_only_the_replay_command_loads_its_plotting_and_csv_libraries():
+    """matplotlib and pyarrow are development requirements: the functions never import them."""
+    code = (
+        "import sys, main, smart_routing, smart_routing.cli, smart_routing.engine\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'pyarrow')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=CORE.parent, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIREBASE = ROOT / "node_modules" / ".bin" / "firebase"
-EMULATOR_NAMES = ("auth", "firestore", "functions", "hosting", "hub", "logging")
+# The tasks emulator (Cloud Tasks, for task-queue functions) starts with the functions one.
+EMULATOR_NAMES = ("auth", "firestore", "functions", "tasks", "hosting", "hub", "logging")
 READY = "All emulators ready"
 START_TIMEOUT_S = 240
 
@@ -63,6 +64,7 @@ def emulator_environment() -> dict[str, str]:
     return {
         "FIRESTORE_EMULATOR_HOST": ENDPOINTS["firestore"].address,
         "FIREBASE_AUTH_EMULATOR_HOST": ENDPOINTS["auth"].address,
+        "CLOUD_TASKS_EMULATOR_HOST": ENDPOINTS["tasks"].address,
         "GCLOUD_PROJECT": PROJECT_ID,
     }
 
@@ -176,12 +178,33 @@ def _wait_until_ready(process: subprocess.Popen, log_path: Path, functions: bool
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
+    # The CLI starts the Firestore emulator's JVM in a process group of its own: when the CLI
+    # must be killed, its children are killed too, or they keep the ports.
+    children = _descendants(process.pid)
     os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (empty where there is none)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
 
 
 def _tail(text: str, lines: int = 40) -> str:

@@ -1,5 +1,6 @@
 """Command line: `route` answers what smart routing would decide for a quote; `demo` runs the
-in-process scenario."""
+in-process scenario; `replay` measures the routing policies on recorded quotes (docs/replay.md)
+and `replay-sample` writes a sample to replay."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import NoReturn
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
@@ -17,12 +19,14 @@ from smart_routing.config import load_config
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import ConfigError
 from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision
+from smart_routing.limit_fallback import apply_fallback
 from smart_routing.market_data import Quote
 from smart_routing.money import to_decimal
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
 from smart_routing.paper_account import ACCOUNT_CURRENCY
 
 EXIT_USAGE = 2
+REPLAY_POLICIES = ("market", "wait", "limit", "all")  # smart_routing.replay.accounting.Policy
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +52,16 @@ def _non_negative(text: str) -> Decimal:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
     return value
+
+
+def _seconds(text: str) -> float:
+    return float(_number(text))
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number greater than 0")
+    return int(text)
 
 
 def _fraction(text: str) -> Decimal:
@@ -83,11 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="mid of the pair converting the quote currency to USD, when it is not the symbol",
     )  # fmt: skip
     commands.add_parser("demo", help="run the in-process scenario over the simulated market")
+    _replay_parsers(commands)
     return parser
+
+
+def _replay_parsers(commands: argparse._SubParsersAction) -> None:
+    replay = commands.add_parser(
+        "replay", help="what smart routing would have saved on recorded quotes"
+    )
+    replay.add_argument("--quotes", required=True, type=Path, help="QUOTES.csv")
+    replay.add_argument("--orders", required=True, type=Path, help="ORDERS.csv")
+    replay.add_argument("--policy", choices=REPLAY_POLICIES, default="all")
+    replay.add_argument("--horizon-s", type=_seconds, default=300.0)
+    replay.add_argument("--ttl-s", type=_seconds, default=60.0)
+    replay.add_argument("--fills", type=Path, help="write each simulated fill (CSV)")
+    replay.add_argument("--report", type=Path, help="write an HTML report with charts")
+    sample = commands.add_parser("replay-sample", help="write a sample QUOTES.csv and ORDERS.csv")
+    sample.add_argument("--out", type=Path, default=Path("replay-sample"))
+    sample.add_argument("--quotes", type=_count, default=20_000)
+    sample.add_argument("--orders", type=_count, default=500)
+    sample.add_argument("--seed", type=int, default=7)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("replay", "replay-sample"):
+        return _replay(args)
     try:
         if args.command == "route":
             print(json.dumps(route(args)))
@@ -101,6 +136,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Imported here: the replay loads pyarrow and numpy, which nothing else needs."""
+    from smart_routing.replay.command import run_replay, run_sample
+    from smart_routing.replay.gatekeeper import PrescreenTooTight
+    from smart_routing.replay.reading import ReplayInputError
+
+    try:
+        return run_replay(args) if args.command == "replay" else run_sample(args)
+    except (ReplayInputError, PrescreenTooTight, ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def route(args: argparse.Namespace) -> dict[str, object]:
@@ -128,6 +176,8 @@ def route(args: argparse.Namespace) -> dict[str, object]:
     )
     conversion = _conversion(spec.quote_currency, quote, args.conversion_mid)
     decision = router.decide(intent, spec, quote, now, account, conversion)
+    decision = apply_fallback(router, config.wide_spread_action, config.limit_ttl_s, intent, spec,
+                              decision, now, account, conversion)  # fmt: skip
     if decision.action is GateAction.INVALID:
         raise ValueError(decision.reason)
     return _decision_json(decision)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.errors import ConfigError
 from smart_routing.fees import FeeSchedule
+from smart_routing.limit_fallback import DEFAULT_LIMIT_TTL_S, WideSpreadAction
 from smart_routing.money import to_decimal
 from smart_routing.paper_account import DEFAULT_STARTING_CASH
 from smart_routing.routing import (
@@ -38,6 +39,8 @@ class EngineConfig(BaseModel):
     routing: RoutingPolicy = Field(default_factory=RoutingPolicy)
     fees: FeeSchedule = Field(default_factory=FeeSchedule)
     dry_run: bool = False
+    wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT
+    limit_ttl_s: float = DEFAULT_LIMIT_TTL_S
     uid: str = "local-user"
     tenant_id: str = "local-tenant"
     paper_starting_cash: Decimal = DEFAULT_STARTING_CASH
@@ -62,6 +65,8 @@ def load_config(
         routing=_routing_policy(env),
         fees=_fee_schedule(env),
         dry_run=env_bool(env, "EXEC_DRY_RUN", False),
+        wide_spread_action=_wide_spread_action(env, "EXEC_WIDE_SPREAD_ACTION"),
+        limit_ttl_s=env_positive(env, "EXEC_LIMIT_TTL_S", DEFAULT_LIMIT_TTL_S),
         uid=_name(env, "EXEC_UID", "local-user"),
         tenant_id=_name(env, "EXEC_TENANT_ID", "local-tenant"),
         paper_starting_cash=_decimal(env, "EXEC_PAPER_STARTING_CASH", DEFAULT_STARTING_CASH),
@@ -296,6 +301,17 @@ def _fail_mode(env: Mapping[str, str], name: str, default: FailMode) -> FailMode
         return FailMode(value.lower())
     except ValueError:
         allowed = " or ".join(mode.value for mode in FailMode)
+        raise ConfigError(f"{name}={value!r} must be {allowed}") from None
+
+
+def _wide_spread_action(env: Mapping[str, str], name: str) -> WideSpreadAction:
+    value = env_text(env, name)
+    if value is None:
+        return WideSpreadAction.WAIT
+    try:
+        return WideSpreadAction(value.lower())
+    except ValueError:
+        allowed = " or ".join(action.value for action in WideSpreadAction)
         raise ConfigError(f"{name}={value!r} must be {allowed}") from None
 
 

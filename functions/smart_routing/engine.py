@@ -25,6 +25,12 @@ from smart_routing.gate import (
 )
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.ledger import LedgerTrade, trade_from_fill
+from smart_routing.limit_fallback import (
+    DEFAULT_LIMIT_TTL_S,
+    WideSpreadAction,
+    apply_fallback,
+    expiry_of,
+)
 from smart_routing.market_context import MarketContextCache
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import format_qty
@@ -35,6 +41,7 @@ from smart_routing.orders import (
     OrderIntent,
     OrderRequest,
     OrderStatus,
+    OrderType,
     account_owner,
     client_order_id_for,
 )
@@ -47,7 +54,8 @@ class ExecutionStatus(StrEnum):
 
     filled            the venue filled the whole order; the trade is in the ledger
     partially_filled  the venue filled part of it; exactly that part is in the ledger
-    accepted          the venue took the order and has not filled it yet
+    accepted          the venue took the order and has not filled it yet (a limit fallback
+                      says so in `routing.fallback`, with the limit price)
     downgraded        smart routing held it back (WAIT); nothing was sent
     dry_run           everything up to the venue ran; nothing was sent
     hold              the strategy did not signal a trade; nothing was sent
@@ -100,6 +108,8 @@ class ExecutionEngine:
         tenant_id: str = "local-tenant",
         uid: str = "local-user",
         market_context: MarketContextCache | None = None,
+        wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT,
+        limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
     ) -> None:
         self.broker = broker
         self.market_data = market_data
@@ -113,6 +123,8 @@ class ExecutionEngine:
         self.market_context = market_context or MarketContextCache(
             market_data, clock, max_quote_age_s=router.policy.max_quote_age_s
         )
+        self.wide_spread_action = wide_spread_action
+        self.limit_ttl_s = limit_ttl_s
 
     def execute_intent(
         self,
@@ -149,7 +161,9 @@ class ExecutionEngine:
         if self.dry_run if dry_run is None else dry_run:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
 
-        request = _order_request(intent, routing, client_order_id, self.clock.now())
+        decided_at = self.clock.now()
+        expires_at = expiry_of(decided_at, self.limit_ttl_s) if routing.fallback else None
+        request = _order_request(intent, routing, client_order_id, decided_at, expires_at)
         try:
             order = self._submit(request)
         except OrderRejected as exc:
@@ -163,7 +177,14 @@ class ExecutionEngine:
             )
             return result(ExecutionStatus.UNKNOWN, message, routing=routing)
 
+        if expires_at is not None:  # what the venue does not report back
+            order = order.model_copy(
+                update={"expires_at": expires_at, "fallback": routing.fallback}
+            )
         status, message = _status_of(order)
+        if expires_at is not None:
+            limit = format_qty(routing.limit_price) if routing.limit_price is not None else "?"
+            message = f"{message}; limit fallback at {limit} until {expires_at:%H:%M:%S} UTC"
         if not order.has_fill:
             return result(status, message, routing=routing, order=order)
         try:
@@ -187,8 +208,8 @@ class ExecutionEngine:
     def decide(
         self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
     ) -> SmartRoutingDecision:
-        """The gate's decision, logged once. Raises InstrumentUnavailable when the venue's
-        instrument data cannot be read."""
+        """The gate's decision (with the limit fallback, when configured), logged once.
+        Raises InstrumentUnavailable when the venue's instrument data cannot be read."""
         assert intent.asset_class is not None  # OrderIntent fills it in
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
@@ -201,8 +222,19 @@ class ExecutionEngine:
             session = self.router.policy.sessions.session_of(spec.asset_class, now)
             market = self.market_context.context(spec.symbol, spec.asset_class, quote, session)
             decision = self.router.decide(
-                intent, spec, quote, now, account, conversion, quote_error, prechecked=True,
+                intent,
+                spec,
+                quote,
+                now,
+                account,
+                conversion,
+                quote_error,
+                prechecked=True,
                 market=market,
+            )
+            decision = apply_fallback(
+                self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,
+                now, account, conversion,
             )  # fmt: skip
         log_decision(decision)
         return decision
@@ -311,7 +343,11 @@ def market_data_error(exc: Exception) -> str:
 
 
 def _order_request(
-    intent: OrderIntent, routing: SmartRoutingDecision, client_order_id: str, decided_at: datetime
+    intent: OrderIntent,
+    routing: SmartRoutingDecision,
+    client_order_id: str,
+    decided_at: datetime,
+    expires_at: datetime | None = None,
 ) -> OrderRequest:
     assert intent.asset_class is not None  # OrderIntent fills it in
     return OrderRequest(
@@ -321,11 +357,13 @@ def _order_request(
         asset_class=intent.asset_class,
         side=intent.side,
         qty=routing.qty,
-        order_type=intent.order_type,
+        order_type=OrderType.LIMIT if routing.fallback else intent.order_type,
         limit_price=routing.limit_price,
         time_in_force=intent.time_in_force,
         strategy_id=intent.strategy_id,
         arrival=_arrival(routing, decided_at),
+        expires_at=expires_at,
+        fallback=routing.fallback,
     )
 
 

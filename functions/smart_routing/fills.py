@@ -36,6 +36,8 @@ class VenueFill(BaseModel):
     # The fee the venue charged for this fill, in `fee_currency` (None: the quote currency).
     fees: Amount | None = None
     fee_currency: str | None = None
+    # The mid of the quote at the fill, where the venue knows it (the paper venue).
+    mid: Amount | None = None
     filled_at: AwareDatetime
 
 

@@ -106,6 +106,9 @@ class SmartRoutingDecision:
     notional_in_account_currency: Amount | None = None
     quote: Quote | None = None
     cost_model: CostModel | None = None
+    # "limit": the cost check failed and the engine's limit fallback placed a passive limit
+    # instead of waiting (see limit_fallback.py); None otherwise.
+    fallback: str | None = None
 
     def model_dump(
         self,

@@ -12,7 +12,12 @@ from smart_routing.fees import FeeSchedule, estimate_fees
 from smart_routing.instruments import InstrumentSpec
 from smart_routing.money import Amount, round_money
 from smart_routing.orders import Order, OrderSide
-from smart_routing.tca import Arrival, decision_to_fill_ms, realized_slippage_pct
+from smart_routing.tca import (
+    Arrival,
+    decision_to_fill_ms,
+    effective_spread_pct,
+    realized_slippage_pct,
+)
 from smart_routing.trading_calendar import trading_date
 
 
@@ -49,6 +54,8 @@ class LedgerTrade(BaseModel):
     arrival_spread_pct: Amount | None = None
     realized_slippage_pct: Amount | None = None
     decision_to_fill_ms: int | None = None
+    # 2 * side * (fill - mid at the fill) / mid at the fill, where the venue gave that mid.
+    effective_spread_pct: Amount | None = None
 
 
 def _venue_fee(order: Order, spec: InstrumentSpec, price: Amount) -> Amount | None:
@@ -110,6 +117,9 @@ def trade_from_fill(
         broker_order_id=order.broker_order_id,
         client_order_id=order.client_order_id,
         **_cost_analysis(arrival, order.side, price, filled_at),
+        effective_spread_pct=None
+        if order.fill_mid is None
+        else effective_spread_pct(order.side, price, order.fill_mid),
     )
 
 

@@ -32,10 +32,15 @@ class LogEvent(StrEnum):
     RECONCILE_FAILED = "exec.reconcile_failed"
     RECONCILE_DRIFT = "exec.reconcile_drift"
     ORDER_RESOLVED = "exec.order_resolved"
+    LIMIT_EXPIRY_ENQUEUED = "exec.limit_expiry_enqueued"
+    LIMIT_EXPIRED = "exec.limit_expired"
     MIRROR_SKIPPED = "exec.mirror_skipped"
     MIRROR_REJECTED = "exec.mirror_rejected"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
+    DECISION_RECORD_FAILED = "exec.decision_record_failed"
+    TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
+    MARKOUT_SUMMARY = "exec.markout_summary"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

@@ -136,6 +136,10 @@ class OrderRequest(BaseModel):
     time_in_force: TimeInForce | None = None
     strategy_id: str = "manual"  # recorded with the order, for the fills that arrive later
     arrival: Arrival | None = None  # the quote the decision saw, for each fill's cost analysis
+    # A limit order that works only until then (the limit fallback's time to live): a venue
+    # that knows such an order (OANDA's GTD) ends it itself; the others are canceled at it.
+    expires_at: AwareDatetime | None = None
+    fallback: str | None = None  # "limit": placed by the limit fallback instead of waiting
 
 
 class Order(BaseModel):
@@ -162,10 +166,14 @@ class Order(BaseModel):
     reject_reason: str | None = None
     submitted_at: AwareDatetime
     filled_at: AwareDatetime | None = None
-    # The strategy that placed it and the quote its decision saw, where the order book knows
-    # them (a venue does not).
+    # The strategy that placed it, the quote its decision saw and, for a fallback limit, when
+    # it expires: where the order book knows them (a venue does not).
     strategy_id: str | None = None
     arrival: Arrival | None = None
+    expires_at: AwareDatetime | None = None
+    fallback: str | None = None
+    # The mid of the quote the latest fill was made against, where the venue says (paper).
+    fill_mid: Amount | None = None
 
     @property
     def has_fill(self) -> bool:

@@ -83,6 +83,7 @@ class PortfolioHistoryRecord(LotBasis):
     arrival_spread_pct: Amount | None = None
     realized_slippage_pct: Amount | None = None
     decision_to_fill_ms: int | None = None
+    effective_spread_pct: Amount | None = None
 
 
 class AppliedTrade(BaseModel):
@@ -166,6 +167,7 @@ _RECORD_FIELDS = {
     "trade_id", "tenant_id", "symbol", "asset_class", "side", "qty", "price", "notional",
     "currency", "timestamp", "trading_date", "strategy_id", "estimated_slippage", "fees",
     "arrival_mid", "arrival_spread_pct", "realized_slippage_pct", "decision_to_fill_ms",
+    "effective_spread_pct",
 }  # fmt: skip
 _APPLIED_FIELDS = set(AppliedTrade.model_fields) - {"taken"}
 

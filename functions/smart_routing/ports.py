@@ -76,6 +76,15 @@ class Broker(Protocol):
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None: ...
 
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        """Cancel the order if it still works; the order as the venue shows it after (None: the
+        venue does not know it). Idempotent: an order that already ended (filled, canceled,
+        expired) is returned as it is, and nothing changes. A venue may answer a cancel it has
+        not finished yet with the order still working; its fills so far stand."""
+        ...
+
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
     ) -> AccountSnapshot:

@@ -101,6 +101,7 @@ def trade_for_fill(
             "filled_avg_price": fill.price,
             "fees": fill.fees if whole else None,
             "fee_currency": fill.fee_currency if whole else None,
+            "fill_mid": fill.mid,
         }
     )
     return trade_from_fill(

@@ -93,4 +93,6 @@ def configured_engine(
         dry_run=config.dry_run,
         tenant_id=config.tenant_id,
         uid=config.uid,
+        wide_spread_action=config.wide_spread_action,
+        limit_ttl_s=config.limit_ttl_s,
     )

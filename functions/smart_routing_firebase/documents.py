@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# An order's times, stored as Timestamps (the reconciler queries expires_at).
+ORDER_TIMES = ("submitted_at", "filled_at", "expires_at")
+
 
 def to_document(model: BaseModel, timestamp_fields: tuple[str, ...] = ("timestamp",)) -> dict:
     """JSON types (enums as strings, dates as ISO strings); timestamps stay datetimes so

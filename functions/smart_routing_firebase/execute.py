@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 
 from smart_routing import logs
 from smart_routing.assets import AssetClass, parse_symbol
+from smart_routing.decisions import DecisionSource
 from smart_routing.engine import ExecutionStatus
 from smart_routing.errors import ConfigError, UnknownStrategyError
 from smart_routing.identifiers import InvalidIdentifier, check_id
@@ -16,6 +17,7 @@ from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
 from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
+from smart_routing_firebase.decision_log import record_decision
 from smart_routing_firebase.one_commit import attempt_in_one_commit, run_in_one_commit
 from smart_routing_firebase.services import Services, services, settles_in_firestore
 
@@ -219,6 +221,7 @@ def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
         raise HttpsError(FunctionsErrorCode.UNAVAILABLE, result.message)
     if result.status is ExecutionStatus.INVALID:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, result.message)
+    record_decision(svc.db, svc.runner, run_request, result, DecisionSource.CALLABLE)
     return response_of(result)
 
 
@@ -226,12 +229,12 @@ ROUTING_FIELDS = {
     "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
     "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
     "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
-    "notional_in_account_currency", "session", "cost_model",
+    "notional_in_account_currency", "fallback", "limit_price", "session", "cost_model",
 }  # fmt: skip
 QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
 ORDER_FIELDS = {
     "broker", "broker_order_id", "client_order_id", "status", "order_type", "qty",
-    "filled_qty", "filled_avg_price",
+    "filled_qty", "filled_avg_price", "limit_price", "expires_at", "fallback",
 }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from google.cloud.firestore import Client, DocumentReference
 from smart_routing.identifiers import InvalidIdentifier
 from smart_routing.orders import AccountOwner, Order
 from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document, without_none
+from smart_routing_firebase.documents import ORDER_TIMES, to_document, without_none
 from smart_routing_firebase.one_commit import pending
 
 UNKNOWN = "unknown"
@@ -25,7 +25,7 @@ class FirestoreOrderBook:
         """Merged into the order's document, so what the reconciler and the submission knew
         (the strategy, the fills already recorded) stays. Staged in the execution's commit
         when there is one (see one_commit.py)."""
-        document = to_document(order, ("submitted_at", "filled_at"))
+        document = to_document(order, ORDER_TIMES)
         ref = self.db.document(paths.order(owner.tenant_id, order.client_order_id))
         data = without_none({**document, "uid": owner.uid, "tenant_id": owner.tenant_id,
                              "updated_at": datetime.now(UTC)})  # fmt: skip

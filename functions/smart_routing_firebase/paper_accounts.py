@@ -27,11 +27,11 @@ from smart_routing.money import ZERO, to_decimal
 from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.documents import ORDER_TIMES, to_document
 from smart_routing_firebase.one_commit import PendingCommit, pending
 from smart_routing_firebase.user_positions import position_document
 
-_ORDER_TIMES = ("submitted_at", "filled_at")
+_ORDER_TIMES = ORDER_TIMES
 PAPER_VENUE = PaperBroker.name
 
 

@@ -14,6 +14,20 @@ def ledger_trade(tenant_id: str, trade_id: str) -> str:
     return _path("tenants", tenant_id, "ledger_trades", trade_id, "trade_id")
 
 
+def decision(tenant_id: str, decision_id: str) -> str:
+    return _path("tenants", tenant_id, "decisions", decision_id, "decision_id")
+
+
+def tca_daily(tenant_id: str, day: str) -> str:
+    """A tenant's TCA roll-up of one trading date (YYYY-MM-DD)."""
+    return _path("tenants", tenant_id, "tca_daily", day, "date")
+
+
+def markout(tenant_id: str, trade_id: str, horizon: str) -> str:
+    """A ledger trade's markout at `horizon` ("5m"), beside the trade, which is never updated."""
+    return f"{ledger_trade(tenant_id, trade_id)}/markouts/{check_id(horizon, 'horizon')}"
+
+
 def execution_claim(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "executions", client_order_id, "client_order_id")
 

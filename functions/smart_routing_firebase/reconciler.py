@@ -52,6 +52,7 @@ from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
 from smart_routing_firebase.drift import DriftReport
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
+from smart_routing_firebase.markouts import handle_markouts
 from smart_routing_firebase.one_commit import COMMIT_REFUSED, attempt_in_one_commit
 from smart_routing_firebase.user_positions import (
     VenuePositions,
@@ -619,15 +620,20 @@ def _resolve_unknown(
     return "unknown_resolved"
 
 
-def handle_reconcile() -> Counter[str]:
-    """One reconciler run over every venue account in use: real venues' fills, the paper
-    venue's working orders, and the orders left unknown. A failing venue is logged and
-    retried next run; the others still run."""
+def handle_reconcile(now: datetime | None = None) -> Counter[str]:
+    """One reconciler run over every venue account in use: fallback limits past their time to
+    live canceled (as of `now`, the run's scheduled time, or the current time when later),
+    real venues' fills, the paper venue's working orders, and the orders left unknown. A
+    failing venue is logged and retried next run; the others still run."""
+    from smart_routing_firebase.limit_expiry import LimitExpiry
     from smart_routing_firebase.services import services
 
     svc = services()
     tally: Counter[str] = Counter()
-    steps = [
+    current = datetime.now(UTC)
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, max(now or current, current))
+    steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
+    steps += [
         (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
         for source in svc.venues.fill_sources
     ]
@@ -651,6 +657,7 @@ def handle_reconcile() -> Counter[str]:
         tally["refresh.failed"] += 1
         logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",
                        error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+    tally.update(handle_markouts(svc.db, svc.venues.market_data, svc.config.routing))
     logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
     return tally
 
@@ -659,4 +666,7 @@ def handle_order_created(data: dict[str, Any] | None) -> Counter[str]:
     """Right after a submission that did not fill at once: reconcile that order's venue."""
     if data is None or data.get("status") not in {s.value for s in WORKING_STATUSES}:
         return Counter()
+    from smart_routing_firebase.limit_expiry import schedule_expiry
+
+    schedule_expiry(data)
     return handle_reconcile()

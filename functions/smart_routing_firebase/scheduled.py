@@ -15,11 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.assets import parse_symbol
+from smart_routing.decisions import DecisionSource
 from smart_routing.engine import ExecutionStatus
 from smart_routing.identifiers import check_id
 from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, PositiveFinite, client_order_id_for
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing_firebase import idempotency, paths
+from smart_routing_firebase.decision_log import record_decision
 from smart_routing_firebase.one_commit import run_in_one_commit
 from smart_routing_firebase.services import settles_in_firestore
 
@@ -134,8 +136,10 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
 def _run_and_finish(
     db: Client, runner: StrategyRunner, request: StrategyRunRequest, claim_path: str
 ) -> StrategyRunResult:
-    """The run, and the claim's completion staged in the run's own commit."""
+    """The run, its decision record and the claim's completion staged in the run's own
+    commit."""
     result = runner.run(request)
+    record_decision(db, runner, request, result, DecisionSource.SCHEDULED)
     if result.status is ExecutionStatus.UNKNOWN:
         idempotency.release(db, claim_path)  # the next delivery must look again
     else:

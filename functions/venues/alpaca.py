@@ -252,6 +252,22 @@ class AlpacaBroker:
             raise
         return _order(found)
 
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        """DELETE /v2/orders/{id} (alpaca-py's cancel_order_by_id) when the order still works.
+        Alpaca answers 422 for an order that can no longer be canceled (it filled meanwhile):
+        then, as after any cancel, the order is read back as Alpaca has it."""
+        found = self.get_order_by_client_id(client_order_id)
+        if found is None or not found.is_working:
+            return found
+        try:
+            self.client.cancel_order_by_id(found.broker_order_id)
+        except APIError as exc:
+            if exc.status_code not in (404, 422):
+                raise
+        return self.get_order_by_client_id(client_order_id)
+
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
     ) -> AccountSnapshot:

@@ -175,7 +175,8 @@ def _places(value: object, what: str) -> Decimal:
 
 
 class OandaBroker:
-    """FX market orders (fill-or-kill) and limit orders (good till cancelled) on OANDA.
+    """FX market orders (fill-or-kill) and limit orders on OANDA: good till cancelled, or
+    good till `expires_at` (GTD) when the order has one.
 
     A repeated client order id resolves to the order OANDA has; after a timeout, a dropped
     connection or a 5xx this raises OrderOutcomeUnknown and the engine looks the order up.
@@ -222,6 +223,20 @@ class OandaBroker:
         order = response["order"]
         fills = self._fills_of(order, response["lastTransactionID"])
         return _from_details(client_order_id, order, fills, self._home())
+
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        """PUT .../orders/@{client id}/cancel (OrderCancel). OANDA answers 404 for an order that
+        is no longer pending (filled, or its GTD time passed): then, as after any cancel, the
+        order is read back as OANDA has it."""
+        endpoint = orders.OrderCancel(self.account_id, orderID=f"@{client_order_id}")
+        try:
+            self.api.request(endpoint)
+        except V20Error as exc:
+            if exc.code != 404:
+                raise
+        return self.get_order_by_client_id(client_order_id)
 
     def _fills_of(self, order: dict[str, Any], last_transaction_id: str) -> list[dict[str, Any]]:
         """Every ORDER_FILL of the order, oldest first.
@@ -331,7 +346,15 @@ def _order_body(request: OrderRequest, price_tick: Decimal | None) -> dict[str, 
         assert request.limit_price is not None  # OrderRequest requires it for limit orders
         price = request.limit_price
         body["price"] = f"{price.quantize(price_tick) if price_tick else price:f}"
+        if request.expires_at is not None:  # OANDA cancels it then (TIME_IN_FORCE_EXPIRED)
+            body["timeInForce"] = "GTD"
+            body["gtdTime"] = gtd_time(request.expires_at)
     return body
+
+
+def gtd_time(at: datetime) -> str:
+    """RFC 3339 in UTC, as OANDA's DateTime takes it."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _fees(fill: dict[str, Any]) -> Decimal:

@@ -54,7 +54,8 @@ class RecordingBroker:
                 self._release(request)
             raise
         if owner is not None:
-            known = {"strategy_id": request.strategy_id, "arrival": request.arrival}
+            known = {"strategy_id": request.strategy_id, "arrival": request.arrival,
+                     "expires_at": request.expires_at, "fallback": request.fallback}  # fmt: skip
             self.book.record(owner, order.model_copy(update=known))
         if reserved and not order.is_working:
             # What filled is on its way to the ledger, which takes it off the reservation.
@@ -67,6 +68,13 @@ class RecordingBroker:
         if order is not None and owner is not None:
             self.book.record(owner, order)
         return order
+
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        """Not recorded here: the reconciler records how the order ended, with its fills and
+        the release of what a sell reserved."""
+        return self.inner.cancel_order(client_order_id, asset_class, owner)
 
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None

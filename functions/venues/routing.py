@@ -29,6 +29,11 @@ class VenueRouter:
                 return found
         return None
 
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        return self.brokers[asset_class].cancel_order(client_order_id, asset_class, owner)
+
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
     ) -> AccountSnapshot:

@@ -116,3 +116,23 @@ def test_chart_marks_and_the_realized_gains_csv_match_the_lots(open_page, db):
     lines = Path(download_info.value.path()).read_text(encoding="utf-8").splitlines()
     assert lines == [lines[0]] and lines[0].startswith("Description,Date acquired,Date sold")
     assert page.page_errors == []
+
+
+def test_the_downgrade_and_fill_rates_come_from_the_users_own_decisions(open_page, db):
+    user = new_user(f"web-{uuid.uuid4().hex[:8]}")
+    other = new_user(f"web-{uuid.uuid4().hex[:8]}")
+    held = {"strategy_id": "manual", "symbol": "BTC/USD", "qty": 0.5, "side": "buy"}
+    for who, data in ((user, held), (other, held), (other, held)):  # BTC/USD's spread: WAIT
+        outcome = call("execute_strategy", {**data, "idempotency_key": uuid.uuid4().hex},
+                       who.id_token)  # fmt: skip
+        assert outcome.result["status"] == "downgraded", outcome
+    mirrored(db, user.uid, place(user, "buy", 1))
+
+    page = open_page()
+    sign_in(page, user.email, user.password)
+    # One of this user's two decisions was held back; the other user's are not counted.
+    expect(page.get_by_test_id("tca-downgrade-rate")).to_contain_text("Downgrade rate: 50.0%")
+    expect(page.get_by_test_id("tca-downgrade-rate")).to_contain_text("1 of your last 2")
+    expect(page.get_by_test_id("tca-fill-rate")).to_contain_text("Fill rate: 100.0%")
+    expect(page.locator("#tca-figures")).not_to_contain_text("not shown here")
+    assert page.page_errors == []

@@ -1,5 +1,6 @@
 """Security rules, asserted cell by cell through the Firestore REST API with ID tokens:
-{no auth, another user, the owner} x {get, list, create, update, delete} on every path."""
+{no auth, another user, the owner, the tenant's admin, another tenant's admin} x
+{get, list, create, update, delete} on every path."""
 
 from __future__ import annotations
 
@@ -12,13 +13,20 @@ FIELDS = {"fields": {"probe": {"stringValue": "x"}}}
 
 @pytest.fixture(scope="module")
 def world(db, emulators):
-    """An owner and another user of one tenant, and one document on each path."""
+    """An owner and another user of one tenant, the tenant's admin and another tenant's, and
+    one document on each path."""
     import uuid
 
-    from tools.emulator_client import new_user
+    from firebase_admin import auth
+
+    from tools.emulator_client import new_user, sign_in
 
     tenant = f"rules-{uuid.uuid4().hex[:8]}"
     users = {name: new_user(tenant) for name in ("owner", "other")}
+    for name, tenant_id in (("admin", tenant), ("foreign admin", f"{tenant}-other")):
+        user = new_user()
+        auth.set_custom_user_claims(user.uid, {"tenant_id": tenant_id, "role": "admin"})
+        users[name] = sign_in(user.email, user.password)
     owner = users["owner"].uid
     documents = {
         "history": f"users/{owner}/portfolio/history/trades/t1",
@@ -29,11 +37,16 @@ def world(db, emulators):
         "order": f"tenants/{tenant}/orders/o1",
         "ledger": f"tenants/{tenant}/ledger_trades/t1",
         "strategy": f"tenants/{tenant}/strategies/manual",
+        "expiry task": f"limit_expiry_tasks/expire-{tenant}",
+        "decision": f"tenants/{tenant}/decisions/d1",
+        "tca daily": f"tenants/{tenant}/tca_daily/2026-03-02",
     }
-    for path in documents.values():
-        db.document(path).set({"seeded": True})
+    for target, path in documents.items():
+        # A decision names its user: the owner's own record.
+        db.document(path).set({"seeded": True, **({"uid": owner} if target == "decision" else {})})
     tokens = {"no auth": None, "another user": users["other"].id_token,
-              "the owner": users["owner"].id_token}  # fmt: skip
+              "the owner": users["owner"].id_token, "the tenant's admin": users["admin"].id_token,
+              "another tenant's admin": users["foreign admin"].id_token}  # fmt: skip
     return documents, tokens
 
 
@@ -41,9 +54,21 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the owner", "lots", "get"), ("the owner", "lots", "list"),
            ("the owner", "open lot", "get"), ("the owner", "open lot", "list"),
            ("the owner", "account", "get"),
-           ("the owner", "position", "get"), ("the owner", "position", "list")}  # fmt: skip
-IDENTITIES = ["no auth", "another user", "the owner"]
-TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy"]
+           ("the owner", "position", "get"), ("the owner", "position", "list"),
+           # A list of decisions must ask for the user's own (the page's query, tested from
+           # the JS side): a plain list of the collection is refused.
+           ("the owner", "decision", "get"),
+           ("the tenant's admin", "tca daily", "get"),
+           ("the tenant's admin", "tca daily", "list")}  # fmt: skip
+IDENTITIES = [
+    "no auth",
+    "another user",
+    "the owner",
+    "the tenant's admin",
+    "another tenant's admin",
+]
+TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
+           "expiry task", "decision", "tca daily"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 
@@ -74,4 +99,5 @@ def test_only_the_owner_reads_their_own_history_and_lots(world, db, identity, ta
             ]
     else:
         assert response.status_code == 403, response.text
-        assert db.document(documents[target]).get().to_dict() == {"seeded": True}
+        stored = db.document(documents[target]).get().to_dict()
+        assert stored["seeded"] is True and set(stored) <= {"seeded", "uid"}  # as seeded

@@ -25,6 +25,7 @@ KEYS = {
     "OANDA_ACCOUNT_ID": ACCOUNT_ID,
 }
 LOG_PATH = ROOT / ".cache" / "emulators-venues-test.log"
+LIMIT_TTL_S = 120  # long enough that a slow run still reconciles before it
 
 
 @pytest.fixture(scope="package")
@@ -38,8 +39,11 @@ def fakes() -> Iterator[tuple[FakeAlpaca, FakeOanda]]:
 @pytest.fixture(scope="package", autouse=True)
 def emulators(fakes) -> Iterator[None]:
     alpaca, oanda = fakes
+    # A spread above the threshold places the limit fallback (the quotes the other tests use
+    # are within it).
     env = {"ALPACA_TRADING_URL": alpaca.url, "ALPACA_DATA_URL": alpaca.url,
-           "OANDA_API_URL": oanda.url, "EXEC_VENUE_TIMEOUT_S": "2"}  # fmt: skip
+           "OANDA_API_URL": oanda.url, "EXEC_VENUE_TIMEOUT_S": "2",
+           "EXEC_WIDE_SPREAD_ACTION": "limit", "EXEC_LIMIT_TTL_S": str(LIMIT_TTL_S)}  # fmt: skip
     try:
         with (
             client_environment(),

@@ -32,6 +32,7 @@ class FakeAlpaca:
     Every execution is also a FILL activity. With `order_mode = "accept"` an order rests, and
     the test fills it later, in as many parts as it likes, with `fill(order, qty, price)`;
     `cancel(order)` cancels it, and a `fill` after that is the fill that raced the cancel.
+    DELETE /v2/orders/{id} cancels a working order and answers 422 for one that has ended.
     `add_activity` appends any entry as it is (see `fill_activity`).
     """
 
@@ -249,8 +250,12 @@ class FakeAlpaca:
 
     def _cancel(self, request: Request) -> tuple[int, Any]:
         order_id = request.path.removeprefix("/v2/orders/")
-        if not any(o["id"] == order_id for o in self.orders.values()):
+        order = next((o for o in self.orders.values() if o["id"] == order_id), None)
+        if order is None:
             return 404, {"code": 40410000, "message": "order not found"}
+        if order["status"] in ("filled", "canceled", "expired", "rejected"):
+            return 422, {"code": 42210000,
+                         "message": f"order is already in \"{order['status']}\" state"}  # fmt: skip
         self.cancel(order_id)
         return 204, b""
 

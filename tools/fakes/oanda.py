@@ -21,7 +21,16 @@ TRANSACTION_PAGE = 100  # OANDA's default pageSize for the transaction list
 
 def _now() -> str:
     # OANDA stamps times with nanoseconds.
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+    return _stamp(datetime.now(UTC))
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
+
+
+def _parse(text: str) -> datetime:
+    head, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}").replace(tzinfo=UTC)
 
 
 class FakeOanda:
@@ -37,6 +46,10 @@ class FakeOanda:
     after that is the fill that raced the cancel. `add_transaction` appends any entry as it
     is (see `order_fill`); `purge(through_id)` forgets the history up to an id, after which
     a request for it is answered 416, as OANDA answers a range it no longer has.
+
+    A GTD order (timeInForce GTD, gtdTime) rests until its gtdTime, then OANDA cancels it
+    (ORDER_CANCEL, reason TIME_IN_FORCE_EXPIRED). The fake's clock is real time unless a test
+    sets `clock` (see `set_time`); expiries are applied before each request is answered.
     """
 
     def __init__(self, latency_s: float = 0.0) -> None:
@@ -53,6 +66,7 @@ class FakeOanda:
         self.last_transaction_id = "5999"
         self.purged_through = 0
         self._filled: dict[str, Decimal] = {}  # units filled so far, by client order id
+        self.clock: datetime | None = None  # None: real time
         base = f"/v3/accounts/{ACCOUNT_ID}"
         for method, prefix, handler in (
             ("GET", f"{base}/pricing", self._pricing),
@@ -67,7 +81,28 @@ class FakeOanda:
             ("GET", f"{base}/summary", self._summary),
             ("GET", f"{base}/openPositions", self._open_positions),
         ):
-            self.server.route(method, prefix, handler)
+            self.server.route(method, prefix, self._expiring(handler))
+
+    def _expiring(self, handler: Any) -> Any:
+        def answer(request: Request) -> tuple[int, Any]:
+            self.expire_due()
+            return handler(request)
+
+        return answer
+
+    def now(self) -> datetime:
+        return self.clock or datetime.now(UTC)
+
+    def set_time(self, at: datetime) -> None:
+        """Move the fake's clock; GTD orders whose time has come are cancelled."""
+        self.clock = at
+        self.expire_due()
+
+    def expire_due(self) -> None:
+        for client_id, order in list(self.orders.items()):
+            gtd = order.get("gtdTime")
+            if order["state"] == "PENDING" and gtd and _parse(gtd) <= self.now():
+                self.cancel(client_id, reason="TIME_IN_FORCE_EXPIRED")
 
     def start(self) -> FakeOanda:
         self.server.start()
@@ -131,14 +166,20 @@ class FakeOanda:
             return 400, _reject(create, order, "UNITS_PRECISION_EXCEEDED")
         if self.order_mode == "reject":
             return 400, _reject(create, order, "INSUFFICIENT_MARGIN")
+        if order["timeInForce"] == "GTD":
+            if "gtdTime" not in order:
+                return 400, _reject(create, order, "TIME_IN_FORCE_GTD_TIMESTAMP_MISSING")
+            if _parse(order["gtdTime"]) <= self.now():
+                return 400, _reject(create, order, "TIME_IN_FORCE_GTD_TIMESTAMP_IN_PAST")
         self._record(create)
         self.orders[client_id] = {
             "id": order_id, "createTime": create["time"], "state": "PENDING",
             "type": order["type"], "instrument": order["instrument"], "units": order["units"],
             "clientExtensions": order["clientExtensions"], "timeInForce": order["timeInForce"],
         }  # fmt: skip
-        if "price" in order:
-            self.orders[client_id]["price"] = order["price"]
+        for field in ("price", "gtdTime"):
+            if field in order:
+                self.orders[client_id][field] = order[field]
         body = {"orderCreateTransaction": create}
         if self.order_mode == "cancel":
             body["orderCancelTransaction"] = self.cancel(client_id, reason="MARKET_HALTED")
@@ -179,7 +220,7 @@ class FakeOanda:
         order = self.orders[client_id]
         cancel = {
             "id": str(next(self._ids)), "type": "ORDER_CANCEL", "orderID": order["id"],
-            "clientOrderID": client_id, "reason": reason, "time": _now(),
+            "clientOrderID": client_id, "reason": reason, "time": _stamp(self.now()),
             "accountID": ACCOUNT_ID, "batchID": order["id"], "userID": 1234567,
         }  # fmt: skip
         order.update(state="CANCELLED", cancellingTransactionID=cancel["id"],

@@ -68,7 +68,7 @@ async function start() {
     ticket.enable(Boolean(tenant));
     stopHistory = watchHistory(db, user.uid);
     positions = watchPositions(db, user.uid);
-    stopTca = watchTca(db, user.uid);
+    stopTca = watchTca(db, user.uid, tenant);
     stopTax = setupTaxExport(db, user.uid);
   });
 }

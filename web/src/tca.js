@@ -1,7 +1,8 @@
 // Execution quality: estimated vs realized slippage of the user's last 50 trades, drawn as SVG
 // (no library). Estimated is a hollow circle, realized a filled triangle, each labelled in its
-// <title> and in the legend's words, so the chart reads without colour.
-import { collection, limit, onSnapshot, orderBy, query } from "firebase/firestore";
+// <title> and in the legend's words, so the chart reads without colour. Below it, the user's
+// downgrade and fill rates from their own routing decisions (tenants/{t}/decisions, their uid).
+import { collection, limit, onSnapshot, orderBy, query, where } from "firebase/firestore";
 import { $ } from "./dom.js";
 import { bps, describeError } from "./format.js";
 
@@ -20,22 +21,42 @@ function svg(tag, attributes = {}, text) {
 
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
-export function watchTca(db, uid) {
+export const TCA_DECISIONS = 50;
+
+/** `tenant` null (no tenant claim): no decisions to count, the trades alone are shown. */
+export function watchTca(db, uid, tenant) {
+  const state = { rows: [], decisions: tenant ? null : undefined };
+  const show = (error) => {
+    $("tca-message").textContent = error ? describeError(error) : "";
+  };
   const trades = collection(db, "users", uid, "portfolio", "history", "trades");
-  const unsubscribe = onSnapshot(
-    query(trades, orderBy("timestamp", "desc"), limit(TCA_TRADES)),
-    (snapshot) => {
-      $("tca-message").textContent = "";
-      const rows = snapshot.docs.map((d) => ({ id: d.id, ...d.data() })).reverse(); // oldest first
-      draw(rows);
-      figures(rows);
-    },
-    (error) => {
-      $("tca-message").textContent = describeError(error);
-    },
-  );
+  const unsubscribes = [
+    onSnapshot(
+      query(trades, orderBy("timestamp", "desc"), limit(TCA_TRADES)),
+      (snapshot) => {
+        show();
+        state.rows = snapshot.docs.map((d) => ({ id: d.id, ...d.data() })).reverse(); // oldest first
+        draw(state.rows);
+        figures(state);
+      },
+      show,
+    ),
+  ];
+  if (tenant) {
+    const decisions = collection(db, "tenants", tenant, "decisions");
+    unsubscribes.push(
+      onSnapshot(
+        query(decisions, where("uid", "==", uid), orderBy("decided_at", "desc"), limit(TCA_DECISIONS)),
+        (snapshot) => {
+          state.decisions = snapshot.docs.map((d) => d.data());
+          figures(state);
+        },
+        show,
+      ),
+    );
+  }
   return () => {
-    unsubscribe();
+    unsubscribes.forEach((stop) => stop());
     $("tca-chart").replaceChildren();
     $("tca-figures").replaceChildren();
   };
@@ -99,8 +120,9 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** What the user's own records say: fills, how many were measured, and how they compared. */
-function figures(rows) {
+/** What the user's own records say: fills, how many were measured, and how they compared;
+ * then how their decisions went (held back, sent, filled). */
+function figures({ rows, decisions }) {
   const measured = rows.filter((t) => isNum(t.realized_slippage_pct));
   const both = measured.filter((t) => isNum(t.estimated_slippage));
   const latency = rows.map((t) => t.decision_to_fill_ms).filter(isNum);
@@ -116,6 +138,46 @@ function figures(rows) {
     lines.push(`Filled at or better than the estimate: ${within} of ${both.length}.`);
   }
   if (latency.length) lines.push(`Median decision to fill: ${Math.round(median(latency))} ms.`);
-  lines.push("Orders held back (WAIT) leave no trade in your history, so the downgrade rate is not shown here.");
-  $("tca-figures").replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
+  const markouts = rows.map((t) => t.markout_5m_pct).filter(isNum);
+  if (markouts.length) {
+    lines.push(`Mean 5-minute markout ${bps(mean(markouts))} on ${markouts.length} fills (positive: the market moved your way after the fill).`);
+  }
+  const items = lines.map((line) => item(line));
+  items.push(...decisionItems(decisions, new Set(rows.map((t) => t.id))));
+  $("tca-figures").replaceChildren(...items);
+}
+
+const item = (text, testid) => {
+  const li = Object.assign(document.createElement("li"), { textContent: text });
+  if (testid) li.dataset.testid = testid;
+  return li;
+};
+const rate = (part, whole) => `${((100 * part) / whole).toFixed(1)}%`;
+const FILLED = new Set(["filled", "partially_filled"]);
+
+/** The downgrade and fill rates of the user's last decisions. An order counts as filled when
+ * it filled at submission, or its trade (named by its client_order_id) is in the history. */
+function decisionItems(decisions, tradeIds) {
+  if (decisions === undefined) {
+    return [item("This account has no tenant, so it has no routing decisions to count.", "tca-downgrade-rate")];
+  }
+  if (decisions === null) return [item("Counting your routing decisions…", "tca-downgrade-rate")];
+  if (!decisions.length) {
+    return [item("No routing decisions yet: the downgrade and fill rates appear after your first order.", "tca-downgrade-rate")];
+  }
+  const count = (action) => decisions.filter((d) => d.action === action).length;
+  const [held, sent, refused] = [count("downgraded"), count("execute"), count("rejected")];
+  const filled = decisions.filter((d) => d.action === "execute" && (FILLED.has(d.status) || tradeIds.has(d.client_order_id))).length;
+  const out = [
+    item(
+      `Downgrade rate: ${rate(held, decisions.length)} — ${held} of your last ${decisions.length} decisions were held back (WAIT) for a wide spread; ${sent} sent, ${refused} refused.`,
+      "tca-downgrade-rate",
+    ),
+  ];
+  out.push(
+    sent
+      ? item(`Fill rate: ${rate(filled, sent)} — ${filled} of the ${sent} orders sent filled.`, "tca-fill-rate")
+      : item("Fill rate: no orders sent yet.", "tca-fill-rate"),
+  );
+  return out;
 }

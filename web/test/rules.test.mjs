@@ -21,6 +21,7 @@ import {
   query,
   setDoc,
   limit,
+  where,
 } from "firebase/firestore";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -45,6 +46,7 @@ const PRIVATE = {
   "execution claim": "tenants/t/executions/e1",
   strategy: "tenants/t/strategies/manual",
   "reconciliation cursor": "reconciliation/paper",
+  markout: "tenants/t/ledger_trades/t1/markouts/5m",
 };
 
 let env;
@@ -113,6 +115,69 @@ describe("what the page reads", () => {
     await assertFails(getDoc(doc(other(), ACCOUNT)));
     await assertFails(getDoc(doc(nobody(), ACCOUNT)));
     await assertFails(setDoc(doc(owner(), ACCOUNT), { cash: { USD: 1e9 } }));
+  });
+});
+
+// Routing decisions: each user reads their own, in their tenant, by the page's query.
+const DECISIONS = "tenants/t/decisions";
+const TCA_DAILY = "tenants/t/tca_daily/2026-03-02";
+
+describe("the user's own routing decisions", () => {
+  beforeEach(async () => {
+    await env.withSecurityRulesDisabled(async (context) => {
+      const db = context.firestore();
+      await setDoc(doc(db, `${DECISIONS}/mine`), { uid: OWNER, action: "downgraded", decided_at: new Date() });
+      await setDoc(doc(db, `${DECISIONS}/bobs`), { uid: "bob", action: "execute", decided_at: new Date() });
+      await setDoc(doc(db, TCA_DAILY), { date: "2026-03-02", total: { decisions: 2 } });
+    });
+  });
+  const mine = (db, uid = OWNER) =>
+    query(collection(db, DECISIONS), where("uid", "==", uid), orderBy("decided_at", "desc"), limit(50));
+
+  test("the page's query (their uid, newest first, 50) gives the owner their own only", async () => {
+    const snapshot = await assertSucceeds(getDocs(mine(owner())));
+    if (snapshot.size !== 1 || snapshot.docs[0].id !== "mine") throw new Error(`got ${snapshot.size} rows`);
+    await assertSucceeds(getDoc(doc(owner(), `${DECISIONS}/mine`)));
+  });
+  test("nobody reads another user's decisions, or all of them", async () => {
+    await assertFails(getDoc(doc(owner(), `${DECISIONS}/bobs`)));
+    await assertFails(getDocs(mine(owner(), "bob")));
+    await assertFails(getDocs(collection(owner(), DECISIONS)));
+    await assertFails(getDocs(mine(nobody())));
+  });
+  test("a decision is read only within the user's own tenant", async () => {
+    const elsewhere = env.authenticatedContext(OWNER, { tenant_id: "u" }).firestore();
+    await assertFails(getDocs(mine(elsewhere)));
+    await assertFails(getDoc(doc(elsewhere, `${DECISIONS}/mine`)));
+    await assertFails(getDocs(mine(ownerWithoutTenant())));
+  });
+  test("nobody writes a decision, not even its owner", async () => {
+    await assertFails(setDoc(doc(owner(), `${DECISIONS}/mine`), { action: "execute" }));
+    await assertFails(setDoc(doc(owner(), `${DECISIONS}/new`), { uid: OWNER }));
+    await assertFails(deleteDoc(doc(owner(), `${DECISIONS}/mine`)));
+  });
+});
+
+describe("the tenant's daily TCA", () => {
+  const admin = (claims = { tenant_id: "t", role: "admin" }) => env.authenticatedContext("carol", claims).firestore();
+
+  test("the tenant's admin gets and lists it", async () => {
+    await env.withSecurityRulesDisabled(async (context) => {
+      await setDoc(doc(context.firestore(), TCA_DAILY), { date: "2026-03-02" });
+    });
+    await assertSucceeds(getDoc(doc(admin(), TCA_DAILY)));
+    await assertSucceeds(getDocs(collection(admin(), parent(TCA_DAILY))));
+  });
+  test("no one else reads it: a user of the tenant, another tenant's admin, an admin with no tenant", async () => {
+    for (const db of [owner(), other(), nobody(), admin({ tenant_id: "u", role: "admin" }), admin({ role: "admin" }),
+      admin({ tenant_id: "t", role: "trader" })]) {
+      await assertFails(getDoc(doc(db, TCA_DAILY)));
+      await assertFails(getDocs(collection(db, parent(TCA_DAILY))));
+    }
+  });
+  test("nobody writes it, not even the admin", async () => {
+    await assertFails(setDoc(doc(admin(), TCA_DAILY), { total: {} }));
+    await assertFails(deleteDoc(doc(admin(), TCA_DAILY)));
   });
 });
 

@@ -137,12 +137,27 @@ class PaperBroker:
         part = rest.model_copy(update={"qty": qty})
         fee = estimate_fees(self.fees, spec, part.side, qty, price)
         settled = settle(account, part, spec, price, fee, self._in_usd, self.forex_margin_rate)
-        return _Filled(
-            settled, _with_fill(order, qty, price, fee, self.clock.now()), qty, price, fee
-        )
+        filled = _with_fill(order, qty, price, fee, self.clock.now())
+        return _Filled(settled, filled.model_copy(update={"fill_mid": quote.mid}), qty, price, fee)
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         return self.accounts.order(client_order_id)
+
+    def cancel_order(
+        self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
+    ) -> Order | None:
+        """Ends a working order with what it filled so far, stored with the owner's account
+        (which a cancel leaves as it is)."""
+        owner = owner or self.default_owner
+        if owner is None:
+            raise ValueError("the paper venue keeps orders per user: name the owner")
+
+        def apply(account: PaperAccount, stored: Order) -> tuple[PaperAccount, Order] | None:
+            if not stored.is_working:
+                return None
+            return account, stored.model_copy(update={"status": OrderStatus.CANCELED})
+
+        return self.accounts.advance(owner, client_order_id, apply)
 
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
@@ -187,6 +202,8 @@ class PaperBroker:
             submitted_at=self.clock.now(),
             strategy_id=request.strategy_id,
             arrival=request.arrival,
+            expires_at=request.expires_at,
+            fallback=request.fallback,
         )
 
 
@@ -258,6 +275,7 @@ def _venue_fill(filled: _Filled) -> VenueFill:
         cum_qty=order.filled_qty,
         fees=filled.fee,
         filled_at=order.filled_at,
+        mid=order.fill_mid,
     )
 
 
