@@ -23,6 +23,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
@@ -136,7 +137,8 @@ def bench_strategy_run() -> float:
 
 
 def bench_limit_fallback_decision() -> float:
-    clock = FixedClock()
+    # Noon in New York: the regular session, where a 0.25% equity spread is above the threshold.
+    clock = FixedClock(datetime(2025, 12, 30, 17, 0, tzinfo=UTC))
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", 100.00, 100.25)
     instruments = BuiltinInstruments()
