@@ -242,7 +242,8 @@ def test_a_resting_limit_order_fills_when_the_market_reaches_it(clock):
     assert broker.work_order(LOCAL_OWNER, order) is None  # still not marketable
     market.set_quote("AAPL", 99.98, 100.04)
     fill = broker.work_order(LOCAL_OWNER, order)
-    assert (fill.qty, fill.price) == (5, Decimal("100.04"))
+    # At its own limit, not the 100.04 touch: it rested while the market came down to it.
+    assert (fill.qty, fill.price) == (5, Decimal("100.05"))
     assert broker.accounts.working_orders() == []
 
 

@@ -148,8 +148,9 @@ class OrderBook(Protocol):
 
     def record(self, owner: AccountOwner, order: Order) -> None: ...
 
-    def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
-        """The order may or may not be at the venue: recorded so it is looked up again."""
+    def record_unknown(self, owner: AccountOwner, request: OrderRequest, cause: str) -> None:
+        """The order may or may not be at the venue: recorded (with what it asked for, so a
+        sell's reservation can be found again) so it is looked up again."""
         ...
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from google.cloud.firestore import Client, DocumentReference
 
 from smart_routing.identifiers import InvalidIdentifier
-from smart_routing.orders import AccountOwner, Order
+from smart_routing.orders import AccountOwner, Order, OrderRequest
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import ORDER_TIMES, to_document, without_none
 from smart_routing_firebase.one_commit import pending
@@ -55,10 +55,14 @@ class FirestoreOrderBook:
         entry = {"tenant_id": owner.tenant_id, "client_order_id": order.client_order_id}
         return self.db.document(path), entry
 
-    def record_unknown(self, owner: AccountOwner, client_order_id: str, cause: str) -> None:
+    def record_unknown(self, owner: AccountOwner, request: OrderRequest, cause: str) -> None:
         """Written at once, never staged: it must survive whatever happens next."""
-        self.db.document(paths.order(owner.tenant_id, client_order_id)).set(
-            {"client_order_id": client_order_id, "status": UNKNOWN, "cause": cause,
-             "uid": owner.uid, "tenant_id": owner.tenant_id, "updated_at": datetime.now(UTC)},
+        now = datetime.now(UTC)
+        self.db.document(paths.order(owner.tenant_id, request.client_order_id)).set(
+            {"client_order_id": request.client_order_id, "status": UNKNOWN, "cause": cause,
+             "symbol": request.symbol, "asset_class": request.asset_class.value,
+             "side": request.side.value, "qty": float(request.qty),
+             "uid": owner.uid, "tenant_id": owner.tenant_id, "unknown_since": now,
+             "updated_at": now},
             merge=True,
         )  # fmt: skip

@@ -157,8 +157,10 @@ class FirestorePaperAccounts:
             filter=FieldFilter("client_order_id", "==", client_order_id)
         )
         for snapshot in query.stream():  # a real venue's order may share the id: not ours
-            if snapshot.get("broker") == PAPER_VENUE:
-                return _order_from(snapshot.to_dict())
+            data = snapshot.to_dict()
+            # An order left unknown has no broker yet (DocumentSnapshot.get would raise).
+            if data.get("broker") == PAPER_VENUE:
+                return _order_from(data)
         return None
 
     def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:

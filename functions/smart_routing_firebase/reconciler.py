@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +69,10 @@ _ORDER_TIMES = ("submitted_at", "filled_at")
 UNMATCHED, EXCESS, ABANDONED = "unmatched", "excess", "abandoned"
 HELD_ATTEMPTS = 60  # runs an unmatched fill is retried: an hour at one run a minute
 UNKNOWN_STATUS = "unknown"
+# An order the venue still does not know this long after its submission's outcome was unclear
+# was never placed: the venues find an order by client_order_id at once and for good.
+UNKNOWN_GIVE_UP = timedelta(hours=1)
+NOT_PLACED_STATUS = "not_placed"
 ENDED_WITHOUT_FILLS = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
 HELD_REASONS = {
     UNMATCHED: "no order in the order book has this fill's id",
@@ -550,13 +554,15 @@ class PaperReconciler:
         return True
 
 
-def refresh_orders(db: Client, broker: Broker) -> Counter[str]:
+def refresh_orders(db: Client, broker: Broker, now: datetime | None = None) -> Counter[str]:
     """Ask the venue about each order whose state the order book may not know: those left
     `unknown` (recorded as the venue shows them; one it does not show stays unknown and is
-    asked again next run) and real venues' working orders (a cancel, expiry or rejection is
-    recorded; how much filled is the ledger's to say, from the fills)."""
+    asked again next run, until UNKNOWN_GIVE_UP after which it was never placed) and real
+    venues' working orders (a cancel, expiry or rejection is recorded; how much filled is the
+    ledger's to say, from the fills). `now`: the run's time (the current time by default)."""
     tally: Counter[str] = Counter()
     positions = VenuePositions(db)
+    as_of = now_or_current(now)
     for snapshot in _orders_to_refresh(db):
         data = snapshot.to_dict()
         try:
@@ -567,13 +573,12 @@ def refresh_orders(db: Client, broker: Broker) -> Counter[str]:
                            client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
             tally["lookup_failed"] += 1
             continue
-        now = datetime.now(UTC)
         if data["status"] == UNKNOWN_STATUS:
-            tally[_resolve_unknown(snapshot, data, found, now)] += 1
+            tally[_resolve_unknown(db, snapshot, data, found, as_of, positions)] += 1
         elif found is not None and found.status in ENDED_WITHOUT_FILLS:
             try:
                 snapshot.reference.update(
-                    {"status": found.status.value, "updated_at": now},
+                    {"status": found.status.value, "updated_at": as_of},
                     option=db.write_option(last_update_time=snapshot.update_time),
                 )
             except FailedPrecondition:  # fills were recorded meanwhile: asked again next run
@@ -604,10 +609,20 @@ def _orders_to_refresh(db: Client) -> Iterator[Any]:
             yield snapshot
 
 
+def now_or_current(now: datetime | None) -> datetime:
+    """The run's time: never earlier than the clock (a late run judges by the present)."""
+    current = datetime.now(UTC)
+    return current if now is None else max(now, current)
+
+
 def _resolve_unknown(
-    snapshot: Any, data: dict[str, Any], found: Order | None, now: datetime
-) -> str:
+    db: Client, snapshot: Any, data: dict[str, Any], found: Order | None, now: datetime,
+    positions: VenuePositions,
+) -> str:  # fmt: skip
     if found is None:
+        since = data.get("unknown_since") or data.get("updated_at")
+        if since is not None and now - since >= UNKNOWN_GIVE_UP:
+            return _not_placed(db, snapshot, data, now, since, positions)
         snapshot.reference.update({"checked_at": now})
         return "unknown_not_found"
     document = without_none(to_document(found, _ORDER_TIMES))
@@ -620,6 +635,29 @@ def _resolve_unknown(
     return "unknown_resolved"
 
 
+def _not_placed(
+    db: Client, snapshot: Any, data: dict[str, Any], now: datetime, since: datetime,
+    positions: VenuePositions,
+) -> str:  # fmt: skip
+    """The venue never took it: the order ends and a sell gives back its whole reservation."""
+    minutes = int((now - since).total_seconds() // 60)
+    reason = (f"the venue has no order with this client_order_id {minutes} minutes after the "
+              "submission's outcome was unclear: it was never placed")  # fmt: skip
+    try:
+        snapshot.reference.update(
+            {"status": NOT_PLACED_STATUS, "reject_reason": reason, "updated_at": now},
+            option=db.write_option(last_update_time=snapshot.update_time),
+        )
+    except FailedPrecondition:  # resolved meanwhile: asked again next run
+        return "contended"
+    if data.get("side") == OrderSide.SELL.value and data.get("symbol"):
+        owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
+        positions.release(owner, data["symbol"], snapshot.id, ZERO)
+    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
+                   status=NOT_PLACED_STATUS, reason=reason)  # fmt: skip
+    return "unknown_not_placed"
+
+
 def handle_reconcile(now: datetime | None = None) -> Counter[str]:
     """One reconciler run over every venue account in use: fallback limits past their time to
     live canceled (as of `now`, the run's scheduled time, or the current time when later),
@@ -630,8 +668,8 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
 
     svc = services()
     tally: Counter[str] = Counter()
-    current = datetime.now(UTC)
-    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, max(now or current, current))
+    as_of = now_or_current(now)
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, as_of)
     steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
     steps += [
         (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
@@ -652,7 +690,7 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
             logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", venue=venue,
                            error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
     try:
-        tally.update(refresh_orders(svc.db, svc.venues.broker))
+        tally.update(refresh_orders(svc.db, svc.venues.broker, as_of))
     except Exception as exc:  # logged; the next run asks again
         tally["refresh.failed"] += 1
         logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",

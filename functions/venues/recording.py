@@ -47,7 +47,7 @@ class RecordingBroker:
             order = self.inner.submit_order(request)
         except OrderOutcomeUnknown as exc:  # it may be working: its reservation stays
             if owner is not None:
-                self.book.record_unknown(owner, request.client_order_id, str(exc))
+                self.book.record_unknown(owner, request, str(exc))
             raise
         except (OrderRejected, VenueUnavailable):  # certainly not placed
             if reserved:

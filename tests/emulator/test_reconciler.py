@@ -3,12 +3,17 @@ its own ledger trade, through the deployed scheduled function and the order trig
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from smart_routing.orders import AccountOwner
+from smart_routing.assets import AssetClass
+from smart_routing.orders import AccountOwner, OrderRequest
+from smart_routing.positions import HeldPosition
+from smart_routing_firebase.order_book import FirestoreOrderBook
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.user_positions import VenuePositions, venue_position_document
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call, run_scheduled
 
@@ -70,3 +75,31 @@ def test_orders_that_filled_at_once_get_nothing_more_from_the_reconciler(db, mak
     assert run_scheduled("reconcile_venues").status_code == 200
     trades = db.collection(f"tenants/{tenant_id}/ledger_trades").stream()
     assert sorted(t.to_dict()["side"] for t in trades) == ["buy", "sell"]
+
+
+def test_an_unknown_order_the_venue_never_shows_ends_not_placed_and_frees_its_reservation(
+    db, tenant_id
+):
+    """A sell whose submission timed out holds its qty; after an hour of runs that find no
+    such order at the venue, it was never placed: the hold goes, the order says why."""
+    owner = AccountOwner(tenant_id=tenant_id, uid="unknown-seller")
+    held = HeldPosition(symbol="AAPL", asset_class=AssetClass.EQUITY, currency="USD",
+                        qty=Decimal(5), avg_cost=Decimal(100))  # fmt: skip
+    position = db.document(f"users/{owner.uid}/portfolio/positions/symbols/AAPL")
+    position.set(venue_position_document(tenant_id, "alpaca", held))
+    sell = OrderRequest(client_order_id=f"never-placed-{tenant_id}", owner=owner, symbol="AAPL",
+                        asset_class=AssetClass.EQUITY, side="sell", qty=Decimal(3))  # fmt: skip
+    VenuePositions(db).reserve(owner, sell, "alpaca")
+    FirestoreOrderBook(db).record_unknown(owner, sell, "timed out")
+    order = db.document(f"tenants/{tenant_id}/orders/{sell.client_order_id}")
+    since = order.get().to_dict()["unknown_since"]
+
+    for minutes, status, reserved in [(30, "unknown", 3), (61, "not_placed", 0),
+                                      (120, "not_placed", 0)]:  # fmt: skip
+        response = run_scheduled("reconcile_venues", since + timedelta(minutes=minutes))
+        assert response.status_code == 200, response.text
+        stored = order.get().to_dict()
+        assert stored["status"] == status, (minutes, stored)
+        assert position.get().to_dict()["reserved"] == reserved, minutes
+    assert "never placed" in stored["reject_reason"]
+    assert position.get().to_dict()["qty"] == 5

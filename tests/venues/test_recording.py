@@ -22,8 +22,8 @@ class Book:
     def record(self, owner, order):
         self.recorded.append((owner, order.client_order_id, order.status))
 
-    def record_unknown(self, owner, client_order_id, cause):
-        self.unknown.append((owner, client_order_id, cause))
+    def record_unknown(self, owner, request, cause):
+        self.unknown.append((owner, request.client_order_id, cause))
 
 
 class Venue:

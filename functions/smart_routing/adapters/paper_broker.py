@@ -93,7 +93,7 @@ class PaperBroker:
 
         def apply(account: PaperAccount) -> tuple[PaperAccount | None, Order]:
             opened = self._opened(request)
-            filled = self._fill(account, opened, request, spec, quote)
+            filled = self._fill(account, opened, request, spec, quote, resting=False)
             return (None, opened) if filled is None else (filled.account, filled.order)
 
         return self.accounts.transact(owner, request.client_order_id, apply)
@@ -111,7 +111,8 @@ class PaperBroker:
             if not stored.is_working:
                 return None
             try:
-                filled = self._fill(account, stored, _rest_of(stored, owner), spec, quote)
+                rest = _rest_of(stored, owner)
+                filled = self._fill(account, stored, rest, spec, quote, resting=True)
             except OrderRejected as exc:  # the account can no longer take the rest: it ends
                 reason = f"canceled with {format_qty(stored.filled_qty)} filled: {exc.reason}"
                 ended = {"status": OrderStatus.CANCELED, "reject_reason": reason}
@@ -126,11 +127,12 @@ class PaperBroker:
 
     def _fill(
         self, account: PaperAccount, order: Order, rest: OrderRequest, spec: InstrumentSpec,
-        quote: Quote,
+        quote: Quote, resting: bool,
     ) -> _Filled | None:  # fmt: skip
         """The account and order after filling what the quote allows of `rest` (the part of
-        `order` still open), or None when nothing fills."""
-        price = _fill_price(rest, quote)
+        `order` still open), or None when nothing fills. `resting`: the order has been working
+        on the book since an earlier quote."""
+        price = _fill_price(rest, quote, resting)
         qty = _fillable_qty(rest, quote, spec)
         if price is None or qty <= 0:
             return None
@@ -279,8 +281,13 @@ def _venue_fill(filled: _Filled) -> VenueFill:
     )
 
 
-def _fill_price(request: OrderRequest, quote: Quote) -> Decimal | None:
-    """The touch price a marketable order fills at, or None for a resting limit order."""
+def _fill_price(request: OrderRequest, quote: Quote, resting: bool) -> Decimal | None:
+    """The price a marketable order fills at, or None when a limit order is not marketable.
+
+    An order arriving marketable takes the touch. A limit order that was resting fills at its
+    own limit: the market came to it between two quotes the paper venue saw, so the touch it
+    now shows is an improvement the order would not have had.
+    """
     buying = request.side is OrderSide.BUY
     touch = quote.ask if buying else quote.bid
     if request.order_type is OrderType.LIMIT:
@@ -289,4 +296,6 @@ def _fill_price(request: OrderRequest, quote: Quote) -> Decimal | None:
         marketable = limit >= touch if buying else limit <= touch
         if not marketable:
             return None
+        if resting:
+            return limit
     return touch
