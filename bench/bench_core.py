@@ -2,6 +2,9 @@
 
 routing_decision_median_us     the one gate (SmartRouter.decide) on a ready quote, spec and
                                account: instrument, grid, cost, size and buying power checks
+routing_decision_full_median_us  the same with the market context the engine hands over:
+                               session, the participation cap, the touch-size check and the
+                               volatility rule on cached bar statistics and spreads seen
 execute_intent_paper_median_us ExecutionEngine.execute_intent with smart routing on, the
                                simulated market, built-in instruments, the paper broker and the
                                in-memory ledger (fresh idempotency key each call: every call
@@ -20,6 +23,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
@@ -30,6 +34,7 @@ from smart_routing.config import EngineConfig
 from smart_routing.engine import ExecutionEngine
 from smart_routing.gate import SmartRouter
 from smart_routing.limit_fallback import WideSpreadAction
+from smart_routing.market_context import MarketContextCache
 from smart_routing.market_data import Quote
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
@@ -72,6 +77,32 @@ def bench_routing_decision() -> float:
     return median_us(lambda _: router.decide(intent, spec, quote, now, account), runs=20_000)
 
 
+def bench_routing_decision_full() -> float:
+    """The decision a live venue gets: a quote with its sizes, and the cached context (bar
+    statistics, the spreads seen) the engine hands the gate."""
+    clock = FixedClock()
+    router = SmartRouter()
+    quote = Quote(
+        symbol="BTC/USD", bid=49_990, ask=50_010, as_of=clock.now(), source="bench",
+        bid_size=2, ask_size=2,
+    )  # fmt: skip
+    intent = OrderIntent(symbol="BTC/USD", side=OrderSide.BUY, qty=Decimal("0.5"))
+    spec = BuiltinInstruments().get_instrument("BTC/USD", intent.asset_class)
+    account = AccountSnapshot(
+        cash=Decimal(100_000), buying_power=Decimal(100_000), as_of=clock.now()
+    )
+    now = clock.now()
+    cache = MarketContextCache(SimulatedMarket(clock), clock, max_quote_age_s=5)
+    session = router.policy.sessions.session_of(intent.asset_class, now)
+    cache.context("BTC/USD", intent.asset_class, quote, session)  # one spread seen
+    market = cache.context("BTC/USD", intent.asset_class, quote, session)
+    decision = router.decide(intent, spec, quote, now, account, market=market)
+    assert decision.cost_model is not None and decision.cost_model.rule == "volatility"
+    return median_us(
+        lambda _: router.decide(intent, spec, quote, now, account, market=market), runs=20_000
+    )
+
+
 def engine_and_runner() -> tuple[ExecutionEngine, StrategyRunner]:
     """Simulated market, paper broker, in-memory ledger. No portfolio mirror: in production
     that is the Firestore trigger's work, not the engine's."""
@@ -106,7 +137,8 @@ def bench_strategy_run() -> float:
 
 
 def bench_limit_fallback_decision() -> float:
-    clock = FixedClock()
+    # Noon in New York: the regular session, where a 0.25% equity spread is above the threshold.
+    clock = FixedClock(datetime(2025, 12, 30, 17, 0, tzinfo=UTC))
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", 100.00, 100.25)
     instruments = BuiltinInstruments()
@@ -123,6 +155,7 @@ def main() -> None:
     figures = {}
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         figures["routing_decision_median_us"] = bench_routing_decision()
+        figures["routing_decision_full_median_us"] = bench_routing_decision_full()
         figures["execute_intent_paper_median_us"] = bench_execute_intent()
         figures["strategy_run_paper_median_us"] = bench_strategy_run()
         figures["limit_fallback_decision_median_us"] = bench_limit_fallback_decision()

@@ -416,7 +416,8 @@ def test_a_stale_quote_still_sizes_the_order(market, clock):
     engine = engine_with(market, stale_clock, broker=ScriptedBroker(OrderStatus.FILLED, 10))
     quote = market.get_quote("AAPL", buy().asset_class)
     stale_clock.advance(60)  # past the 5 s limit: no cost judgement, but a price
-    result = engine.execute_intent(buy(qty=1_000_000), quote=quote)
+    # 10,000 shares: within the participation cap (0.05% of the simulated daily volume).
+    result = engine.execute_intent(buy(qty=10_000), quote=quote)
     assert result.routing.cost_check is CostCheck.UNAVAILABLE
     assert result.status is ExecutionStatus.REJECTED
     assert "above the equity maximum" in result.message

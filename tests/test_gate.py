@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -55,6 +55,7 @@ def test_the_seed_example_btc_at_a_two_tenths_percent_spread_waits(clock):
 
 
 def test_a_spread_at_the_threshold_executes(clock):
+    clock.set(datetime(2025, 12, 30, 17, 0, tzinfo=UTC))  # noon in New York: us_regular
     decision = decide(clock, "AAPL", "99.95", "100.05")
     assert decision.should_execute and not decision.downgraded
     assert decision.reason == "Spread 0.10% within threshold 0.10% (default)"

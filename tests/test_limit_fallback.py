@@ -4,7 +4,7 @@ venue's resting limit, filled only when the market reaches it, canceled at the e
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,6 +25,7 @@ from smart_routing.routing import FailMode, RoutingPolicy
 OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
 # 100.00 / 100.25: a 0.25% spread, above the equity threshold; the mid 100.125 is off the tick.
 WIDE = (100.00, 100.25)
+MIDDAY = datetime(2025, 12, 30, 17, 0, tzinfo=UTC)  # noon in New York
 
 
 def test_the_setting_defaults_to_wait_and_says_what_is_wrong():
@@ -43,6 +44,7 @@ def test_the_setting_defaults_to_wait_and_says_what_is_wrong():
 
 def make(clock, action=WideSpreadAction.LIMIT, cash=Decimal(100_000), fail_mode=FailMode.OPEN,
          quote=WIDE, size=None):  # fmt: skip
+    clock.set(MIDDAY)  # the regular session: the equity threshold is the class's 0.10%
     market = SimulatedMarket(clock)
     market.set_quote("AAPL", *quote, size=size)
     broker = PaperBroker(market, BuiltinInstruments(), clock, default_owner=OWNER,
@@ -82,7 +84,7 @@ def test_a_wide_spread_places_a_limit_at_the_mid_rounded_down_for_a_buy(clock):
     assert order.expires_at == clock.now() + timedelta(seconds=45)
     assert order.fallback == "limit" and order.status is OrderStatus.ACCEPTED
     assert order.filled_qty == 0 and result.trade is None
-    assert "limit fallback at 100.12 until 21:00:45 UTC" in result.message
+    assert "limit fallback at 100.12 until 17:00:45 UTC" in result.message
     assert broker.accounts.working_orders() == [(OWNER, order)]
 
 

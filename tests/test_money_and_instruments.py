@@ -200,9 +200,11 @@ def test_with_smart_routing_off_a_five_percent_spread_executes(clock):
 
 def test_with_smart_routing_off_the_size_checks_still_apply(clock):
     runtime = build_local_runtime(EngineConfig(smart_routing_enabled=False), clock)
-    result = runtime.engine.execute_intent(intent("AAPL", "buy", 1e9))
+    result = runtime.engine.execute_intent(intent("AAPL", "buy", 10_000))
     assert result.status is ExecutionStatus.REJECTED
     assert "equity maximum of 1,000,000.00 USD per order" in result.message
+    huge = runtime.engine.execute_intent(intent("AAPL", "buy", 1e9))
+    assert huge.status is ExecutionStatus.REJECTED and "EXEC_MAX_ADV_FRACTION" in huge.message
 
 
 # Size and account
@@ -214,18 +216,30 @@ def test_a_huge_forex_sell_is_rejected_at_the_class_cap(runtime):
     # Sold at the simulated bid of 1.09997.
     assert result.message == (
         "order notional 1,099,970,000,000.00 USD is above the forex maximum of "
-        "5,000,000.00 USD per order"
+        "5,000,000.00 USD per order (EXEC_MAX_ORDER_NOTIONAL_FOREX)"
     )
     assert runtime.broker.get_account().positions == {}
 
 
-def test_a_billion_shares_is_rejected_at_the_equity_cap(runtime):
+def test_a_billion_shares_is_rejected_at_the_participation_cap(runtime):
+    # The simulated market's bars trade 50,000 shares a minute: 19.5 million a 390-minute day.
     result = runtime.engine.execute_intent(intent("AAPL", "buy", 1e9))
     assert result.status is ExecutionStatus.REJECTED
     assert result.message == (
-        "order notional 190,020,000,000.00 USD is above the equity maximum of "
-        "1,000,000.00 USD per order"
+        "qty 1000000000 is 5128.21% of the average daily volume of 19,500,000 shares (from 60 "
+        "one-minute bars): above the maximum EXEC_MAX_ADV_FRACTION of 10.00%"
     )
+
+
+def test_a_million_shares_pay_impact_beyond_the_touch_and_wait(runtime):
+    # Beyond the 1,000 shares the simulated touch shows, the square-root model prices the size:
+    # a million shares is 5.1% of the simulated daily volume, within the participation cap.
+    result = runtime.engine.execute_intent(intent("AAPL", "buy", 1_000_000))
+    assert result.status is ExecutionStatus.DOWNGRADED
+    assert result.message.startswith("Effective spread ")
+    assert "beyond the touch size: square-root impact" in result.message
+    model = result.routing.cost_model
+    assert model.effective_spread_pct == pytest.approx(model.spread_pct + 2 * model.impact_pct)
 
 
 def test_a_vanishing_share_quantity_is_invalid(runtime):

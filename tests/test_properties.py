@@ -74,9 +74,12 @@ def test_downgrading_is_monotone_in_the_spread(mid, half_a, half_b, threshold):
 def test_the_cost_check_is_exactly_the_threshold_comparison(mid, half):
     q = quote(mid * (1 - half), mid * (1 + half))
     decision = decide(SmartRouter(), q)
-    # Exact decimals: the spread equals 2*half, and the default threshold is 0.001.
+    # Exact decimals: the spread equals 2*half; the threshold is the default 0.001 as the
+    # session of the clock scales it.
     assert decision.spread_pct == spread_pct(q.bid, q.ask)
-    exceeded = decision.spread_pct > Decimal("0.001")
+    session_threshold = RoutingPolicy().threshold_for(AssetClass.EQUITY, None, decision.session)
+    assert decision.threshold_pct == session_threshold.value
+    exceeded = decision.spread_pct > session_threshold.value
     assert decision.downgraded is exceeded
     assert decision.cost_check is (CostCheck.EXCEEDED if exceeded else CostCheck.PASSED)
     assert not (decision.should_execute and decision.downgraded)

@@ -70,8 +70,9 @@ def test_an_executed_order_is_recorded_and_a_dry_run_is_not():
 
 
 def test_a_gate_rejection_is_recorded_as_rejected():
+    # 10 million shares is half the simulated daily volume: above the participation cap.
     record = record_of(runner(100.00, 100.04), symbol="AAPL", qty=10_000_000)
-    assert record.action is DecisionAction.REJECTED and "notional" in record.reason
+    assert record.action is DecisionAction.REJECTED and "EXEC_MAX_ADV_FRACTION" in record.reason
 
 
 def decision(

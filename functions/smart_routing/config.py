@@ -17,12 +17,16 @@ from smart_routing.money import to_decimal
 from smart_routing.paper_account import DEFAULT_STARTING_CASH
 from smart_routing.routing import (
     DEFAULT_FOREX_MARGIN_RATE,
+    DEFAULT_IMPACT_Y,
+    DEFAULT_MAX_ADV_FRACTION,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_QUOTE_AGE_S,
+    DEFAULT_WAIT_INTERVAL_S,
     FailMode,
     RoutingPolicy,
     Threshold,
 )
+from smart_routing.sessions import SESSION_CLASSES, Session, SessionTable
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -98,7 +102,107 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
         fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
         max_order_notional=caps,
         forex_margin_rate=margin,
+        sessions=_session_table(env),
+        max_adv_fraction=_adv_fraction(env, "EXEC_MAX_ADV_FRACTION"),
+        impact_y=_bounded(env, "EXEC_IMPACT_Y", DEFAULT_IMPACT_Y, 10),
+        wait_interval_s=_bounded(env, "EXEC_WAIT_INTERVAL_S", DEFAULT_WAIT_INTERVAL_S, 86_400),
     )
+
+
+def _adv_fraction(env: Mapping[str, str], name: str) -> Decimal:
+    value = _fraction(env, name)
+    if value is None:
+        return DEFAULT_MAX_ADV_FRACTION
+    if value == 0:
+        raise ConfigError(f"{name}={value} must be above 0 (0.1 means 10% of the daily volume)")
+    return value
+
+
+def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> float:
+    number = env_positive(env, name, default)
+    if number > most:
+        raise ConfigError(f"{name}={number:g} must be at most {most:g}")
+    return number
+
+
+_SESSION_PREFIX = "EXEC_SESSION_"
+_MULTIPLIER = "EXEC_SESSION_MULTIPLIER_"
+_SESSION_MAX = "EXEC_SESSION_MAX_SPREAD_PCT_"
+_MAX_MULTIPLIER = Decimal(100)
+_SESSION_MINUTES = ("EXEC_SESSION_OPEN_MINUTES", "EXEC_SESSION_CLOSE_MINUTES")
+
+
+def _session_table(env: Mapping[str, str]) -> SessionTable:
+    """The built-in session table with every EXEC_SESSION_* override applied: per session
+    (all its classes) first, then per session and class; an absolute threshold, where one is
+    set, wins over the multiplier. Any other EXEC_SESSION_* name is a typo and an error."""
+    table = SessionTable()
+    rules = {s: dict(by_class) for s, by_class in table.rules.items()}
+    targets = []
+    for name in env:
+        if not name.startswith(_SESSION_PREFIX) or name in _SESSION_MINUTES:
+            continue
+        if env_text(env, name) is not None:
+            session, classes = _session_target(name)
+            per_class = len(classes) < len(SESSION_CLASSES[session])
+            targets.append((per_class, name, session, classes))
+    # A session's setting before its per-class ones, which refine it.
+    for _, name, session, classes in sorted(targets):
+        for asset_class in classes:
+            rule = rules[session][asset_class]
+            if name.startswith(_MULTIPLIER):
+                number = _decimal(env, name, Decimal(1), allow_zero=True)
+                if number > _MAX_MULTIPLIER:
+                    raise ConfigError(f"{name}={number} must be at most {_MAX_MULTIPLIER}")
+                rule = rule.model_copy(update={"multiplier": number})
+            else:
+                rule = rule.model_copy(
+                    update={"max_spread_pct": _fraction(env, name), "source": name}
+                )
+            rules[session][asset_class] = rule
+    return SessionTable(
+        rules=rules,
+        open_minutes=_minutes(env, "EXEC_SESSION_OPEN_MINUTES", table.open_minutes),
+        close_minutes=_minutes(env, "EXEC_SESSION_CLOSE_MINUTES", table.close_minutes),
+    )
+
+
+def _session_target(name: str) -> tuple[Session, tuple[AssetClass, ...]]:
+    """The session and classes an EXEC_SESSION_MULTIPLIER_* or EXEC_SESSION_MAX_SPREAD_PCT_*
+    name sets, e.g. EXEC_SESSION_MULTIPLIER_US_OPEN_EQUITY."""
+    for prefix in (_MULTIPLIER, _SESSION_MAX):
+        if not name.startswith(prefix):
+            continue
+        rest = name[len(prefix) :]
+        for session in sorted(Session, key=lambda s: -len(s.value)):
+            key = session.value.upper()
+            if rest == key:
+                return session, SESSION_CLASSES[session]
+            if rest.startswith(key + "_"):
+                class_name = rest[len(key) + 1 :]
+                allowed = SESSION_CLASSES[session]
+                if class_name not in {c.value for c in allowed}:
+                    raise ConfigError(
+                        f"{name}: {session.value} applies to "
+                        f"{', '.join(c.value for c in allowed)}, not {class_name!r}"
+                    )
+                return session, (AssetClass(class_name),)
+        sessions = ", ".join(s.value.upper() for s in Session)
+        raise ConfigError(f"{name}: unknown session {rest!r} (one of {sessions})")
+    raise ConfigError(
+        f"{name} is not a setting: use EXEC_SESSION_MULTIPLIER_<SESSION>[_<CLASS>], "
+        "EXEC_SESSION_MAX_SPREAD_PCT_<SESSION>[_<CLASS>], EXEC_SESSION_OPEN_MINUTES or "
+        "EXEC_SESSION_CLOSE_MINUTES"
+    )
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env_text(env, name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) > 120:
+        raise ConfigError(f"{name}={value!r} must be a whole number of minutes from 0 to 120")
+    return int(value)
 
 
 _FEE_SETTINGS = {

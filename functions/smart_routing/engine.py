@@ -31,6 +31,7 @@ from smart_routing.limit_fallback import (
     apply_fallback,
     expiry_of,
 )
+from smart_routing.market_context import MarketContextCache
 from smart_routing.market_data import Quote, quote_problem
 from smart_routing.money import format_qty
 from smart_routing.orders import (
@@ -106,6 +107,7 @@ class ExecutionEngine:
         dry_run: bool = False,
         tenant_id: str = "local-tenant",
         uid: str = "local-user",
+        market_context: MarketContextCache | None = None,
         wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT,
         limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
     ) -> None:
@@ -118,6 +120,9 @@ class ExecutionEngine:
         self.dry_run = dry_run
         self.tenant_id = tenant_id
         self.uid = uid
+        self.market_context = market_context or MarketContextCache(
+            market_data, clock, max_quote_age_s=router.policy.max_quote_age_s
+        )
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
 
@@ -214,8 +219,18 @@ class ExecutionEngine:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
             account = self._account(spec, self.owner_of(intent.tenant_id, intent.uid))
             conversion = self._conversion(spec, account)
+            session = self.router.policy.sessions.session_of(spec.asset_class, now)
+            market = self.market_context.context(spec.symbol, spec.asset_class, quote, session)
             decision = self.router.decide(
-                intent, spec, quote, now, account, conversion, quote_error, prechecked=True
+                intent,
+                spec,
+                quote,
+                now,
+                account,
+                conversion,
+                quote_error,
+                prechecked=True,
+                market=market,
             )
             decision = apply_fallback(
                 self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,

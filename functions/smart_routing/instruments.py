@@ -71,22 +71,25 @@ class InstrumentSpec(BaseModel):
 
     def qty_problem(self, qty: Decimal) -> str | None:
         """Why a quantity a person typed cannot be sent as is, or None."""
-        unit = self.qty_unit()
-        if len(qty.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+        if (
+            len(qty.as_tuple().digits) > MAX_SIGNIFICANT_DIGITS  # normalizing only shortens
+            and len(qty.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS
+        ):
             return (
                 f"qty: {format_qty(qty)} has more than {MAX_SIGNIFICANT_DIGITS} significant "
                 "digits, more than an order carries exactly"
             )
         if qty <= 0:
-            return f"qty: must be greater than 0 {unit}"
+            return f"qty: must be greater than 0 {self.qty_unit()}"
         if not is_multiple(qty, self.qty_increment):
             return (
                 f"qty: {format_qty(qty)} is not a multiple of the increment "
-                f"{format_qty(self.qty_increment)} {unit}"
+                f"{format_qty(self.qty_increment)} {self.qty_unit()}"
             )
         if qty < self.min_qty:
             return (
-                f"qty: {format_qty(qty)} is below the minimum of {format_qty(self.min_qty)} {unit}"
+                f"qty: {format_qty(qty)} is below the minimum of {format_qty(self.min_qty)} "
+                f"{self.qty_unit()}"
             )
         return None
 

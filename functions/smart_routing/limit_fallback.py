@@ -115,6 +115,7 @@ def fallback_decision(
     checked.cost_check = CostCheck.EXCEEDED
     checked.downgraded = checked.action is GateAction.EXECUTE  # sent, but as a passive limit
     checked.fallback = LIMIT_FALLBACK
+    checked.cost_model = held.cost_model  # why the market order was held, term by term
     return checked
 
 

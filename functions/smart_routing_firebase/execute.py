@@ -229,7 +229,7 @@ ROUTING_FIELDS = {
     "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
     "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
     "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
-    "notional_in_account_currency", "fallback", "limit_price",
+    "notional_in_account_currency", "fallback", "limit_price", "session", "cost_model",
 }  # fmt: skip
 QUOTE_FIELDS = {"bid", "ask", "as_of", "source"}
 ORDER_FIELDS = {

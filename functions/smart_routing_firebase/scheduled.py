@@ -149,7 +149,7 @@ def _run_and_finish(
 
 def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
     """One quote and one instrument request per asset class for the whole run, where the
-    venues batch."""
+    venues batch; the bars of every symbol, a few at a time."""
     instruments = []
     for symbol in dict.fromkeys(symbols):
         try:
@@ -161,6 +161,9 @@ def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
     with contextlib.suppress(Exception):
         runner.engine.instruments.prefetch_instruments(instruments)
     runner.market_data.prefetch(instruments)
+    # The gate's bar statistics (sigma, ADV): a failing symbol is said in its decision.
+    with contextlib.suppress(Exception):
+        runner.engine.market_context.prefetch(instruments)
 
 
 def _request(

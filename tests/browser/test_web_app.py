@@ -60,9 +60,16 @@ def test_preview_explains_a_wait_in_words(open_page):
     page.get_by_test_id("ticket-preview").click()
     preview = page.get_by_test_id("preview-result")
     expect(preview).to_contain_text("Wait: the order is held back, nothing is sent.")
-    # The seed's quote: 49,950 / 50,050 is a 0.20% spread, above the 0.10% default.
-    expect(preview).to_contain_text("Spread 0.20% is above the threshold 0.10%")
-    expect(preview).to_contain_text("set by the default for this asset class")
+    # The seed's quote: 49,950 / 50,050 is a 0.20% spread, above the 0.10% default (0.15% in
+    # the crypto_weekend session).
+    if datetime.now(UTC).weekday() < 5:
+        expect(preview).to_contain_text("Spread 0.20% is above the threshold 0.10%")
+        expect(preview).to_contain_text("set by the default for this asset class")
+    else:
+        expect(preview).to_contain_text("Spread 0.20% is above the threshold 0.15%")
+        expect(preview).to_contain_text(
+            "set by the default for this asset class, x1.5 in the crypto_weekend session"
+        )
     expect(preview).to_contain_text("bid 49,950 / ask 50,050 USD")
     expect(preview).to_contain_text("Estimated cost of crossing the spread: 5.00 USD")
     expect(preview).to_contain_text("estimated fees:")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 
+from smart_routing.assets import AssetClass
 from smart_routing.orders import client_order_id_for
+from smart_routing.sessions import classify
 from tools.emulator_client import call
 
 SIGNAL_FIELDS = {"signal_type", "symbol", "asset_class", "confidence", "reasoning",
@@ -15,7 +18,14 @@ ROUTING_FIELDS = {
     "should_execute", "downgraded", "reason", "action", "cost_check", "spread_pct",
     "threshold_pct", "threshold_source", "estimated_slippage", "venue", "qty", "currency",
     "price", "notional", "estimated_spread_cost", "estimated_fees", "account_currency",
-    "notional_in_account_currency", "fallback", "limit_price",
+    "notional_in_account_currency", "fallback", "limit_price", "session", "cost_model",
+}  # fmt: skip
+
+COST_MODEL_FIELDS = {
+    "session", "threshold_pct", "spread_pct", "spread_cost_pct", "impact_pct", "fees_pct",
+    "crossing_cost_pct", "effective_spread_pct", "depth", "impact_y", "bars",
+    "sigma_per_minute", "sigma_daily", "adv", "participation", "wait_interval_s",
+    "typical_spread_pct", "typical_source", "drift_pct", "wait_cost_pct", "rule", "verdict",
 }  # fmt: skip
 
 
@@ -61,7 +71,12 @@ def test_a_wide_spread_is_downgraded_and_writes_nothing(db, make_user, tenant_id
     # The strategy's signal and the gate's decision, each as it is.
     assert result["signal"]["signal_type"] == "BUY"
     assert result["routing"]["action"] == "wait"
-    assert result["routing"]["reason"] == "Spread 0.20% exceeds threshold 0.10% (default)"
+    # The seed's wording; at weekends the crypto_weekend session scales the threshold.
+    expected = {
+        "crypto_weekday": "Spread 0.20% exceeds threshold 0.10% (default)",
+        "crypto_weekend": "Spread 0.20% exceeds threshold 0.15% (default x1.5 crypto_weekend)",
+    }
+    assert result["routing"]["reason"] == expected[result["routing"]["session"]]
     assert result["order"] is None and result["trade_id"] is None
     assert ledger_ids(db, tenant_id) == []
 
@@ -71,6 +86,30 @@ def test_dry_run_places_nothing(db, make_user, tenant_id):
     result = call("execute_strategy", buy(dry_run=True), user.id_token).result
     assert result["status"] == "dry_run" and result["trade_id"] is None
     assert ledger_ids(db, tenant_id) == []
+
+
+def test_the_dry_run_answer_shows_the_session_and_the_cost_model(make_user, tenant_id):
+    user = make_user(tenant_id)
+    before = classify(AssetClass.EQUITY, datetime.now(UTC))
+    routing = call("execute_strategy", buy(dry_run=True), user.id_token).result["routing"]
+    after = classify(AssetClass.EQUITY, datetime.now(UTC))
+    assert routing["session"] in {before.value, after.value}
+    model = routing["cost_model"]
+    assert set(model) == COST_MODEL_FIELDS
+    assert model["session"] == routing["session"]
+    assert model["threshold_pct"] == routing["threshold_pct"]
+    assert model["spread_pct"] == routing["spread_pct"]
+    # The simulated market: a touch of 1,000 shares holds 3; its 60 one-minute bars trade
+    # 50,000 shares a minute, 19.5 million a 390-minute day.
+    assert model["depth"] == "touch size" and model["impact_pct"] == 0
+    assert model["effective_spread_pct"] == routing["spread_pct"]
+    assert (model["bars"], model["adv"]) == (60, 19_500_000)
+    assert model["participation"] == pytest.approx(3 / 19_500_000)
+    assert model["sigma_per_minute"] > 0
+    assert model["drift_pct"] == pytest.approx(model["sigma_per_minute"] * 5**0.5)
+    assert model["crossing_cost_pct"] == pytest.approx(model["spread_pct"] / 2)
+    assert model["wait_cost_pct"] >= model["crossing_cost_pct"]
+    assert (model["rule"], model["verdict"]) == ("volatility", "execute")
 
 
 @pytest.mark.parametrize("token", [None, "not-a-jwt"])

@@ -72,7 +72,8 @@ def test_fills_and_rejections_are_recorded_and_dry_runs_are_not(db, make_user, t
     assert stored[by_key["f"]]["action"] == "execute"
     assert stored[by_key["f"]]["client_order_id"] == filled["trade_id"]
     assert stored[by_key["r"]]["action"] == "rejected"
-    assert "notional" in stored[by_key["r"]]["reason"]
+    # 10 million shares is half the simulated daily volume: the participation cap refuses it.
+    assert "EXEC_MAX_ADV_FRACTION" in stored[by_key["r"]]["reason"]
     # On the paper venue the record is staged in the execution's one commit: no round trip of
     # its own, and it commits with the ledger trade and the claim or not at all.
     tenant = db.document(f"tenants/{tenant_id}")

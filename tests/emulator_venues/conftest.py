@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from smart_routing.sessions import Session
 from tools.emulators import (
     ROOT,
     EmulatorError,
@@ -43,7 +44,10 @@ def emulators(fakes) -> Iterator[None]:
     # are within it).
     env = {"ALPACA_TRADING_URL": alpaca.url, "ALPACA_DATA_URL": alpaca.url,
            "OANDA_API_URL": oanda.url, "EXEC_VENUE_TIMEOUT_S": "2",
-           "EXEC_WIDE_SPREAD_ACTION": "limit", "EXEC_LIMIT_TTL_S": str(LIMIT_TTL_S)}  # fmt: skip
+           "EXEC_WIDE_SPREAD_ACTION": "limit", "EXEC_LIMIT_TTL_S": str(LIMIT_TTL_S),
+           # The tests' quotes are chosen against the class thresholds: every session keeps
+           # them, whatever the hour the tests run at (docs/cost-model.md).
+           **{f"EXEC_SESSION_MULTIPLIER_{s.value.upper()}": "1" for s in Session}}  # fmt: skip
     try:
         with (
             client_environment(),

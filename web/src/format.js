@@ -34,6 +34,9 @@ const SOURCES = {
 
 function sourceWords(source) {
   if (!source) return "unknown source";
+  // The session scaled the class's threshold: "default x1.5 crypto_weekend".
+  const scaled = /^(.+) x([0-9.]+) ([a-z_]+)$/.exec(source);
+  if (scaled) return `${sourceWords(scaled[1])}, x${scaled[2]} in the ${scaled[3]} session`;
   if (SOURCES[source]) return SOURCES[source];
   if (source.startsWith("EXEC_")) return `the setting ${source}`;
   return source;

@@ -51,6 +51,15 @@ TOUCH_SIZE = {
 }
 CRYPTO_TOUCH_NOTIONAL = 250_000.0
 
+# What a one-minute bar trades: a liquid large cap's volume (about 20 million shares a day), a
+# busy option series; crypto a notional's worth. Forex bars count ticks, not units.
+MINUTE_VOLUME = {
+    AssetClass.EQUITY: 50_000.0,
+    AssetClass.OPTIONS: 200.0,
+    AssetClass.FOREX: 1_000.0,
+}
+CRYPTO_MINUTE_NOTIONAL = 2_000_000.0
+
 _PRICE_RANGE = {
     AssetClass.EQUITY: (20.0, 500.0),
     AssetClass.FOREX: (0.5, 2.0),
@@ -103,6 +112,7 @@ class SimulatedMarket:
     def get_bars(self, symbol: str, asset_class: AssetClass, limit: int) -> list[Bar]:
         closes = self._closes.get(symbol) or _random_walk(symbol, _base_price(symbol, asset_class))
         closes = closes[-limit:]
+        volume = _minute_volume(asset_class, closes[-1])
         end = self.clock.now().replace(second=0, microsecond=0)
         bars = []
         previous = closes[0]
@@ -114,7 +124,7 @@ class SimulatedMarket:
                     high=max(previous, close),
                     low=min(previous, close),
                     close=close,
-                    volume=1_000.0,
+                    volume=volume,
                 )
             )
             previous = close
@@ -150,6 +160,12 @@ def _touch_size(asset_class: AssetClass, mid: float) -> float:
     if asset_class is AssetClass.CRYPTO:
         return round(CRYPTO_TOUCH_NOTIONAL / mid, 4)
     return TOUCH_SIZE[asset_class]
+
+
+def _minute_volume(asset_class: AssetClass, price: float) -> float:
+    if asset_class is AssetClass.CRYPTO:
+        return round(CRYPTO_MINUTE_NOTIONAL / price, 4)
+    return MINUTE_VOLUME[asset_class]
 
 
 def _random_walk(symbol: str, last: float) -> list[float]:
