@@ -7,6 +7,7 @@ with the reason: nothing is skipped.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ BUNDLE = ROOT / "web" / "dist" / "app.js"
 PAGE_URL = f"http://{ENDPOINTS['hosting'].address}/"
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-password"
 TIMEOUT_MS = 60_000
+TRADE_ID = re.compile(r"Trade id: (\S+)")
 
 
 def chromium_path() -> str:
@@ -110,3 +112,19 @@ def sign_in(page, email: str, password: str, expect: str = "Trading for") -> Non
     page.get_by_test_id("sign-in").click()
     expect_that(page.get_by_test_id("auth-message")).to_contain_text(expect)
     expect_that(page.get_by_test_id("sign-out")).to_be_visible()
+
+
+def fill_ticket(page, symbol: str, qty: str, side: str = "buy") -> None:
+    page.get_by_test_id("ticket-symbol").fill(symbol)
+    page.get_by_test_id("ticket-qty").fill(qty)
+    page.get_by_test_id("ticket-side").select_option(side)
+    page.get_by_test_id("ticket-strategy").select_option("manual")
+
+
+def submitted_trade_id(page) -> str:
+    """The trade id the ticket's submit result shows, once it shows one."""
+    from playwright.sync_api import expect as expect_that
+
+    result = page.get_by_test_id("submit-result")
+    expect_that(result).to_contain_text("Trade id:")
+    return TRADE_ID.search(result.inner_text()).group(1)

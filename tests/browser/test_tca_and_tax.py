@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fill_ticket, sign_in, submitted_trade_id
 from tools.emulator_client import call, new_user
 
 MIRROR_TIMEOUT_S = 60
@@ -65,14 +65,16 @@ def test_chart_marks_and_the_realized_gains_csv_match_the_lots(open_page, db):
     buys = [place(user, "buy", 1), place(user, "buy", 2)]
     for trade_id in buys:
         mirrored(db, user.uid, trade_id)
-    sell = place(user, "sell", 2)  # all of the first lot and half of the second
+    page = open_page()
+    sign_in(page, user.email, user.password)
+    # The sale goes through the page's own ticket: all of the first lot, half of the second.
+    fill_ticket(page, "AAPL", "2", side="sell")
+    page.get_by_test_id("ticket-submit").click()
+    sell = submitted_trade_id(page)
     sale = mirrored(db, user.uid, sell)
     lots = sale["lots_consumed"]
     assert [lot["trade_id"] for lot in lots] == buys, lots
     year = sale["trading_date"][:4]
-
-    page = open_page()
-    sign_in(page, user.email, user.password)
     chart = page.get_by_test_id("tca-chart")
     expect(chart.get_by_test_id("tca-mark")).to_have_count(3)
     for trade_id in [*buys, sell]:

@@ -12,23 +12,15 @@ from datetime import UTC, datetime, timedelta
 from google.cloud.firestore_v1.base_query import FieldFilter
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, DEMO_EMAIL, DEMO_PASSWORD, sign_in
+from tests.browser.conftest import (
+    ARTIFACTS,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    fill_ticket,
+    sign_in,
+    submitted_trade_id,
+)
 from tools.emulator_client import call, new_user
-
-TRADE_ID = re.compile(r"Trade id: (\S+)")
-
-
-def fill_ticket(page, symbol: str, qty: str, side: str = "buy") -> None:
-    page.get_by_test_id("ticket-symbol").fill(symbol)
-    page.get_by_test_id("ticket-qty").fill(qty)
-    page.get_by_test_id("ticket-side").select_option(side)
-    page.get_by_test_id("ticket-strategy").select_option("manual")
-
-
-def submitted_trade_id(page) -> str:
-    result = page.get_by_test_id("submit-result")
-    expect(result).to_contain_text("Trade id:")
-    return TRADE_ID.search(result.inner_text()).group(1)
 
 
 def ledger_trades(db, tenant: str, uid: str) -> list[dict]:
