@@ -70,7 +70,7 @@ def by_venue(routing):
     return {c.venue: c for c in routing.candidates}
 
 
-def test_the_cheaper_venue_gets_the_order_and_the_decision_lists_both(clock):
+def test_the_cheaper_venue_gets_the_order_and_the_decision_lists_both(clock, log_records):
     wide = venue("wide", clock, 49_980, 50_020)  # 0.08% spread
     tight = venue("tight", clock, 49_995, 50_005)  # 0.02% spread
     ledger = InMemoryLedgerStore()
@@ -92,6 +92,8 @@ def test_the_cheaper_venue_gets_the_order_and_the_decision_lists_both(clock):
     dumped = result.routing.model_dump(mode="json")["candidates"]
     assert [c["venue"] for c in dumped] == ["wide", "tight"]
     assert dumped[1]["chosen"] is True and dumped[1]["effective_spread_pct"] > 0
+    decisions = [r for r in log_records() if r["event"] == "exec.smart_routing"]
+    assert [d["price"] for d in decisions] == [50_005]  # the chosen venue's, logged once
 
 
 def test_fees_can_flip_the_choice(clock):

@@ -50,6 +50,7 @@ def services() -> Services:
         venues.instruments,
         FirestoreLedgerStore(db),
         clock,
+        venues.choices,
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
 
