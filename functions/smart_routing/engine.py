@@ -49,7 +49,7 @@ from smart_routing.orders import (
 )
 from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
 from smart_routing.tca import Arrival
-from smart_routing.venue_selection import VenuePorts, choose_venue
+from smart_routing.venue_selection import VenuePorts, choose_venue, chosen_venue
 
 
 class ExecutionStatus(StrEnum):
@@ -280,9 +280,9 @@ class ExecutionEngine:
 
     def _chosen_venue(self, routing: SmartRoutingDecision) -> ExecutionEngine:
         """The engine of the venue the decision chose: this one unless venues were priced."""
-        if routing.candidates is None:
+        chosen = chosen_venue(routing)
+        if chosen is None:
             return self
-        chosen = next(c.venue for c in routing.candidates if c.chosen)
         return dict(self._choices[routing.asset_class])[chosen]
 
     def _venue_engine_on(self, ports: VenuePorts) -> ExecutionEngine:
@@ -313,6 +313,11 @@ class ExecutionEngine:
     def venue_for(self, intent: OrderIntent) -> str:
         assert intent.asset_class is not None
         return self.broker.venue_for(intent.asset_class)
+
+    def venues_for(self, asset_class: AssetClass) -> tuple[str, ...]:
+        """Every venue an order of the class may go to: its candidates, else its one venue."""
+        choices = self._choices.get(asset_class)
+        return tuple(n for n, _ in choices) if choices else (self.broker.venue_for(asset_class),)
 
     def owner_of(self, tenant_id: str | None, uid: str | None) -> AccountOwner:
         """Whose account: the intent's tenant and user, else the engine's configured ones."""

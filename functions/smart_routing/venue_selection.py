@@ -71,6 +71,13 @@ def choose_venue(priced: Sequence[Priced]) -> tuple[str, SmartRoutingDecision]:
     return name, replace(decision, candidates=candidates)
 
 
+def chosen_venue(decision: SmartRoutingDecision) -> str | None:
+    """The venue the decision chose among candidates; None when only one venue was priced."""
+    if decision.candidates is None:
+        return None
+    return next(c.venue for c in decision.candidates if c.chosen)
+
+
 def _crossing_cost(decision: SmartRoutingDecision) -> Decimal:
     """An executing decision without a cost model (fail-open, no usable quote) ranks last."""
     model = decision.cost_model
