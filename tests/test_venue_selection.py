@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
@@ -181,3 +183,26 @@ def test_with_one_venue_the_decision_has_no_candidates_and_is_as_before(clock):
     decided = single.decide(buy())
     assert decided.candidates is None
     assert decided.model_dump() == plain.decide(buy()).model_dump()
+
+
+def test_an_instrument_only_another_venue_lists_passes_the_engines_precheck(clock):
+    unlisted = venue("unlisted", clock, 49_995, 50_005, instruments=Unlisting(BTC))
+    listed = venue("listed", clock, 49_980, 50_020)
+    engine = engine_on(clock, unlisted, listed)
+    assert engine.precheck(buy()) is None  # the strategy runner asks before fetching quotes
+    assert engine.venues_for(AssetClass.CRYPTO) == ("unlisted", "listed")
+    assert engine.venues_for(AssetClass.EQUITY) == ("paper",)  # the class's one venue
+    with pytest.raises(InstrumentUnavailable):
+        engine_on(clock, unlisted).precheck(buy())
+
+
+def test_a_class_settles_in_firestore_alone_only_when_every_candidate_is_paper(clock):
+    from smart_routing.pipeline import StrategyRunner
+    from smart_routing_firebase.services import settles_in_firestore
+
+    paper_only = engine_on(clock, venue("paper", clock, 49_995, 50_005))
+    assert settles_in_firestore(StrategyRunner(paper_only), BTC, AssetClass.CRYPTO)
+    mixed = engine_on(
+        clock, venue("paper", clock, 49_995, 50_005), venue("alpaca", clock, 49_995, 50_005)
+    )
+    assert not settles_in_firestore(StrategyRunner(mixed), BTC, AssetClass.CRYPTO)

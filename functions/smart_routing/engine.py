@@ -302,8 +302,11 @@ class ExecutionEngine:
 
     def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
         """The gate's instrument and quantity checks alone: the failing decision (logged), or
-        None. Raises InstrumentUnavailable when the instrument data cannot be read."""
+        None. Raises InstrumentUnavailable when the instrument data cannot be read. A class
+        priced on several venues gets None: each venue's gate runs these checks on its spec."""
         assert intent.asset_class is not None  # OrderIntent fills it in
+        if self._choices and intent.asset_class in self._choices:
+            return None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         decision = self.router.precheck(intent, spec, self.clock.now())
         if decision is not None:
