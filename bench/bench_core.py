@@ -13,6 +13,9 @@ strategy_run_paper_median_us   a whole manual strategy run through the same part
 limit_fallback_decision_median_us  ExecutionEngine.decide on a spread above the threshold with
                                EXEC_WIDE_SPREAD_ACTION=limit: the gate, then its account checks
                                again on the fallback limit (account read from the paper broker)
+two_venue_decision_median_us  ExecutionEngine.decide for BTC/USD priced on two paper venues
+                               (two simulated markets): the gate twice, then the lowest-cost
+                               choice with its candidates (venue_selection.py)
 Logs are written as in production, to a stdout pointed at /dev/null.
 """
 
@@ -29,6 +32,7 @@ from decimal import Decimal
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.simulated_market import SimulatedMarket
+from smart_routing.assets import AssetClass
 from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig
 from smart_routing.engine import ExecutionEngine
@@ -39,6 +43,7 @@ from smart_routing.market_data import Quote
 from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
 from smart_routing.runtime import configured_engine, paper_broker
+from smart_routing.venue_selection import VenuePorts
 
 
 def median_us(
@@ -151,6 +156,26 @@ def bench_limit_fallback_decision() -> float:
     return median_us(lambda _: engine.decide(intent, quote), runs=10_000)
 
 
+def bench_two_venue_decision() -> float:
+    clock = FixedClock(datetime(2025, 12, 30, 17, 0, tzinfo=UTC))
+    config = EngineConfig(smart_routing_enabled=True)
+    ports = []
+    for name, ask in (("wide", 50_020), ("tight", 50_005)):
+        market = SimulatedMarket(clock)
+        market.set_quote("BTC/USD", 100_000 - ask, ask)
+        instruments = BuiltinInstruments()
+        broker = paper_broker(config, market, instruments, clock)
+        ports.append(VenuePorts(name, broker, market, instruments, config.fees))
+    first = ports[0]
+    engine = configured_engine(
+        config, first.broker, first.market_data, first.instruments, InMemoryLedgerStore(), clock,
+        {AssetClass.CRYPTO: ports},
+    )  # fmt: skip
+    intent = OrderIntent(symbol="BTC/USD", side=OrderSide.BUY, qty=Decimal("0.01"))
+    assert len(engine.decide(intent).candidates) == 2
+    return median_us(lambda _: engine.decide(intent), runs=5_000)
+
+
 def main() -> None:
     figures = {}
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
@@ -159,6 +184,7 @@ def main() -> None:
         figures["execute_intent_paper_median_us"] = bench_execute_intent()
         figures["strategy_run_paper_median_us"] = bench_strategy_run()
         figures["limit_fallback_decision_median_us"] = bench_limit_fallback_decision()
+        figures["two_venue_decision_median_us"] = bench_two_venue_decision()
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 

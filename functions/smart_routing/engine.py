@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from smart_routing import logs
+from smart_routing.assets import AssetClass
 from smart_routing.conversion import conversion_from_quote, conversion_pair
 from smart_routing.errors import (
     FillAlreadyRecorded,
@@ -47,6 +49,7 @@ from smart_routing.orders import (
 )
 from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
 from smart_routing.tca import Arrival
+from smart_routing.venue_selection import VenuePorts, choose_venue, chosen_venue
 
 
 class ExecutionStatus(StrEnum):
@@ -110,7 +113,10 @@ class ExecutionEngine:
         market_context: MarketContextCache | None = None,
         wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT,
         limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
+        venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
     ) -> None:
+        """`venues`: per asset class, the venues to price each order on when more than one
+        lists it (venue_selection.py); a class with one venue or none uses the ports above."""
         self.broker = broker
         self.market_data = market_data
         self.instruments = instruments
@@ -125,6 +131,11 @@ class ExecutionEngine:
         )
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
+        self._choices = {
+            asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
+            for asset_class, ports in (venues or {}).items()
+            if len(ports) > 1
+        }
 
     def execute_intent(
         self,
@@ -160,12 +171,13 @@ class ExecutionEngine:
             return result(_GATE_STATUS[routing.action], routing.reason, routing=routing)
         if self.dry_run if dry_run is None else dry_run:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
+        venue = self._chosen_venue(routing)
 
         decided_at = self.clock.now()
         expires_at = expiry_of(decided_at, self.limit_ttl_s) if routing.fallback else None
         request = _order_request(intent, routing, client_order_id, decided_at, expires_at)
         try:
-            order = self._submit(request)
+            order = venue._submit(request)
         except OrderRejected as exc:
             return result(ExecutionStatus.REJECTED, exc.reason, routing=routing)
         except VenueUnavailable as exc:
@@ -188,7 +200,7 @@ class ExecutionEngine:
         if not order.has_fill:
             return result(status, message, routing=routing, order=order)
         try:
-            trade = self._record(intent, order, routing)
+            trade = venue._record(intent, order, routing)
         except FillAlreadyRecorded as exc:
             return result(status, f"{message}; {exc}", routing=routing, order=order)
         except Exception as exc:  # the fill happened; say so, and how to record it
@@ -209,8 +221,25 @@ class ExecutionEngine:
         self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
     ) -> SmartRoutingDecision:
         """The gate's decision (with the limit fallback, when configured), logged once.
-        Raises InstrumentUnavailable when the venue's instrument data cannot be read."""
+        Raises InstrumentUnavailable when the venue's instrument data cannot be read.
+
+        With several venues for the class, each is priced on its own quote (a `quote` given is
+        not used) and the decision is the chosen venue's, listing the candidates."""
         assert intent.asset_class is not None  # OrderIntent fills it in
+        choices = self._choices.get(intent.asset_class) if self._choices else None
+        decision = (
+            self._gate(intent, quote, quote_error)
+            if choices is None
+            else self._decide_across(intent, choices)
+        )
+        log_decision(decision)
+        return decision
+
+    def _gate(
+        self, intent: OrderIntent, quote: Quote | None, quote_error: str | None
+    ) -> SmartRoutingDecision:
+        """The gate on this engine's venue, not logged."""
+        assert intent.asset_class is not None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
         decision = self.router.precheck(intent, spec, now)
@@ -236,13 +265,48 @@ class ExecutionEngine:
                 self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,
                 now, account, conversion,
             )  # fmt: skip
-        log_decision(decision)
         return decision
+
+    def _decide_across(
+        self, intent: OrderIntent, choices: tuple[tuple[str, ExecutionEngine], ...]
+    ) -> SmartRoutingDecision:
+        priced: list[tuple[str, SmartRoutingDecision | str]] = []
+        for name, venue in choices:
+            try:
+                priced.append((name, venue._gate(intent, None, None)))
+            except InstrumentUnavailable as exc:  # this venue does not list it
+                priced.append((name, f"instrument unavailable: {exc}"))
+        return choose_venue(priced)[1]
+
+    def _chosen_venue(self, routing: SmartRoutingDecision) -> ExecutionEngine:
+        """The engine of the venue the decision chose: this one unless venues were priced."""
+        chosen = chosen_venue(routing)
+        if chosen is None:
+            return self
+        return dict(self._choices[routing.asset_class])[chosen]
+
+    def _venue_engine_on(self, ports: VenuePorts) -> ExecutionEngine:
+        """This engine's gate policy and ledger on one venue's ports and fees."""
+        return ExecutionEngine(
+            broker=ports.broker,
+            market_data=ports.market_data,
+            instruments=ports.instruments,
+            ledger=self.ledger,
+            router=SmartRouter(self.router.policy, ports.fees, enabled=self.router.enabled),
+            clock=self.clock,
+            tenant_id=self.tenant_id,
+            uid=self.uid,
+            wide_spread_action=self.wide_spread_action,
+            limit_ttl_s=self.limit_ttl_s,
+        )
 
     def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
         """The gate's instrument and quantity checks alone: the failing decision (logged), or
-        None. Raises InstrumentUnavailable when the instrument data cannot be read."""
+        None. Raises InstrumentUnavailable when the instrument data cannot be read. A class
+        priced on several venues gets None: each venue's gate runs these checks on its spec."""
         assert intent.asset_class is not None  # OrderIntent fills it in
+        if self._choices and intent.asset_class in self._choices:
+            return None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         decision = self.router.precheck(intent, spec, self.clock.now())
         if decision is not None:
@@ -252,6 +316,11 @@ class ExecutionEngine:
     def venue_for(self, intent: OrderIntent) -> str:
         assert intent.asset_class is not None
         return self.broker.venue_for(intent.asset_class)
+
+    def venues_for(self, asset_class: AssetClass) -> tuple[str, ...]:
+        """Every venue an order of the class may go to: its candidates, else its one venue."""
+        choices = self._choices.get(asset_class)
+        return tuple(n for n, _ in choices) if choices else (self.broker.venue_for(asset_class),)
 
     def owner_of(self, tenant_id: str | None, uid: str | None) -> AccountOwner:
         """Whose account: the intent's tenant and user, else the engine's configured ones."""

@@ -42,6 +42,7 @@ from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, OrderT
 from smart_routing.routing import FailMode, RoutingPolicy, Threshold
 from smart_routing.sessions import Session
 from smart_routing.trading_calendar import NEW_YORK
+from smart_routing.venue_selection import VenueCandidate
 
 
 class GateAction(StrEnum):
@@ -109,6 +110,8 @@ class SmartRoutingDecision:
     # "limit": the cost check failed and the engine's limit fallback placed a passive limit
     # instead of waiting (see limit_fallback.py); None otherwise.
     fallback: str | None = None
+    # Every venue priced, when more than one lists the instrument (venue_selection.py).
+    candidates: list[VenueCandidate] | None = None
 
     def model_dump(
         self,
@@ -126,10 +129,9 @@ class SmartRoutingDecision:
         return {name: getattr(self, name) for name in _LOG_FIELDS}
 
 
+_NESTED = {"instrument", "quote", "conversion", "limit_price", "cost_model", "candidates"}
 _LOG_FIELDS = tuple(
-    field.name
-    for field in fields(SmartRoutingDecision)
-    if field.name not in {"instrument", "quote", "conversion", "limit_price", "cost_model"}
+    field.name for field in fields(SmartRoutingDecision) if field.name not in _NESTED
 )
 
 

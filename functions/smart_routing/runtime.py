@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
@@ -9,6 +10,7 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket, simulated_market
+from smart_routing.assets import AssetClass
 from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
 from smart_routing.engine import ExecutionEngine
@@ -23,6 +25,7 @@ from smart_routing.ports import (
     MarketDataProvider,
     PaperAccountStore,
 )
+from smart_routing.venue_selection import VenuePorts
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,10 @@ def configured_engine(
     instruments: InstrumentSource,
     ledger: LedgerStore,
     clock: Clock,
+    venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
 ) -> ExecutionEngine:
-    """An engine with the configured gate, switches and default identity, on these ports."""
+    """An engine with the configured gate, switches and default identity, on these ports;
+    `venues`: the classes priced on several venues (venue_selection.py)."""
     return ExecutionEngine(
         broker=broker,
         market_data=market_data,
@@ -95,4 +100,5 @@ def configured_engine(
         uid=config.uid,
         wide_spread_action=config.wide_spread_action,
         limit_ttl_s=config.limit_ttl_s,
+        venues=venues,
     )

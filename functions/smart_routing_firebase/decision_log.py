@@ -17,6 +17,7 @@ from smart_routing import logs
 from smart_routing.decisions import DecisionRecord, DecisionSource, decision_record
 from smart_routing.orders import client_order_id_for
 from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
+from smart_routing.venue_selection import chosen_venue
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import pending
@@ -41,7 +42,8 @@ def record_decision(
             uid=request.uid,
             strategy_id=request.strategy_id,
             client_order_id=_client_order_id(request, result),
-            venue=runner.engine.broker.venue_for(result.routing.asset_class),
+            venue=chosen_venue(result.routing)
+            or runner.engine.broker.venue_for(result.routing.asset_class),
             decided_at=runner.engine.clock.now(),
             source=source,
         )

@@ -50,6 +50,7 @@ def services() -> Services:
         venues.instruments,
         FirestoreLedgerStore(db),
         clock,
+        venues.choices,
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
 
@@ -61,4 +62,4 @@ def settles_in_firestore(
     else: only such an execution may run again after a refused commit (see one_commit.py). A
     real venue's order is placed by the first run, so it is never run twice."""
     resolved = parse_symbol(symbol, asset_class).asset_class
-    return runner.engine.broker.venue_for(resolved) == PaperBroker.name
+    return all(v == PaperBroker.name for v in runner.engine.venues_for(resolved))

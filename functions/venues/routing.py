@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from smart_routing.assets import AssetClass
@@ -13,8 +14,11 @@ from smart_routing.ports import Broker
 class VenueRouter:
     name = "router"
 
-    def __init__(self, brokers: dict[AssetClass, Broker]) -> None:
+    def __init__(self, brokers: dict[AssetClass, Broker], others: Sequence[Broker] = ()) -> None:
+        """`others`: venues an order may also go to (a class's lowest-cost candidates), looked
+        up for orders and summed into the whole account."""
         self.brokers = brokers
+        self.others = tuple(others)
 
     def venue_for(self, asset_class: AssetClass) -> str:
         return self.brokers[asset_class].name
@@ -32,7 +36,16 @@ class VenueRouter:
     def cancel_order(
         self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
     ) -> Order | None:
-        return self.brokers[asset_class].cancel_order(client_order_id, asset_class, owner)
+        broker = self.brokers[asset_class]
+        if self.others:  # the order may be at another of the class's candidate venues
+            broker = self._holder(client_order_id) or broker
+        return broker.cancel_order(client_order_id, asset_class, owner)
+
+    def _holder(self, client_order_id: str) -> Broker | None:
+        for broker in self._distinct():
+            if broker.get_order_by_client_id(client_order_id) is not None:
+                return broker
+        return None
 
     def get_account(
         self, asset_class: AssetClass | None = None, owner: AccountOwner | None = None
@@ -65,6 +78,6 @@ class VenueRouter:
 
     def _distinct(self) -> list[Broker]:
         seen: dict[int, Broker] = {}
-        for broker in self.brokers.values():
+        for broker in (*self.brokers.values(), *self.others):
             seen.setdefault(id(broker), broker)
         return list(seen.values())

@@ -63,6 +63,9 @@ class VenueSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     routes: dict[AssetClass, Venue] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    # EXEC_VENUES_<CLASS>: the venues each order of the class is priced on, the cheapest taking
+    # it (smart_routing/venue_selection.py); the first is the class's route. Unset: one venue.
+    choices: dict[AssetClass, tuple[Venue, ...]] = Field(default_factory=dict)
     alpaca: AlpacaSettings | None = None
     oanda: OandaSettings | None = None
     quote_cache_ttl_s: float = 1.0
@@ -93,8 +96,19 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     oanda_env = (env_text(env, "OANDA_ENVIRONMENT") or "practice").lower()
     if oanda_env not in ("practice", "live"):
         raise ConfigError(f"OANDA_ENVIRONMENT={oanda_env!r} must be practice or live")
+    keyed = {Venue.ALPACA: alpaca_key is not None, Venue.OANDA: oanda_token is not None}
+    choices = {c: found for c in AssetClass if (found := _venues(env, c, keyed))}
+    for asset_class, venues in choices.items():
+        single = f"EXEC_VENUE_{asset_class.value}"
+        if env_text(env, single) is not None and routes[asset_class] is not venues[0]:
+            raise ConfigError(
+                f"{single}={routes[asset_class].value!r} but EXEC_VENUES_{asset_class.value} "
+                f"starts with {venues[0].value}: set one of them"
+            )
+        routes[asset_class] = venues[0]
     return VenueSettings(
         routes=routes,
+        choices=choices,
         alpaca=None
         if alpaca_key is None
         else AlpacaSettings(
@@ -125,6 +139,32 @@ def _pair(env: Mapping[str, str], first: str, second: str) -> tuple[str | None, 
         missing = second if b is None else first
         raise ConfigError(f"{missing} is not set: {first} and {second} go together")
     return a, b
+
+
+def _venues(
+    env: Mapping[str, str], asset_class: AssetClass, keyed: dict[Venue, bool]
+) -> tuple[Venue, ...]:
+    """EXEC_VENUES_<CLASS>, checked: known, distinct venues that trade the class and have keys."""
+    name = f"EXEC_VENUES_{asset_class.value}"
+    value = env_text(env, name)
+    if value is None:
+        return ()
+    venues: list[Venue] = []
+    for part in (p.strip().lower() for p in value.split(",")):
+        try:
+            venue = Venue(part)
+        except ValueError:
+            raise ConfigError(
+                f"{name}={value!r}: {part!r} is not a venue (alpaca, oanda or paper)"
+            ) from None
+        if asset_class not in CAPABLE[venue]:
+            raise ConfigError(f"{name}={value!r}: {venue.value} does not trade {asset_class.value}")
+        if not keyed.get(venue, True):
+            raise ConfigError(f"{name}={value!r}: {venue.value} has no keys configured")
+        if venue in venues:
+            raise ConfigError(f"{name}={value!r}: {venue.value} is listed twice")
+        venues.append(venue)
+    return tuple(venues)
 
 
 def _venue(env: Mapping[str, str], asset_class: AssetClass) -> Venue:

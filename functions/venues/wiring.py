@@ -3,7 +3,7 @@ market. Venue client libraries are imported only for the venues in use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
@@ -20,6 +20,7 @@ from smart_routing.ports import (
     UserPositions,
 )
 from smart_routing.runtime import paper_broker
+from smart_routing.venue_selection import VenuePorts
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
 from venues.recording import RecordingBroker
@@ -35,6 +36,8 @@ class Venues:
     paper: PaperBroker
     # Where the reconciler reads each real venue account's fills.
     fill_sources: tuple[FillSource, ...] = ()
+    # The venues each order of a class is priced on, when EXEC_VENUES_<CLASS> names several.
+    choices: dict[AssetClass, tuple[VenuePorts, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,28 +63,58 @@ def build_venues(
     paper_instruments = BuiltinInstruments()
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
-    per_class: dict[AssetClass, _Connected] = {}
     fill_sources: list[FillSource] = []
-    for asset_class in AssetClass:
-        venue = settings.venue_for(asset_class)
+
+    def connected(venue: Venue) -> _Connected:
         if venue not in built:
             built[venue] = _connect(venue, settings, clock)
             fill_sources.append(_fill_source(venue, settings))
             if order_book is not None:
-                connected = built[venue]
+                found = built[venue]
                 recording = RecordingBroker(
-                    connected.broker, order_book, user_positions, connected.instruments
+                    found.broker, order_book, user_positions, found.instruments
                 )
-                built[venue] = replace(connected, broker=recording)
-        per_class[asset_class] = built[venue]
+                built[venue] = replace(found, broker=recording)
+        return built[venue]
+
+    per_class = {c: connected(settings.venue_for(c)) for c in AssetClass}
+    choices = {
+        c: tuple(_ports(v, c, connected(v), config, clock, settings) for v in venues)
+        for c, venues in settings.choices.items()
+        if len(venues) > 1
+    }
     return Venues(
         market_data=VenueMarketData(
             {c: v.quotes for c, v in per_class.items()}, clock, settings.quote_cache_ttl_s
         ),
-        broker=VenueRouter({c: v.broker for c, v in per_class.items()}),
+        broker=VenueRouter(
+            {c: v.broker for c, v in per_class.items()},
+            [p.broker for ports in choices.values() for p in ports],
+        ),
         instruments=VenueInstruments({c: v.instruments for c, v in per_class.items()}),
         paper=paper,
         fill_sources=tuple(fill_sources),
+        choices=choices,
+    )
+
+
+def _ports(
+    venue: Venue,
+    asset_class: AssetClass,
+    connected: _Connected,
+    config: EngineConfig,
+    clock: Clock,
+    settings: VenueSettings,
+) -> VenuePorts:
+    """One venue as a candidate for the class: its own quotes, specs, account and fees."""
+    return VenuePorts(
+        name=venue.value,
+        broker=connected.broker,
+        market_data=VenueMarketData(
+            {asset_class: connected.quotes}, clock, settings.quote_cache_ttl_s
+        ),
+        instruments=VenueInstruments({asset_class: connected.instruments}),
+        fees=config.fees,
     )
 
 
