@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.emulator_session import emulators_for_package
 from tools.browser import CHROMIUM_ARGS, chromium_executable
-from tools.emulators import ENDPOINTS, ROOT, EmulatorError, client_environment, running_emulators
+from tools.emulators import ENDPOINTS, ROOT
 
 LOG_PATH = ROOT / ".cache" / "emulators-browser.log"
 ARTIFACTS = ROOT / ".cache" / "browser"
@@ -41,16 +42,8 @@ def chromium_path() -> str:
 def emulators() -> Iterator[None]:
     if not BUNDLE.exists():
         pytest.fail(f"the web app is not built ({BUNDLE}): run `make setup`", pytrace=False)
-    try:
-        with (
-            client_environment(),
-            running_emulators(
-                ROOT / "emulator-data", LOG_PATH, only="auth,firestore,functions,hosting"
-            ),
-        ):
-            yield
-    except EmulatorError as exc:
-        pytest.fail(f"the Firebase emulators could not start: {exc}", pytrace=False)
+    with emulators_for_package(LOG_PATH, only="auth,firestore,functions,hosting"):
+        yield
 
 
 @pytest.fixture(scope="package")

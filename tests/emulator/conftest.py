@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 
+from tests.emulator_session import emulators_for_package
 from tools.emulator_client import User, new_user
-from tools.emulators import ROOT, EmulatorError, client_environment, running_emulators
+from tools.emulators import ROOT
 
 LOG_PATH = ROOT / ".cache" / "emulators-test.log"
 
 
 @pytest.fixture(scope="package", autouse=True)
 def emulators() -> Iterator[None]:
-    try:
-        with client_environment(), running_emulators(ROOT / "emulator-data", LOG_PATH):
-            yield
-    except EmulatorError as exc:
-        pytest.fail(f"the Firebase emulators could not start: {exc}", pytrace=False)
+    with emulators_for_package(LOG_PATH):
+        yield
 
 
 @pytest.fixture(scope="package")

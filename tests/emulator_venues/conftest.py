@@ -9,12 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from smart_routing.sessions import Session
+from tests.emulator_session import emulators_for_package
 from tools.emulators import (
     ROOT,
-    EmulatorError,
-    client_environment,
     functions_overrides,
-    running_emulators,
 )
 from tools.fakes.alpaca import FakeAlpaca
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
@@ -48,15 +46,8 @@ def emulators(fakes) -> Iterator[None]:
            # The tests' quotes are chosen against the class thresholds: every session keeps
            # them, whatever the hour the tests run at (docs/cost-model.md).
            **{f"EXEC_SESSION_MULTIPLIER_{s.value.upper()}": "1" for s in Session}}  # fmt: skip
-    try:
-        with (
-            client_environment(),
-            functions_overrides(env, KEYS),
-            running_emulators(ROOT / "emulator-data", LOG_PATH),
-        ):
-            yield
-    except EmulatorError as exc:
-        pytest.fail(f"the Firebase emulators could not start: {exc}", pytrace=False)
+    with emulators_for_package(LOG_PATH, setup=(functions_overrides(env, KEYS),)):
+        yield
 
 
 @pytest.fixture(scope="package")
