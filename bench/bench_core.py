@@ -30,20 +30,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig
-from smart_routing.engine import ExecutionEngine
-from smart_routing.gate import SmartRouter
-from smart_routing.limit_fallback import WideSpreadAction
-from smart_routing.market_context import MarketContextCache
-from smart_routing.market_data import Quote
-from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.gate.limit_fallback import WideSpreadAction
+from smart_routing.gate.router import SmartRouter
+from smart_routing.gate.venue_selection import VenuePorts
+from smart_routing.market.context import MarketContextCache
+from smart_routing.market.quotes import Quote
 from smart_routing.runtime import configured_engine, paper_broker
-from smart_routing.venue_selection import VenuePorts
 
 
 def median_us(

@@ -33,9 +33,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from smart_routing.ledger import LedgerTrade
-from smart_routing.portfolio import LotState, apply_trade
-from smart_routing.trading_calendar import trading_date
+from smart_routing.market.trading_calendar import trading_date
+from smart_routing.portfolio.history import LotState, apply_trade
+from smart_routing.portfolio.ledger import LedgerTrade
 from tools.emulator_client import call, new_user
 from tools.emulators import ROOT, client_environment, running_emulators
 
@@ -151,7 +151,7 @@ RECONCILED_FILLS = 2_000
 
 def bench_reconciler(db) -> dict[str, float]:
     from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-    from smart_routing.fees import FeeSchedule
+    from smart_routing.gate.fees import FeeSchedule
     from smart_routing_firebase.reconciler import VenueReconciler
     from tools.fakes.alpaca import FakeAlpaca, fill_activity
     from venues.alpaca_fills import AlpacaFills
@@ -181,7 +181,7 @@ def bench_reconciler(db) -> dict[str, float]:
 def _seed_orders(db, fake, tenant: str, fill_activity) -> None:
     """One accepted order per fill, recorded as the order book records a real venue's order
     (with its venue order index entry), and its FILL activity at the fake."""
-    from smart_routing.orders import AccountOwner, Order
+    from smart_routing.domain.orders import AccountOwner, Order
     from smart_routing_firebase.one_commit import one_commit
     from smart_routing_firebase.order_book import FirestoreOrderBook
 
@@ -206,7 +206,7 @@ TCA_DAY = datetime(2026, 1, 6, 15, 0, tzinfo=UTC)
 
 
 def bench_tca_rollup(db) -> dict[str, float]:
-    from smart_routing.decisions import DecisionRecord
+    from smart_routing.execution.decision_record import DecisionRecord
     from smart_routing_firebase.documents import to_document
     from smart_routing_firebase.tca_rollup import roll_up_dates
 

@@ -14,8 +14,8 @@ import string
 import time
 
 from smart_routing import logs
-from smart_routing.assets import CRYPTO_ASSETS, AssetClass, parse_symbol
-from smart_routing.clock import SystemClock
+from smart_routing.adapters.clock import SystemClock
+from smart_routing.domain.assets import CRYPTO_ASSETS, AssetClass, parse_symbol
 from tools.fakes.alpaca import FakeAlpaca
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
 from venues.alpaca import AlpacaQuoteSource

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from smart_routing.assets import AssetClass, OptionRight, detect_asset_class, parse_symbol
+from smart_routing.domain.assets import AssetClass, OptionRight, detect_asset_class, parse_symbol
 from smart_routing.strategies import BaseStrategy
 
 

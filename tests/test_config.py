@@ -2,10 +2,10 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.assets import AssetClass
 from smart_routing.config import load_config
-from smart_routing.errors import ConfigError
-from smart_routing.routing import FailMode, Threshold
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
+from smart_routing.gate.policy import FailMode, Threshold
 
 
 def test_defaults_with_an_empty_environment():
@@ -120,9 +120,9 @@ def test_bad_simulated_quotes_are_errors(value):
 
 
 def test_halted_symbols_have_no_simulated_quote():
+    from smart_routing.adapters.clock import FixedClock
     from smart_routing.adapters.simulated_market import simulated_market
-    from smart_routing.assets import AssetClass
-    from smart_routing.clock import FixedClock
+    from smart_routing.domain.assets import AssetClass
 
     config = load_config({"EXEC_SIM_HALTED": "HALT, btcusd"})
     assert config.simulated_halted == {"HALT", "BTC/USD"}

@@ -53,7 +53,7 @@ def test_importing_every_core_module_loads_no_firebase_or_google_module():
 def test_only_the_replay_command_loads_its_plotting_and_csv_libraries():
     """matplotlib and pyarrow are development requirements: the functions never import them."""
     code = (
-        "import sys, main, smart_routing, smart_routing.cli, smart_routing.engine\n"
+        "import sys, main, smart_routing, smart_routing.cli, smart_routing.execution.engine\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'pyarrow')))"
     )
     done = subprocess.run(

@@ -12,17 +12,17 @@ import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
 from smart_routing.config import load_config
-from smart_routing.cost_model import MarketContext, MarketStats, stats_from_bars
-from smart_routing.costs import BookLevel, OrderBook
-from smart_routing.errors import ConfigError
-from smart_routing.gate import CostCheck, GateAction, SmartRouter
-from smart_routing.market_context import MarketContextCache
-from smart_routing.market_data import Bar, Quote
-from smart_routing.orders import AccountSnapshot, OrderIntent
-from smart_routing.routing import RoutingPolicy
-from smart_routing.sessions import Session
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.gate.cost_model import MarketContext, MarketStats, stats_from_bars
+from smart_routing.gate.policy import RoutingPolicy
+from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
+from smart_routing.market.context import MarketContextCache
+from smart_routing.market.quotes import Bar, Quote
+from smart_routing.market.sessions import Session
+from smart_routing.market.spread import BookLevel, OrderBook
 
 D = Decimal
 INSTRUMENTS = BuiltinInstruments()
@@ -317,7 +317,7 @@ def test_prefetch_fetches_each_stale_symbol_once(clock):
 
 
 def test_the_engine_hands_the_gate_its_market_context():
-    from smart_routing.clock import FixedClock
+    from smart_routing.adapters.clock import FixedClock
     from smart_routing.runtime import build_local_runtime
 
     runtime = build_local_runtime(load_config({}, smart_routing_default=True), FixedClock(MIDDAY))

@@ -5,21 +5,19 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.errors import (
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import (
     FillAlreadyRecorded,
     OrderOutcomeUnknown,
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.gate import CostCheck, GateAction, SmartRouter
-from smart_routing.orders import (
+from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
     Order,
@@ -29,7 +27,9 @@ from smart_routing.orders import (
     OrderType,
     client_order_id_for,
 )
-from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.policy import FailMode, RoutingPolicy
+from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
 from smart_routing.runtime import configured_engine
 
 INSTRUMENTS = BuiltinInstruments()

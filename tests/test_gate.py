@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.gate import Conversion, CostCheck, GateAction, SmartRouter
-from smart_routing.market_data import Quote
-from smart_routing.orders import AccountSnapshot, OrderIntent, Position
-from smart_routing.routing import FailMode, RoutingPolicy, Threshold
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent, Position
+from smart_routing.gate.policy import FailMode, RoutingPolicy, Threshold
+from smart_routing.gate.router import Conversion, CostCheck, GateAction, SmartRouter
+from smart_routing.market.quotes import Quote
 
 D = Decimal
 INSTRUMENTS = BuiltinInstruments()

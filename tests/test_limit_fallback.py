@@ -13,14 +13,14 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
 from smart_routing.config import load_config
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.errors import ConfigError
-from smart_routing.gate import CostCheck, GateAction, SmartRouter
-from smart_routing.limit_fallback import WideSpreadAction
-from smart_routing.orders import AccountOwner, OrderIntent, OrderStatus, OrderType
-from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderStatus, OrderType
+from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.limit_fallback import WideSpreadAction
+from smart_routing.gate.policy import FailMode, RoutingPolicy
+from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
 
 OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
 # 100.00 / 100.25: a 0.25% spread, above the equity threshold; the mid 100.125 is off the tick.

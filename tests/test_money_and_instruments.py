@@ -7,16 +7,16 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.clock import FixedClock
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.engine import ExecutionStatus
-from smart_routing.fees import FeeSchedule, estimate_fees
-from smart_routing.gate import CostCheck, GateAction
-from smart_routing.instruments import builtin_spec
-from smart_routing.ledger import trade_from_fill
-from smart_routing.money import format_money, minor_unit, round_money, to_decimal
-from smart_routing.orders import Order, OrderIntent, OrderSide, OrderType
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.instruments import builtin_spec
+from smart_routing.domain.money import format_money, minor_unit, round_money, to_decimal
+from smart_routing.domain.orders import Order, OrderIntent, OrderSide, OrderType
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.gate.fees import FeeSchedule, estimate_fees
+from smart_routing.gate.router import CostCheck, GateAction
+from smart_routing.portfolio.ledger import trade_from_fill
 from smart_routing.runtime import build_local_runtime
 from tests.doubles import CountingMarket
 

@@ -5,10 +5,16 @@ import pytest
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import TYPICAL_SPREAD, SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.costs import spread_pct
-from smart_routing.errors import OrderRejected, VenueUnavailable
-from smart_routing.orders import AccountOwner, OrderRequest, OrderSide, OrderStatus, OrderType
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderRejected, VenueUnavailable
+from smart_routing.domain.orders import (
+    AccountOwner,
+    OrderRequest,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+)
+from smart_routing.market.spread import spread_pct
 
 OPTION = "AAPL261218C00190000"  # expires 2026-12-18: after the test clock, within 3 years
 

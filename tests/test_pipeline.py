@@ -2,11 +2,11 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.engine import ExecutionStatus
-from smart_routing.errors import UnknownStrategyError
-from smart_routing.gate import CostCheck, GateAction
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
-from smart_routing.signals import SignalType
+from smart_routing.domain.errors import UnknownStrategyError
+from smart_routing.domain.signals import SignalType
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.gate.router import CostCheck, GateAction
 from tests.doubles import CountingMarket
 
 

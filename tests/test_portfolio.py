@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
-from smart_routing.clock import FixedClock
-from smart_routing.ledger import LedgerTrade
-from smart_routing.portfolio import (
+from smart_routing.market.trading_calendar import trading_date
+from smart_routing.portfolio.history import (
     MAX_APPLIED,
     HoldingTerm,
     ListSource,
@@ -21,7 +21,7 @@ from smart_routing.portfolio import (
     mirror_problem,
     symbol_key,
 )
-from smart_routing.trading_calendar import trading_date
+from smart_routing.portfolio.ledger import LedgerTrade
 
 START = FixedClock().now()
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.errors import OrderRejected
-from smart_routing.ledger import LedgerTrade
-from smart_routing.positions import HeldPosition, apply_trade, release, reserve
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderRejected
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.positions import HeldPosition, apply_trade, release, reserve
 
 
 def trade(side: str, qty: str, price: str, coid: str = "o-1", symbol: str = "AAPL",

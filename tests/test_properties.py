@@ -7,13 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import KNOWN_ASSETS, AssetClass, parse_symbol
-from smart_routing.clock import FixedClock
-from smart_routing.costs import spread_pct
-from smart_routing.gate import CostCheck, GateAction, SmartRouter
-from smart_routing.market_data import Quote, quote_problem
-from smart_routing.orders import AccountSnapshot, OrderIntent
-from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.adapters.clock import FixedClock
+from smart_routing.domain.assets import KNOWN_ASSETS, AssetClass, parse_symbol
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.gate.policy import FailMode, RoutingPolicy
+from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
+from smart_routing.market.quotes import Quote, quote_problem
+from smart_routing.market.spread import spread_pct
 
 CLOCK = FixedClock()
 prices = st.decimals(min_value="0.000001", max_value="1000000000", places=6)

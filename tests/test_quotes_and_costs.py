@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.clock import FixedClock
-from smart_routing.costs import estimate_slippage, exceeds_threshold, spread_pct
-from smart_routing.market_data import Quote, quote_problem
+from smart_routing.adapters.clock import FixedClock
+from smart_routing.market.quotes import Quote, quote_problem
+from smart_routing.market.spread import estimate_slippage, exceeds_threshold, spread_pct
 
 NOW = FixedClock().now()
 

@@ -6,11 +6,10 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import AssetClass
-from smart_routing.fees import FeeSchedule
-from smart_routing.fills import VenueFill
-from smart_routing.orders import AccountOwner, Order, OrderStatus
-from smart_routing.reconcile import (
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.fills import VenueFill
+from smart_routing.domain.orders import AccountOwner, Order, OrderStatus
+from smart_routing.execution.fill_rules import (
     FillVerdict,
     OrderFills,
     apply_fill,
@@ -18,6 +17,7 @@ from smart_routing.reconcile import (
     order_after,
     trade_for_fill,
 )
+from smart_routing.gate.fees import FeeSchedule
 
 AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 OWNER = AccountOwner(tenant_id="t1", uid="u1")

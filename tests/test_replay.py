@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from smart_routing.config import load_config
-from smart_routing.orders import OrderSide
+from smart_routing.domain.orders import OrderSide
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.impact import marketable_price
 from smart_routing.replay.run import Settings, replay

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smart_routing.assets import AssetClass
+from smart_routing.domain.assets import AssetClass
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.sample import generate, spread_shape
 from tests.test_cli import FUNCTIONS

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from smart_routing.config import load_config
-from smart_routing.gate import GateAction, SmartRouter
-from smart_routing.orders import OrderSide
+from smart_routing.domain.orders import OrderSide
+from smart_routing.gate.router import GateAction, SmartRouter
 from smart_routing.replay import reading, scan
 from smart_routing.replay.accounting import Policy, Status
 from smart_routing.replay.gatekeeper import ReplayGate, replay_router

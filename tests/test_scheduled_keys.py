@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter
 
-from smart_routing.orders import IdempotencyKey
+from smart_routing.domain.orders import IdempotencyKey
 from smart_routing_firebase.scheduled import (
     schedule_tick,
     scheduled_idempotency_key,

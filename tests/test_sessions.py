@@ -8,15 +8,15 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import AssetClass
 from smart_routing.config import load_config
-from smart_routing.errors import ConfigError
-from smart_routing.gate import GateAction, SmartRouter
-from smart_routing.market_data import Quote
-from smart_routing.orders import AccountSnapshot, OrderIntent
-from smart_routing.routing import STRATEGY_SOURCE, RoutingPolicy
-from smart_routing.sessions import Session, SessionRule, SessionTable, classify
-from smart_routing.trading_calendar import NEW_YORK, us_close_time
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.gate.policy import STRATEGY_SOURCE, RoutingPolicy
+from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.market.quotes import Quote
+from smart_routing.market.sessions import Session, SessionRule, SessionTable, classify
+from smart_routing.market.trading_calendar import NEW_YORK, us_close_time
 
 D = Decimal
 EQ, OPT, FX, CRYPTO = AssetClass.EQUITY, AssetClass.OPTIONS, AssetClass.FOREX, AssetClass.CRYPTO

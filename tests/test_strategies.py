@@ -3,11 +3,11 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.errors import UnknownStrategyError
-from smart_routing.orders import AccountSnapshot, Position
-from smart_routing.routing import RoutingPolicy
-from smart_routing.signals import SignalType
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import UnknownStrategyError
+from smart_routing.domain.orders import AccountSnapshot, Position
+from smart_routing.domain.signals import SignalType
+from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.strategies import STRATEGIES, create_strategy
 from smart_routing.strategies.momentum import MomentumStrategy
 

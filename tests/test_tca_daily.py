@@ -5,20 +5,25 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
-from smart_routing.decisions import DecisionAction, DecisionRecord, DecisionSource, decision_record
-from smart_routing.engine import ExecutionEngine
-from smart_routing.gate import SmartRouter
-from smart_routing.ledger import LedgerTrade
-from smart_routing.orders import AccountOwner
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest
-from smart_routing.tca import markout_pct
-from smart_routing.tca_daily import dates_to_roll_up, roll_up
-from smart_routing.trading_calendar import trading_date
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import AccountOwner
+from smart_routing.execution.decision_record import (
+    DecisionAction,
+    DecisionRecord,
+    DecisionSource,
+    decision_record,
+)
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.gate.router import SmartRouter
+from smart_routing.market.trading_calendar import trading_date
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.tca.daily import dates_to_roll_up, roll_up
+from smart_routing.tca.slippage import markout_pct
 
 DAY = date(2026, 3, 2)
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

@@ -2,8 +2,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.trading_calendar import trading_date
+from smart_routing.domain.assets import AssetClass
+from smart_routing.market.trading_calendar import trading_date
 
 
 @pytest.mark.parametrize(

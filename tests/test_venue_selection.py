@@ -8,13 +8,13 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.errors import InstrumentUnavailable
-from smart_routing.fees import FeeSchedule
-from smart_routing.gate import GateAction, SmartRouter
-from smart_routing.orders import AccountOwner, OrderIntent, OrderSide, client_order_id_for
-from smart_routing.venue_selection import VenuePorts
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import InstrumentUnavailable
+from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderSide, client_order_id_for
+from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.fees import FeeSchedule
+from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.gate.venue_selection import VenuePorts
 
 OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
 BTC = "BTC/USD"
@@ -197,7 +197,7 @@ def test_an_instrument_only_another_venue_lists_passes_the_engines_precheck(cloc
 
 
 def test_a_class_settles_in_firestore_alone_only_when_every_candidate_is_paper(clock):
-    from smart_routing.pipeline import StrategyRunner
+    from smart_routing.execution.pipeline import StrategyRunner
     from smart_routing_firebase.services import settles_in_firestore
 
     paper_only = engine_on(clock, venue("paper", clock, 49_995, 50_005))

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import NoReturn
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.assets import AssetClass, parse_symbol
 from smart_routing.config import load_config
-from smart_routing.conversion import conversion_from_quote, conversion_pair
-from smart_routing.errors import ConfigError
-from smart_routing.gate import Conversion, GateAction, SmartRouter, SmartRoutingDecision
-from smart_routing.limit_fallback import apply_fallback
-from smart_routing.market_data import Quote
-from smart_routing.money import to_decimal
-from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
-from smart_routing.paper_account import ACCOUNT_CURRENCY
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.money import to_decimal
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.gate.limit_fallback import apply_fallback
+from smart_routing.gate.router import Conversion, GateAction, SmartRouter, SmartRoutingDecision
+from smart_routing.market.conversion import conversion_from_quote, conversion_pair
+from smart_routing.market.quotes import Quote
+from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY
 
 EXIT_USAGE = 2
 REPLAY_POLICIES = ("market", "wait", "limit", "all")  # smart_routing.replay.accounting.Policy

@@ -9,13 +9,12 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import ConfigError
-from smart_routing.fees import FeeSchedule
-from smart_routing.limit_fallback import DEFAULT_LIMIT_TTL_S, WideSpreadAction
-from smart_routing.money import to_decimal
-from smart_routing.paper_account import DEFAULT_STARTING_CASH
-from smart_routing.routing import (
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.money import to_decimal
+from smart_routing.gate.fees import FeeSchedule
+from smart_routing.gate.limit_fallback import DEFAULT_LIMIT_TTL_S, WideSpreadAction
+from smart_routing.gate.policy import (
     DEFAULT_FOREX_MARGIN_RATE,
     DEFAULT_IMPACT_Y,
     DEFAULT_MAX_ADV_FRACTION,
@@ -26,7 +25,8 @@ from smart_routing.routing import (
     RoutingPolicy,
     Threshold,
 )
-from smart_routing.sessions import SESSION_CLASSES, Session, SessionTable
+from smart_routing.market.sessions import SESSION_CLASSES, Session, SessionTable
+from smart_routing.portfolio.paper_account import DEFAULT_STARTING_CASH
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

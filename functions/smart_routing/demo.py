@@ -9,8 +9,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smart_routing.config import EngineConfig
-from smart_routing.money import format_money
-from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
+from smart_routing.domain.money import format_money
+from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.runtime import LocalRuntime, build_local_runtime
 
 

@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from smart_routing.assets import AssetClass
-    from smart_routing.costs import OrderBook
-    from smart_routing.fills import FillPage
-    from smart_routing.instruments import InstrumentSpec
-    from smart_routing.ledger import LedgerTrade
-    from smart_routing.market_data import Bar, Quote
-    from smart_routing.orders import (
+    from smart_routing.domain.assets import AssetClass
+    from smart_routing.domain.fills import FillPage
+    from smart_routing.domain.instruments import InstrumentSpec
+    from smart_routing.domain.orders import (
         AccountOwner,
         AccountSnapshot,
         Order,
         OrderRequest,
         Position,
     )
-    from smart_routing.paper_account import PaperAccount
+    from smart_routing.market.quotes import Bar, Quote
+    from smart_routing.market.spread import OrderBook
+    from smart_routing.portfolio.ledger import LedgerTrade
+    from smart_routing.portfolio.paper_account import PaperAccount
 
 
 class Clock(Protocol):

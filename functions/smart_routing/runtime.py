@@ -6,17 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket, simulated_market
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.engine import ExecutionEngine
-from smart_routing.gate import SmartRouter
-from smart_routing.orders import AccountOwner
-from smart_routing.pipeline import StrategyRunner
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import AccountOwner
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.pipeline import StrategyRunner
+from smart_routing.gate.router import SmartRouter
+from smart_routing.gate.venue_selection import VenuePorts
 from smart_routing.ports import (
     Broker,
     Clock,
@@ -25,7 +26,6 @@ from smart_routing.ports import (
     MarketDataProvider,
     PaperAccountStore,
 )
-from smart_routing.venue_selection import VenuePorts
 
 
 @dataclass(frozen=True)

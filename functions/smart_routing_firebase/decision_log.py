@@ -1,4 +1,5 @@
-"""Decision records (smart_routing.decisions) into tenants/{tenant_id}/decisions/{id}.
+"""Decision records (smart_routing.execution.decision_record) into
+tenants/{tenant_id}/decisions/{id}.
 
 Staged in the execution's own commit where there is one (the paper venue: no extra round
 trip, and the record commits with the claim, the order and the trade or not at all); else
@@ -14,10 +15,10 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud.firestore import Client
 
 from smart_routing import logs
-from smart_routing.decisions import DecisionRecord, DecisionSource, decision_record
-from smart_routing.orders import client_order_id_for
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
-from smart_routing.venue_selection import chosen_venue
+from smart_routing.domain.orders import client_order_id_for
+from smart_routing.execution.decision_record import DecisionRecord, DecisionSource, decision_record
+from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
+from smart_routing.gate.venue_selection import chosen_venue
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import pending

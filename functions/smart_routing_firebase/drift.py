@@ -18,8 +18,8 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass
-from smart_routing.money import ZERO, to_decimal
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.money import ZERO, to_decimal
 from smart_routing.ports import Broker
 from smart_routing_firebase import paths
 

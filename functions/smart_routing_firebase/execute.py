@@ -8,13 +8,13 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.decisions import DecisionSource
-from smart_routing.engine import ExecutionStatus
-from smart_routing.errors import ConfigError, UnknownStrategyError
-from smart_routing.identifiers import InvalidIdentifier, check_id
-from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
-from smart_routing.pipeline import StrategyRunRequest, StrategyRunResult
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import ConfigError, UnknownStrategyError
+from smart_routing.domain.identifiers import InvalidIdentifier, check_id
+from smart_routing.domain.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
+from smart_routing.execution.decision_record import DecisionSource
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase import idempotency, paths
 from smart_routing_firebase.decision_log import record_decision
@@ -138,7 +138,7 @@ def _finish_claim(
 
 
 def _identity(request: CallableRequest) -> tuple[str, str]:
-    """The user and tenant, each a valid document id (smart_routing.identifiers)."""
+    """The user and tenant, each a valid document id (smart_routing.domain.identifiers)."""
     if request.auth is None or not request.auth.uid:
         raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to execute strategies")
     tenant_id = (request.auth.token or {}).get("tenant_id")

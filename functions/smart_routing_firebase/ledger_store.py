@@ -9,8 +9,8 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore import Client, DocumentReference, Transaction
 
-from smart_routing.errors import FillAlreadyRecorded
-from smart_routing.ledger import LedgerTrade
+from smart_routing.domain.errors import FillAlreadyRecorded
+from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.one_commit import pending

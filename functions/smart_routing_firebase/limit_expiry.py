@@ -29,9 +29,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing import logs
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.assets import AssetClass
-from smart_routing.identifiers import InvalidIdentifier
-from smart_routing.orders import WORKING_STATUSES, AccountOwner
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.identifiers import InvalidIdentifier
+from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.ports import Broker
 from smart_routing_firebase import paths
 from smart_routing_firebase.deployment import REGION

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from google.cloud.firestore import Client, DocumentReference
 
-from smart_routing.identifiers import InvalidIdentifier
-from smart_routing.orders import AccountOwner, Order, OrderRequest
+from smart_routing.domain.identifiers import InvalidIdentifier
+from smart_routing.domain.orders import AccountOwner, Order, OrderRequest
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import ORDER_TIMES, to_document, without_none
 from smart_routing_firebase.one_commit import pending

@@ -21,11 +21,11 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.assets import parse_symbol
-from smart_routing.errors import OrderRejected
-from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, Position
-from smart_routing.paper_account import ACCOUNT_CURRENCY, PaperAccount
+from smart_routing.domain.assets import parse_symbol
+from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner, Order, Position
+from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import ORDER_TIMES, to_document
 from smart_routing_firebase.one_commit import PendingCommit, pending

@@ -1,13 +1,13 @@
 """Every Firestore path the functions use, in one place (firestore.rules mirrors these).
 
-Each id is checked (smart_routing.identifiers) as its path is built, so no path ever holds a
+Each id is checked (smart_routing.domain.identifiers) as its path is built, so no path ever holds a
 `/`, a `..` or a reserved id that would name another document or none.
 """
 
 from __future__ import annotations
 
-from smart_routing.identifiers import check_id
-from smart_routing.portfolio import symbol_key
+from smart_routing.domain.identifiers import check_id
+from smart_routing.portfolio.history import symbol_key
 
 
 def ledger_trade(tenant_id: str, trade_id: str) -> str:

@@ -31,16 +31,18 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing import logs
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.errors import VenueUnavailable
-from smart_routing.fees import FeeSchedule
-from smart_routing.fills import CursorExpired, FillPage, VenueFill
-from smart_routing.identifiers import InvalidIdentifier
-from smart_routing.ledger import LedgerTrade
-from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import WORKING_STATUSES, AccountOwner, Order, OrderSide, OrderStatus
-from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
-from smart_routing.positions import apply_trade, release
-from smart_routing.reconcile import (
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.fills import CursorExpired, FillPage, VenueFill
+from smart_routing.domain.identifiers import InvalidIdentifier
+from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.orders import (
+    WORKING_STATUSES,
+    AccountOwner,
+    Order,
+    OrderSide,
+    OrderStatus,
+)
+from smart_routing.execution.fill_rules import (
     FillVerdict,
     OrderFills,
     apply_fill,
@@ -48,6 +50,10 @@ from smart_routing.reconcile import (
     order_after,
     trade_for_fill,
 )
+from smart_routing.gate.fees import FeeSchedule
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.positions import apply_trade, release
+from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
 from smart_routing_firebase import paths
 from smart_routing_firebase.documents import to_document, without_none
 from smart_routing_firebase.drift import DriftReport

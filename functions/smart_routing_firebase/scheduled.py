@@ -14,12 +14,16 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.assets import parse_symbol
-from smart_routing.decisions import DecisionSource
-from smart_routing.engine import ExecutionStatus
-from smart_routing.identifiers import check_id
-from smart_routing.orders import MAX_IDEMPOTENCY_KEY_LENGTH, PositiveFinite, client_order_id_for
-from smart_routing.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
+from smart_routing.domain.assets import parse_symbol
+from smart_routing.domain.identifiers import check_id
+from smart_routing.domain.orders import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    PositiveFinite,
+    client_order_id_for,
+)
+from smart_routing.execution.decision_record import DecisionSource
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing_firebase import idempotency, paths
 from smart_routing_firebase.decision_log import record_decision
 from smart_routing_firebase.one_commit import run_in_one_commit
@@ -101,7 +105,7 @@ def _tenant_of(path: str) -> str:
 
 
 def _check_ids(tenant_id: str, uid: str) -> None:
-    """The callable's rule for ids (smart_routing.identifiers): a config whose tenant or user
+    """The callable's rule for ids (smart_routing.domain.identifiers): a config whose tenant or user
     could not be a document id is refused before anything runs."""
     check_id(tenant_id, "tenant id")
     check_id(uid, "uid")

@@ -8,11 +8,11 @@ from functools import cache
 
 from google.cloud.firestore import Client
 
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.pipeline import StrategyRunner
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.app import firestore_client
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore

@@ -1,6 +1,6 @@
 """The TCA roll-up: tenants/{tenant_id}/tca_daily/{date}, recomputed from the day's records.
 
-Each run rebuilds the documents of the dates still open (smart_routing.tca_daily.
+Each run rebuilds the documents of the dates still open (smart_routing.tca.daily.
 dates_to_roll_up) from every decision, ledger trade and order of that date, so a redelivered
 or concurrent run computes the same document from the same records: nothing is incremented.
 A document is written only when its figures changed, so a run over unchanged records leaves it
@@ -19,9 +19,9 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import ValidationError
 
 from smart_routing import logs
-from smart_routing.decisions import DecisionAction, DecisionRecord
-from smart_routing.ledger import LedgerTrade
-from smart_routing.tca_daily import dates_to_roll_up, roll_up
+from smart_routing.execution.decision_record import DecisionAction, DecisionRecord
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.tca.daily import dates_to_roll_up, roll_up
 from smart_routing_firebase import paths
 
 COMPUTED_AT = "computed_at"

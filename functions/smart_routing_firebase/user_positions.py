@@ -18,12 +18,18 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import OrderRejected
-from smart_routing.ledger import LedgerTrade
-from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import AccountOwner, OrderRequest, Position
-from smart_routing.positions import HeldPosition, apply_trade, cost_basis, release, reserve
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.orders import AccountOwner, OrderRequest, Position
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.positions import (
+    HeldPosition,
+    apply_trade,
+    cost_basis,
+    release,
+    reserve,
+)
 from smart_routing_firebase import paths
 from smart_routing_firebase.one_commit import PendingCommit
 

@@ -39,18 +39,16 @@ from alpaca.trading.requests import (
     MarketOrderRequest,
 )
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.costs import BookLevel, OrderBook
-from smart_routing.errors import (
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import (
     InstrumentUnavailable,
     OrderOutcomeUnknown,
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.instruments import FRACTIONAL_INCREMENT, InstrumentSpec
-from smart_routing.market_data import Bar, Quote
-from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import (
+from smart_routing.domain.instruments import FRACTIONAL_INCREMENT, InstrumentSpec
+from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
     Order,
@@ -61,6 +59,8 @@ from smart_routing.orders import (
     Position,
     TimeInForce,
 )
+from smart_routing.market.quotes import Bar, Quote
+from smart_routing.market.spread import BookLevel, OrderBook
 from venues.http import MAYBE_SENT, describe, retry_after_s, with_timeout
 from venues.instruments import unlisted
 from venues.settings import AlpacaSettings

@@ -14,10 +14,10 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.models import TradeActivity
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import VenueUnavailable
-from smart_routing.fills import FillPage, VenueFill
-from smart_routing.orders import OrderSide
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.fills import FillPage, VenueFill
+from smart_routing.domain.orders import OrderSide
 from venues.alpaca import _canonical, _rate_limited, trading_client
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from smart_routing.money import to_decimal
+from smart_routing.domain.money import to_decimal
 from venues.http import describe
 
 # What reading one malformed entry raises: it is reported and skipped, never the whole page.

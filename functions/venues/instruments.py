@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Protocol
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import InstrumentUnavailable
-from smart_routing.instruments import InstrumentSpec, builtin_spec
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import InstrumentUnavailable
+from smart_routing.domain.instruments import InstrumentSpec, builtin_spec
 from smart_routing.ports import Clock, InstrumentSource
 
 

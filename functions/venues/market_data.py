@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.assets import AssetClass
-from smart_routing.costs import OrderBook
-from smart_routing.market_data import Bar, Quote
+from smart_routing.domain.assets import AssetClass
+from smart_routing.market.quotes import Bar, Quote
+from smart_routing.market.spread import OrderBook
 from smart_routing.ports import Clock
 
 

@@ -14,17 +14,16 @@ from oandapyV20 import API, V20Error
 from oandapyV20 import oandapyV20 as v20
 from oandapyV20.endpoints import accounts, orders, positions, pricing, transactions
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import (
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import (
     InstrumentUnavailable,
     OrderOutcomeUnknown,
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.instruments import InstrumentSpec
-from smart_routing.market_data import Bar, Quote
-from smart_routing.money import ZERO, to_decimal
-from smart_routing.orders import (
+from smart_routing.domain.instruments import InstrumentSpec
+from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
     Order,
@@ -34,6 +33,7 @@ from smart_routing.orders import (
     OrderType,
     Position,
 )
+from smart_routing.market.quotes import Bar, Quote
 from smart_routing.ports import InstrumentSource
 from venues.http import MAYBE_SENT, describe
 from venues.instruments import unlisted

@@ -17,11 +17,11 @@ import requests
 from oandapyV20 import V20Error
 from oandapyV20.endpoints import accounts, transactions
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.errors import VenueUnavailable
-from smart_routing.fills import CursorExpired, FillPage, VenueFill
-from smart_routing.money import ZERO
-from smart_routing.orders import OrderSide
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.fills import CursorExpired, FillPage, VenueFill
+from smart_routing.domain.money import ZERO
+from smart_routing.domain.orders import OrderSide
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
 from venues.oanda import _fees, _request, _time, oanda_api, symbol_of

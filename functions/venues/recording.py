@@ -14,10 +14,16 @@ position before it is sent, so concurrent sells never sell the same units twice.
 from __future__ import annotations
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass
-from smart_routing.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
-from smart_routing.money import ZERO
-from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest, OrderSide
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
+from smart_routing.domain.money import ZERO
+from smart_routing.domain.orders import (
+    AccountOwner,
+    AccountSnapshot,
+    Order,
+    OrderRequest,
+    OrderSide,
+)
 from smart_routing.ports import Broker, InstrumentSource, OrderBook, UserPositions
 
 

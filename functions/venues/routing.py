@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from smart_routing.assets import AssetClass
-from smart_routing.money import ZERO
-from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderRequest, Position
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.money import ZERO
+from smart_routing.domain.orders import AccountOwner, AccountSnapshot, Order, OrderRequest, Position
 from smart_routing.ports import Broker
 
 

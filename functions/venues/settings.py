@@ -9,9 +9,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass
 from smart_routing.config import env_bool, env_positive, env_text
-from smart_routing.errors import ConfigError
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
 
 
 class Venue(StrEnum):
@@ -64,7 +64,7 @@ class VenueSettings(BaseModel):
 
     routes: dict[AssetClass, Venue] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     # EXEC_VENUES_<CLASS>: the venues each order of the class is priced on, the cheapest taking
-    # it (smart_routing/venue_selection.py); the first is the class's route. Unset: one venue.
+    # it (smart_routing/gate/venue_selection.py); the first is the class's route. Unset: one venue.
     choices: dict[AssetClass, tuple[Venue, ...]] = Field(default_factory=dict)
     alpaca: AlpacaSettings | None = None
     oanda: OandaSettings | None = None

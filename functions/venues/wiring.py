@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.assets import AssetClass
 from smart_routing.config import EngineConfig
+from smart_routing.domain.assets import AssetClass
+from smart_routing.gate.venue_selection import VenuePorts
 from smart_routing.ports import (
     Broker,
     Clock,
@@ -20,7 +21,6 @@ from smart_routing.ports import (
     UserPositions,
 )
 from smart_routing.runtime import paper_broker
-from smart_routing.venue_selection import VenuePorts
 from venues.instruments import CachedInstruments, VenueInstruments
 from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
 from venues.recording import RecordingBroker

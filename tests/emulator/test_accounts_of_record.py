@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 
-from smart_routing.orders import AccountOwner
+from smart_routing.domain.orders import AccountOwner
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
 from tools.emulator_client import call, firestore_rest, run_scheduled
 

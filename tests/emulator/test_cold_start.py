@@ -10,7 +10,7 @@ import uuid
 
 from tools.emulators import ROOT, emulator_environment
 
-HEAVY = ("alpaca", "pandas", "smart_routing.engine", "smart_routing.pipeline",
+HEAVY = ("alpaca", "pandas", "smart_routing.execution.engine", "smart_routing.execution.pipeline",
          "smart_routing_firebase.execute", "smart_routing.strategies")  # fmt: skip
 
 SCRIPT = """
@@ -45,5 +45,5 @@ def test_importing_main_and_mirroring_a_trade_loads_no_heavy_module(db):
     for stage in ("after_import", "after_mirror"):
         loaded = [m for m in modules[stage] if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
         assert loaded == [], stage
-    assert "smart_routing.portfolio" in modules["after_mirror"]  # the mirror really ran
+    assert "smart_routing.portfolio.history" in modules["after_mirror"]  # the mirror really ran
     assert db.document(f"users/{uid}/portfolio/history/trades/cold-1").get().exists

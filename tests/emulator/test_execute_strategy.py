@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.orders import client_order_id_for
-from smart_routing.sessions import classify
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import client_order_id_for
+from smart_routing.market.sessions import classify
 from tools.emulator_client import call
 
 SIGNAL_FIELDS = {"signal_type", "symbol", "asset_class", "confidence", "reasoning",

@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.gate import SmartRouter
-from smart_routing.limit_fallback import WideSpreadAction
-from smart_routing.orders import AccountOwner, OrderIntent
-from smart_routing.routing import RoutingPolicy
+from smart_routing.domain.orders import AccountOwner, OrderIntent
+from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.limit_fallback import WideSpreadAction
+from smart_routing.gate.policy import RoutingPolicy
+from smart_routing.gate.router import SmartRouter
 from smart_routing_firebase.ledger_store import FirestoreLedgerStore
 from smart_routing_firebase.limit_expiry import (
     TASK_RUNS,

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.ledger import LedgerTrade
-from smart_routing.portfolio import LotState, apply_trade
-from smart_routing.trading_calendar import trading_date
+from smart_routing.market.trading_calendar import trading_date
+from smart_routing.portfolio.history import LotState, apply_trade
+from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing_firebase import portfolio_mirror
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.portfolio_mirror import (

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from smart_routing.assets import AssetClass
-from smart_routing.orders import AccountOwner, OrderRequest
-from smart_routing.positions import HeldPosition
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import AccountOwner, OrderRequest
+from smart_routing.portfolio.positions import HeldPosition
 from smart_routing_firebase.order_book import FirestoreOrderBook
 from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
 from smart_routing_firebase.user_positions import VenuePositions, venue_position_document

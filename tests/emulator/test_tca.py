@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.market_data import Quote
-from smart_routing.orders import client_order_id_for
+from smart_routing.domain.orders import client_order_id_for
+from smart_routing.market.quotes import Quote
 from smart_routing_firebase.documents import to_document
 from smart_routing_firebase.markouts import record_markouts
 from smart_routing_firebase.scheduled import scheduled_idempotency_key

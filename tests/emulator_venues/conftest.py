@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smart_routing.sessions import Session
+from smart_routing.market.sessions import Session
 from tests.emulator_session import emulators_for_package
 from tools.emulators import (
     ROOT,

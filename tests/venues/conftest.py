@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionEngine
-from smart_routing.gate import SmartRouter
-from smart_routing.routing import FailMode, RoutingPolicy
+from smart_routing.domain.assets import AssetClass
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.gate.policy import FailMode, RoutingPolicy
+from smart_routing.gate.router import SmartRouter
 from tools.fakes.alpaca import FakeAlpaca
 from venues.alpaca import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
 from venues.instruments import CachedInstruments

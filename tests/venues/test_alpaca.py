@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
-from smart_routing.costs import depth_slippage
-from smart_routing.engine import ExecutionStatus
-from smart_routing.errors import OrderRejected
-from smart_routing.orders import OrderIntent, OrderRequest, OrderSide, TimeInForce
-from smart_routing.routing import FailMode
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, TimeInForce
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.gate.policy import FailMode
+from smart_routing.market.spread import depth_slippage
 from tests.venues.conftest import ALPACA_KEY, ALPACA_SECRET
 from tools.fakes.http import Fault
 from venues.alpaca import alpaca_order_request

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.errors import VenueUnavailable
-from smart_routing.fills import FillPage, VenueFill
-from smart_routing.orders import OrderRequest, OrderSide, OrderStatus
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.fills import FillPage, VenueFill
+from smart_routing.domain.orders import OrderRequest, OrderSide, OrderStatus
 from tests.venues.conftest import TIMEOUT_S
 from tools.fakes.alpaca import fill_activity
 from tools.fakes.http import Fault

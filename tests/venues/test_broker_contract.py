@@ -16,17 +16,23 @@ import pytest
 import requests
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig
-from smart_routing.engine import ExecutionEngine, ExecutionStatus
-from smart_routing.errors import OrderRejected
-from smart_routing.orders import AccountOwner, AccountSnapshot, Order, OrderIntent, OrderRequest
-from smart_routing.paper_account import PaperAccount
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.orders import (
+    AccountOwner,
+    AccountSnapshot,
+    Order,
+    OrderIntent,
+    OrderRequest,
+)
+from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.portfolio.paper_account import PaperAccount
 from smart_routing.ports import Broker, InstrumentSource, MarketDataProvider
 from smart_routing.runtime import configured_engine
 from tests.venues.conftest import ALPACA_CLASSES

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
-from smart_routing.errors import InstrumentUnavailable
-from smart_routing.orders import OrderRequest, OrderType
+from smart_routing.adapters.clock import FixedClock
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import InstrumentUnavailable
+from smart_routing.domain.orders import OrderRequest, OrderType
 from tools.fakes.alpaca import crypto_asset, equity_asset, option_contract
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda, instrument

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionStatus
-from smart_routing.limit_fallback import WideSpreadAction
-from smart_routing.orders import OrderIntent, OrderRequest, OrderStatus, OrderType
+from smart_routing.adapters.clock import SystemClock
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderStatus, OrderType
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.gate.limit_fallback import WideSpreadAction
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda

@@ -11,12 +11,12 @@ import pytest
 from oandapyV20.endpoints import orders
 
 from smart_routing import logs
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
-from smart_routing.engine import ExecutionStatus
-from smart_routing.orders import OrderIntent, OrderRequest, OrderSide, OrderStatus, OrderType
-from smart_routing.routing import FailMode
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, OrderStatus, OrderType
+from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.gate.policy import FailMode
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda

@@ -8,10 +8,10 @@ import pytest
 from oandapyV20.endpoints import orders
 
 from smart_routing import logs
-from smart_routing.assets import AssetClass
-from smart_routing.errors import VenueUnavailable
-from smart_routing.fills import CursorExpired, FillPage, VenueFill
-from smart_routing.orders import OrderRequest, OrderSide, OrderStatus, OrderType
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.fills import CursorExpired, FillPage, VenueFill
+from smart_routing.domain.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda, order_fill
 from venues.oanda import OandaBroker, oanda_api

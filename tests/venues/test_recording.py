@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from smart_routing.errors import OrderOutcomeUnknown
-from smart_routing.orders import AccountOwner, Order, OrderRequest, OrderStatus
+from smart_routing.domain.errors import OrderOutcomeUnknown
+from smart_routing.domain.orders import AccountOwner, Order, OrderRequest, OrderStatus
 from venues.recording import RecordingBroker
 
 OWNER = AccountOwner(tenant_id="t", uid="u")

@@ -1,9 +1,9 @@
 import pytest
 
-from smart_routing.assets import AssetClass
-from smart_routing.clock import FixedClock
+from smart_routing.adapters.clock import FixedClock
 from smart_routing.config import EngineConfig
-from smart_routing.errors import ConfigError
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
 from tools.fakes.alpaca import FakeAlpaca
 from venues.settings import Venue, load_venue_settings
 from venues.wiring import build_venues
@@ -99,7 +99,7 @@ class _Account:
         from datetime import UTC, datetime
         from decimal import Decimal
 
-        from smart_routing.orders import AccountSnapshot
+        from smart_routing.domain.orders import AccountSnapshot
 
         return AccountSnapshot(currency=self.currency, cash=Decimal("10.50"),
                                buying_power=Decimal(20), as_of=datetime.now(UTC))  # fmt: skip

@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import pytest
 
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
 from smart_routing.config import EngineConfig
-from smart_routing.engine import ExecutionStatus
-from smart_routing.errors import ConfigError
-from smart_routing.orders import OrderIntent, OrderSide
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import ConfigError
+from smart_routing.domain.orders import OrderIntent, OrderSide
+from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.runtime import configured_engine
 from venues.settings import Venue, load_venue_settings
 from venues.wiring import build_venues

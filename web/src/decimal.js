@@ -85,7 +85,7 @@ export function toText(a) {
   return text;
 }
 
-// The minor unit, as the backend rounds money (smart_routing/money.py minor_unit).
+// The minor unit, as the backend rounds money (smart_routing/domain/money.py minor_unit).
 const FIAT_EXPONENTS = {
   ...Object.fromEntries("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(" ").map((c) => [c, 0])),
   ...Object.fromEntries("BHD IQD JOD KWD LYD OMR TND".split(" ").map((c) => [c, 3])),

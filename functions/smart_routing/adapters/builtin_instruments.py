@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.instruments import InstrumentSpec, builtin_spec
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.instruments import InstrumentSpec, builtin_spec
 
 
 class BuiltinInstruments:

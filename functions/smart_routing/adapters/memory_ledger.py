@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from smart_routing.ledger import LedgerTrade
+from smart_routing.portfolio.ledger import LedgerTrade
 
 
 class InMemoryLedgerStore:

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 
-from smart_routing.orders import AccountOwner, Order
-from smart_routing.paper_account import DEFAULT_STARTING_CASH, PaperAccount
+from smart_routing.domain.orders import AccountOwner, Order
+from smart_routing.portfolio.paper_account import DEFAULT_STARTING_CASH, PaperAccount
 
 
 class InMemoryPaperAccounts:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from smart_routing.ledger import LedgerTrade
-from smart_routing.portfolio import (
+from smart_routing.portfolio.history import (
     LotState,
     PortfolioHistoryRecord,
     TaxLot,
@@ -16,6 +15,7 @@ from smart_routing.portfolio import (
     mirror_problem,
     symbol_key,
 )
+from smart_routing.portfolio.ledger import LedgerTrade
 
 
 class InMemoryPortfolio:

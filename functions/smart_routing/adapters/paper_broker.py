@@ -18,17 +18,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
-from smart_routing.conversion import conversion_from_quote, conversion_pair
-from smart_routing.errors import OrderRejected, VenueUnavailable
-from smart_routing.fees import FeeSchedule, estimate_fees
-from smart_routing.fills import VenueFill
-from smart_routing.instruments import InstrumentSpec
-from smart_routing.market_data import Quote, quote_problem
-from smart_routing.money import ZERO, format_qty, round_money
-from smart_routing.orders import (
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import OrderRejected, VenueUnavailable
+from smart_routing.domain.fills import VenueFill
+from smart_routing.domain.instruments import InstrumentSpec
+from smart_routing.domain.money import ZERO, format_qty, round_money
+from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
     Order,
@@ -37,14 +34,17 @@ from smart_routing.orders import (
     OrderStatus,
     OrderType,
 )
-from smart_routing.paper_account import (
+from smart_routing.gate.fees import FeeSchedule, estimate_fees
+from smart_routing.gate.policy import DEFAULT_FOREX_MARGIN_RATE, DEFAULT_MAX_QUOTE_AGE_S
+from smart_routing.market.conversion import conversion_from_quote, conversion_pair
+from smart_routing.market.quotes import Quote, quote_problem
+from smart_routing.portfolio.paper_account import (
     ACCOUNT_CURRENCY,
     DEFAULT_STARTING_CASH,
     PaperAccount,
     settle,
 )
 from smart_routing.ports import Clock, InstrumentSource, MarketDataProvider, PaperAccountStore
-from smart_routing.routing import DEFAULT_FOREX_MARGIN_RATE, DEFAULT_MAX_QUOTE_AGE_S
 
 
 class PaperBroker:

@@ -12,11 +12,11 @@ import random
 from collections.abc import Iterable
 from datetime import timedelta
 
-from smart_routing.assets import AssetClass
-from smart_routing.clock import SystemClock
+from smart_routing.adapters.clock import SystemClock
 from smart_routing.config import EngineConfig
-from smart_routing.costs import OrderBook
-from smart_routing.market_data import Bar, Quote
+from smart_routing.domain.assets import AssetClass
+from smart_routing.market.quotes import Bar, Quote
+from smart_routing.market.spread import OrderBook
 from smart_routing.ports import Clock
 
 SOURCE = "simulated"

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from smart_routing.conversion import conversion_pair
-from smart_routing.orders import OrderSide
+from smart_routing.domain.orders import OrderSide
+from smart_routing.market.conversion import conversion_pair
+from smart_routing.market.trading_calendar import NEW_YORK
 from smart_routing.replay.reading import Order
-from smart_routing.trading_calendar import NEW_YORK
 
 ACCOUNT_CURRENCY = "USD"
 _BPS = Decimal(10_000)

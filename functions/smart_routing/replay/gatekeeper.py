@@ -16,12 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from smart_routing.assets import AssetClass
-from smart_routing.gate import GateAction, SmartRouter
-from smart_routing.market_data import Quote
-from smart_routing.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.gate.policy import RoutingPolicy
+from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.market.quotes import Quote
 from smart_routing.replay.reading import Order
-from smart_routing.routing import RoutingPolicy
 
 UNLIMITED = Decimal(10) ** 30
 # The pre-screen passes spreads up to this many times the class's threshold to the gate: a

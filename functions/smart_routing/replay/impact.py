@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from smart_routing.orders import OrderSide
+from smart_routing.domain.orders import OrderSide
 
 _TWO = Decimal(2)
 

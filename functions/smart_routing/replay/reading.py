@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from smart_routing.assets import AssetClass, parse_symbol
-from smart_routing.instruments import InstrumentSpec, builtin_spec
-from smart_routing.orders import OrderSide
+from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.instruments import InstrumentSpec, builtin_spec
+from smart_routing.domain.orders import OrderSide
 
 QUOTE_COLUMNS = ("timestamp", "symbol", "bid", "ask")
 SIZE_COLUMNS = ("bid_size", "ask_size")

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from smart_routing.assets import AssetClass
+from smart_routing.domain.assets import AssetClass
 
 START = datetime(2026, 4, 17, tzinfo=UTC)  # a Friday
 DAYS = 4

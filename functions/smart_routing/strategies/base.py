@@ -1,5 +1,5 @@
 """The strategy contract. A strategy says what it wants (BUY, SELL, HOLD); whether that becomes
-an order is the gate's decision (smart_routing.gate), shown beside the signal, never folded
+an order is the gate's decision (smart_routing.gate.router), shown beside the signal, never folded
 into it. `estimate_slippage` and `should_downgrade_signal` remain for strategies that want to
 look at cost themselves (the seed's API)."""
 
@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from smart_routing.assets import AssetClass, detect_asset_class, parse_symbol
-from smart_routing.costs import estimate_slippage, exceeds_threshold, spread_pct
-from smart_routing.market_data import Bar, Quote, quote_problem
-from smart_routing.money import to_decimal
-from smart_routing.orders import AccountSnapshot
-from smart_routing.routing import RoutingPolicy
-from smart_routing.signals import SignalType, TradingSignal
+from smart_routing.domain.assets import AssetClass, detect_asset_class, parse_symbol
+from smart_routing.domain.money import to_decimal
+from smart_routing.domain.orders import AccountSnapshot
+from smart_routing.domain.signals import SignalType, TradingSignal
+from smart_routing.gate.policy import RoutingPolicy
+from smart_routing.market.quotes import Bar, Quote, quote_problem
+from smart_routing.market.spread import estimate_slippage, exceeds_threshold, spread_pct
 
 # market_data keys: symbol (required); asset_class; the live quote as `quote` (a Quote) or as
 # bid, ask, as_of, source; quote_error (why there is none); bars (list of Bar, oldest first)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smart_routing.orders import AccountSnapshot, OrderSide
-from smart_routing.routing import RoutingPolicy
-from smart_routing.signals import SignalType, TradingSignal
+from smart_routing.domain.orders import AccountSnapshot, OrderSide
+from smart_routing.domain.signals import SignalType, TradingSignal
+from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.strategies.base import BaseStrategy, MarketData
 
 

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from statistics import fmean
 from typing import Any
 
-from smart_routing.orders import AccountSnapshot
-from smart_routing.routing import RoutingPolicy
-from smart_routing.signals import SignalType, TradingSignal
+from smart_routing.domain.orders import AccountSnapshot
+from smart_routing.domain.signals import SignalType, TradingSignal
+from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.strategies.base import BaseStrategy, MarketData, closes
 
 

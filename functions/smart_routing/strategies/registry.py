@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from smart_routing.errors import UnknownStrategyError
-from smart_routing.routing import RoutingPolicy
+from smart_routing.domain.errors import UnknownStrategyError
+from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.strategies.base import BaseStrategy
 from smart_routing.strategies.manual import ManualStrategy
 from smart_routing.strategies.momentum import MomentumStrategy

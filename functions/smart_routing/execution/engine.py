@@ -1,0 +1,479 @@
+"""The execution engine: smart routing gate, then the broker, then the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from smart_routing import logs
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.errors import (
+    FillAlreadyRecorded,
+    InstrumentUnavailable,
+    OrderOutcomeUnknown,
+    OrderRejected,
+    VenueUnavailable,
+)
+from smart_routing.domain.instruments import InstrumentSpec
+from smart_routing.domain.money import format_qty
+from smart_routing.domain.orders import (
+    AccountOwner,
+    AccountSnapshot,
+    Order,
+    OrderIntent,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    account_owner,
+    client_order_id_for,
+)
+from smart_routing.gate.limit_fallback import (
+    DEFAULT_LIMIT_TTL_S,
+    WideSpreadAction,
+    apply_fallback,
+    expiry_of,
+)
+from smart_routing.gate.router import (
+    Conversion,
+    GateAction,
+    SmartRouter,
+    SmartRoutingDecision,
+    log_decision,
+)
+from smart_routing.gate.venue_selection import VenuePorts, choose_venue, chosen_venue
+from smart_routing.market.context import MarketContextCache
+from smart_routing.market.conversion import conversion_from_quote, conversion_pair
+from smart_routing.market.quotes import Quote, quote_problem
+from smart_routing.portfolio.ledger import LedgerTrade, trade_from_fill
+from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
+from smart_routing.tca.slippage import Arrival
+
+
+class ExecutionStatus(StrEnum):
+    """How an execution ended.
+
+    filled            the venue filled the whole order; the trade is in the ledger
+    partially_filled  the venue filled part of it; exactly that part is in the ledger
+    accepted          the venue took the order and has not filled it yet (a limit fallback
+                      says so in `routing.fallback`, with the limit price)
+    downgraded        smart routing held it back (WAIT); nothing was sent
+    dry_run           everything up to the venue ran; nothing was sent
+    hold              the strategy did not signal a trade; nothing was sent
+    rejected          the gate (instrument, size, account) or the venue refused it;
+                      `message` carries the reason
+    invalid           the request is wrong as typed (a qty off the instrument's grid)
+    error             it failed before reaching the venue; nothing was placed
+    unknown           it may or may not have reached the venue: check before retrying
+                      (retrying with the same idempotency_key is always safe)
+    """
+
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    ACCEPTED = "accepted"
+    DOWNGRADED = "downgraded"
+    DRY_RUN = "dry_run"
+    HOLD = "hold"
+    REJECTED = "rejected"
+    INVALID = "invalid"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+class ExecutionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: ExecutionStatus
+    message: str
+    intent: OrderIntent
+    client_order_id: str
+    routing: SmartRoutingDecision | None = None
+    order: Order | None = None
+    trade: LedgerTrade | None = None
+
+
+class ExecutionEngine:
+    """Runs one OrderIntent to its end through the gate. Safe to call again with the same
+    intent. Every port is passed in: nothing defaults to an in-memory stand-in."""
+
+    def __init__(
+        self,
+        *,
+        broker: Broker,
+        market_data: MarketDataProvider,
+        instruments: InstrumentSource,
+        ledger: LedgerStore,
+        router: SmartRouter,
+        clock: Clock,
+        dry_run: bool = False,
+        tenant_id: str = "local-tenant",
+        uid: str = "local-user",
+        market_context: MarketContextCache | None = None,
+        wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT,
+        limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
+        venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
+    ) -> None:
+        """`venues`: per asset class, the venues to price each order on when more than one
+        lists it (venue_selection.py); a class with one venue or none uses the ports above."""
+        self.broker = broker
+        self.market_data = market_data
+        self.instruments = instruments
+        self.ledger = ledger
+        self.router = router
+        self.clock = clock
+        self.dry_run = dry_run
+        self.tenant_id = tenant_id
+        self.uid = uid
+        self.market_context = market_context or MarketContextCache(
+            market_data, clock, max_quote_age_s=router.policy.max_quote_age_s
+        )
+        self.wide_spread_action = wide_spread_action
+        self.limit_ttl_s = limit_ttl_s
+        self._choices = {
+            asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
+            for asset_class, ports in (venues or {}).items()
+            if len(ports) > 1
+        }
+
+    def execute_intent(
+        self,
+        intent: OrderIntent,
+        *,
+        quote: Quote | None = None,
+        quote_error: str | None = None,
+        dry_run: bool | None = None,
+    ) -> ExecutionResult:
+        """With a quote given (or `quote_error` saying why there is none), the gate decides on
+        it instead of fetching a fresh one."""
+        intent = intent.model_copy(
+            update={"tenant_id": intent.tenant_id or self.tenant_id, "uid": intent.uid or self.uid}
+        )
+        client_order_id = client_order_id_for(intent.tenant_id, intent.uid, intent.idempotency_key)
+
+        def result(status: ExecutionStatus, message: str, **parts: object) -> ExecutionResult:
+            outcome = ExecutionResult(
+                status=status,
+                message=message,
+                intent=intent,
+                client_order_id=client_order_id,
+                **parts,
+            )
+            _log_result(outcome)
+            return outcome
+
+        try:
+            routing = self.decide(intent, quote, quote_error)
+        except InstrumentUnavailable as exc:
+            return result(ExecutionStatus.ERROR, f"instrument data unavailable: {exc}")
+        if routing.action is not GateAction.EXECUTE:
+            return result(_GATE_STATUS[routing.action], routing.reason, routing=routing)
+        if self.dry_run if dry_run is None else dry_run:
+            return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
+        venue = self._chosen_venue(routing)
+
+        decided_at = self.clock.now()
+        expires_at = expiry_of(decided_at, self.limit_ttl_s) if routing.fallback else None
+        request = _order_request(intent, routing, client_order_id, decided_at, expires_at)
+        try:
+            order = venue._submit(request)
+        except OrderRejected as exc:
+            return result(ExecutionStatus.REJECTED, exc.reason, routing=routing)
+        except VenueUnavailable as exc:
+            return result(ExecutionStatus.ERROR, f"venue unavailable: {exc}", routing=routing)
+        except OrderOutcomeUnknown as exc:
+            message = (
+                f"order outcome unknown ({exc}); check the venue for client_order_id "
+                f"{client_order_id}, or retry with the same idempotency_key"
+            )
+            return result(ExecutionStatus.UNKNOWN, message, routing=routing)
+
+        if expires_at is not None:  # what the venue does not report back
+            order = order.model_copy(
+                update={"expires_at": expires_at, "fallback": routing.fallback}
+            )
+        status, message = _status_of(order)
+        if expires_at is not None:
+            limit = format_qty(routing.limit_price) if routing.limit_price is not None else "?"
+            message = f"{message}; limit fallback at {limit} until {expires_at:%H:%M:%S} UTC"
+        if not order.has_fill:
+            return result(status, message, routing=routing, order=order)
+        try:
+            trade = venue._record(intent, order, routing)
+        except FillAlreadyRecorded as exc:
+            return result(status, f"{message}; {exc}", routing=routing, order=order)
+        except Exception as exc:  # the fill happened; say so, and how to record it
+            message = (
+                f"{message}, but the ledger write failed ({type(exc).__name__}: {exc}); "
+                "retry with the same idempotency_key to record it"
+            )
+            logs.log_event(
+                logs.LEDGER_WRITE_FAILED,
+                severity="ERROR",
+                client_order_id=client_order_id,
+                error=str(exc),
+            )
+            return result(status, message, routing=routing, order=order)
+        return result(status, message, routing=routing, order=order, trade=trade)
+
+    def decide(
+        self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
+    ) -> SmartRoutingDecision:
+        """The gate's decision (with the limit fallback, when configured), logged once.
+        Raises InstrumentUnavailable when the venue's instrument data cannot be read.
+
+        With several venues for the class, each is priced on its own quote (a `quote` given is
+        not used) and the decision is the chosen venue's, listing the candidates."""
+        assert intent.asset_class is not None  # OrderIntent fills it in
+        choices = self._choices.get(intent.asset_class) if self._choices else None
+        decision = (
+            self._gate(intent, quote, quote_error)
+            if choices is None
+            else self._decide_across(intent, choices)
+        )
+        log_decision(decision)
+        return decision
+
+    def _gate(
+        self, intent: OrderIntent, quote: Quote | None, quote_error: str | None
+    ) -> SmartRoutingDecision:
+        """The gate on this engine's venue, not logged."""
+        assert intent.asset_class is not None
+        spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
+        now = self.clock.now()
+        decision = self.router.precheck(intent, spec, now)
+        if decision is None:
+            if quote is None and quote_error is None:
+                quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
+            account = self._account(spec, self.owner_of(intent.tenant_id, intent.uid))
+            conversion = self._conversion(spec, account)
+            session = self.router.policy.sessions.session_of(spec.asset_class, now)
+            market = self.market_context.context(spec.symbol, spec.asset_class, quote, session)
+            decision = self.router.decide(
+                intent,
+                spec,
+                quote,
+                now,
+                account,
+                conversion,
+                quote_error,
+                prechecked=True,
+                market=market,
+            )
+            decision = apply_fallback(
+                self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,
+                now, account, conversion,
+            )  # fmt: skip
+        return decision
+
+    def _decide_across(
+        self, intent: OrderIntent, choices: tuple[tuple[str, ExecutionEngine], ...]
+    ) -> SmartRoutingDecision:
+        priced: list[tuple[str, SmartRoutingDecision | str]] = []
+        for name, venue in choices:
+            try:
+                priced.append((name, venue._gate(intent, None, None)))
+            except InstrumentUnavailable as exc:  # this venue does not list it
+                priced.append((name, f"instrument unavailable: {exc}"))
+        return choose_venue(priced)[1]
+
+    def _chosen_venue(self, routing: SmartRoutingDecision) -> ExecutionEngine:
+        """The engine of the venue the decision chose: this one unless venues were priced."""
+        chosen = chosen_venue(routing)
+        if chosen is None:
+            return self
+        return dict(self._choices[routing.asset_class])[chosen]
+
+    def _venue_engine_on(self, ports: VenuePorts) -> ExecutionEngine:
+        """This engine's gate policy and ledger on one venue's ports and fees."""
+        return ExecutionEngine(
+            broker=ports.broker,
+            market_data=ports.market_data,
+            instruments=ports.instruments,
+            ledger=self.ledger,
+            router=SmartRouter(self.router.policy, ports.fees, enabled=self.router.enabled),
+            clock=self.clock,
+            tenant_id=self.tenant_id,
+            uid=self.uid,
+            wide_spread_action=self.wide_spread_action,
+            limit_ttl_s=self.limit_ttl_s,
+        )
+
+    def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
+        """The gate's instrument and quantity checks alone: the failing decision (logged), or
+        None. Raises InstrumentUnavailable when the instrument data cannot be read. A class
+        priced on several venues gets None: each venue's gate runs these checks on its spec."""
+        assert intent.asset_class is not None  # OrderIntent fills it in
+        if self._choices and intent.asset_class in self._choices:
+            return None
+        spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
+        decision = self.router.precheck(intent, spec, self.clock.now())
+        if decision is not None:
+            log_decision(decision)
+        return decision
+
+    def venue_for(self, intent: OrderIntent) -> str:
+        assert intent.asset_class is not None
+        return self.broker.venue_for(intent.asset_class)
+
+    def venues_for(self, asset_class: AssetClass) -> tuple[str, ...]:
+        """Every venue an order of the class may go to: its candidates, else its one venue."""
+        choices = self._choices.get(asset_class)
+        return tuple(n for n, _ in choices) if choices else (self.broker.venue_for(asset_class),)
+
+    def owner_of(self, tenant_id: str | None, uid: str | None) -> AccountOwner:
+        """Whose account: the intent's tenant and user, else the engine's configured ones."""
+        return account_owner(tenant_id or self.tenant_id, uid or self.uid)
+
+    def _account(self, spec: InstrumentSpec, owner: AccountOwner) -> AccountSnapshot | None:
+        try:
+            return self.broker.get_account(spec.asset_class, owner)
+        except Exception as exc:  # the gate refuses to send what it cannot check
+            logs.log_event(logs.ACCOUNT_UNAVAILABLE, severity="ERROR", error=market_data_error(exc))
+            return None
+
+    def _conversion(
+        self, spec: InstrumentSpec, account: AccountSnapshot | None
+    ) -> Conversion | None:
+        if account is None or spec.quote_currency == account.currency:
+            return None
+        symbol, asset_class, inverse = conversion_pair(spec.quote_currency, account.currency)
+        try:
+            quote = self.market_data.get_quote(symbol, asset_class)
+        except Exception:  # no rate: the gate says so
+            return None
+        if quote is None:
+            return None
+        max_age = self.router.policy.max_quote_age_s
+        if quote_problem(quote, self.clock.now(), max_age) is not None:
+            return None
+        return conversion_from_quote(quote, inverse)
+
+    def _submit(self, request: OrderRequest) -> Order:
+        """Submit; when the outcome is unclear, look the order up before calling it unknown.
+
+        The one place maybe-sent recovery lives: adapters raise OrderOutcomeUnknown (or let a
+        timeout through) and never look the order up themselves.
+        """
+        try:
+            return self.broker.submit_order(request)
+        except (OrderRejected, VenueUnavailable):
+            raise
+        except Exception as exc:  # a timeout or anything else after sending: the order may exist
+            cause = f"{type(exc).__name__}: {exc}"
+        try:
+            found = self.broker.get_order_by_client_id(request.client_order_id)
+        except Exception as exc:
+            raise OrderOutcomeUnknown(f"{cause}; lookup failed: {exc}") from exc
+        if found is None:
+            raise OrderOutcomeUnknown(f"{cause}; the venue does not show the order yet")
+        return found
+
+    def _record(
+        self, intent: OrderIntent, order: Order, routing: SmartRoutingDecision
+    ) -> LedgerTrade:
+        trade = trade_from_fill(
+            order,
+            spec=routing.instrument,
+            fee_schedule=self.router.fees,
+            tenant_id=intent.tenant_id,
+            uid=intent.uid,
+            strategy_id=intent.strategy_id,
+            estimated_slippage=routing.estimated_slippage
+            if routing.estimated_slippage is not None
+            else intent.estimated_slippage,
+            filled_at=order.filled_at or self.clock.now(),
+            arrival=order.arrival,
+        )
+        return self.ledger.append(trade)
+
+
+_GATE_STATUS = {
+    GateAction.WAIT: ExecutionStatus.DOWNGRADED,
+    GateAction.REJECT: ExecutionStatus.REJECTED,
+    GateAction.INVALID: ExecutionStatus.INVALID,
+}
+
+
+def fetch_quote(
+    market_data: MarketDataProvider, symbol: str, spec: InstrumentSpec
+) -> tuple[Quote | None, str | None]:
+    """The quote, or None and why: a provider failure is an unavailable quote, never a crash."""
+    try:
+        return market_data.get_quote(symbol, spec.asset_class), None
+    except Exception as exc:  # any provider failure: the fail mode decides, not the error
+        return None, market_data_error(exc)
+
+
+def market_data_error(exc: Exception) -> str:
+    """Why there is no quote (or account), when the provider failed; secrets redacted."""
+    return f"{type(exc).__name__}: {logs.redact(str(exc))}"
+
+
+def _order_request(
+    intent: OrderIntent,
+    routing: SmartRoutingDecision,
+    client_order_id: str,
+    decided_at: datetime,
+    expires_at: datetime | None = None,
+) -> OrderRequest:
+    assert intent.asset_class is not None  # OrderIntent fills it in
+    return OrderRequest(
+        client_order_id=client_order_id,
+        owner=account_owner(intent.tenant_id, intent.uid),
+        symbol=intent.symbol,
+        asset_class=intent.asset_class,
+        side=intent.side,
+        qty=routing.qty,
+        order_type=OrderType.LIMIT if routing.fallback else intent.order_type,
+        limit_price=routing.limit_price,
+        time_in_force=intent.time_in_force,
+        strategy_id=intent.strategy_id,
+        arrival=_arrival(routing, decided_at),
+        expires_at=expires_at,
+        fallback=routing.fallback,
+    )
+
+
+def _arrival(routing: SmartRoutingDecision, decided_at: datetime) -> Arrival | None:
+    if routing.quote is None:
+        return None
+    return Arrival(mid=routing.quote.mid, spread_pct=routing.spread_pct, decided_at=decided_at)
+
+
+def _status_of(order: Order) -> tuple[ExecutionStatus, str]:
+    venue = f"{order.broker} order {order.broker_order_id}"
+    match order.status:
+        case OrderStatus.FILLED:
+            return ExecutionStatus.FILLED, f"{venue} filled {format_qty(order.filled_qty)}"
+        case OrderStatus.REJECTED:
+            return ExecutionStatus.REJECTED, order.reject_reason or f"{venue} rejected"
+        case _ if order.filled_qty > 0:
+            return (
+                ExecutionStatus.PARTIALLY_FILLED,
+                f"{venue} {order.status.value}: filled {format_qty(order.filled_qty)} "
+                f"of {format_qty(order.qty)}",
+            )
+        case OrderStatus.NEW | OrderStatus.ACCEPTED:
+            return ExecutionStatus.ACCEPTED, f"{venue} accepted, not filled yet"
+        case _:
+            reason = order.reject_reason or f"{venue} {order.status.value} without a fill"
+            return ExecutionStatus.REJECTED, reason
+
+
+def _log_result(result: ExecutionResult) -> None:
+    severity = (
+        "ERROR" if result.status in (ExecutionStatus.ERROR, ExecutionStatus.UNKNOWN) else "INFO"
+    )
+    logs.log_event(
+        logs.EXECUTION,
+        severity=severity,
+        status=result.status.value,
+        message=result.message,
+        symbol=result.intent.symbol,
+        side=result.intent.side.value,
+        qty=result.intent.qty,
+        client_order_id=result.client_order_id,
+        trade_id=result.trade.trade_id if result.trade else None,
+    )

@@ -1,0 +1,168 @@
+"""What an order of this size costs to cross now, and what waiting one interval is expected to
+cost instead (docs/cost-model.md has the formulas and worked examples).
+
+Estimates, not money, as fractions of the mid price (0.001 is 0.1%). Kept as Decimals so the
+gate compares them with its Decimal thresholds without a float conversion on the hot path;
+the square-root impact and the bar statistics are computed in floats and converted once.
+
+    spread_cost  the half-spread, or the book walked for the quantity (average price vs mid)
+    impact       Y * sigma_daily * sqrt(Q / ADV) when the quantity is beyond the depth shown
+                 (the square-root law; Y of order 1), else 0
+    fees         the fee model's estimate / notional
+    crossing     spread_cost + impact + fees
+    effective    2 * (spread_cost + impact): the spread the order pays, compared with the
+                 threshold (for a size the touch holds it is the quoted spread)
+    drift        sigma_per_minute * sqrt(interval_minutes): one standard deviation of the price
+                 move a wait of the scheduling interval risks
+    waiting      crossing - half_spread_now + typical_half_spread + drift
+    verdict      WAIT when crossing > waiting, i.e. when the spread's excess over the typical
+                 spread for the session is larger than the drift the wait risks
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+
+from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.money import Amount
+from smart_routing.domain.orders import OrderSide
+from smart_routing.market.quotes import Bar
+from smart_routing.market.spread import OrderBook, depth_slippage
+
+# Minutes in one trading day of each class: how one-minute figures scale to daily ones.
+TRADING_MINUTES_PER_DAY = {
+    AssetClass.EQUITY: 390.0,
+    AssetClass.OPTIONS: 390.0,
+    AssetClass.FOREX: 1440.0,
+    AssetClass.CRYPTO: 1440.0,
+}
+# Classes whose bar volume is not a traded quantity (OANDA's candle volume counts price ticks).
+NO_UNIT_VOLUME = frozenset({AssetClass.FOREX})
+MIN_RETURNS = 5  # fewer one-minute returns than this give no sigma
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStats:
+    """What recent bars say about a symbol; computed once per symbol and cached."""
+
+    bars: int
+    sigma_per_minute: Decimal | None  # stdev of one-minute log returns
+    sigma_daily: Decimal | None  # sigma_per_minute * sqrt(trading minutes per day)
+    adv: Decimal | None  # average daily volume in the instrument's units; None: no volume
+
+
+@dataclass(frozen=True, slots=True)
+class MarketContext:
+    """Everything beyond the quote the gate prices an order with, fetched beforehand."""
+
+    stats: MarketStats | None = None
+    book: OrderBook | None = None
+    typical_spread_pct: Decimal | None = None  # this symbol's usual spread in this session
+    typical_source: str = "none observed"
+    stats_error: str | None = None  # why there are no stats, when there are none
+
+
+def stats_from_bars(bars: Sequence[Bar], asset_class: AssetClass) -> MarketStats:
+    """Sigma from the log returns between consecutive bars, each scaled to one minute by its
+    gap (a minute without trades has no bar); ADV from the volume over the minutes spanned."""
+    per_day = TRADING_MINUTES_PER_DAY[asset_class]
+    ordered = sorted(bars, key=lambda b: b.start)
+    scaled = []
+    for before, after in pairwise(ordered):
+        minutes = (after.start - before.start).total_seconds() / 60
+        if minutes > 0 and before.close > 0 and after.close > 0:
+            scaled.append(math.log(after.close / before.close) / math.sqrt(minutes))
+    sigma = _stdev(scaled) if len(scaled) >= MIN_RETURNS else None
+    adv = None
+    if ordered and asset_class not in NO_UNIT_VOLUME:
+        span = (ordered[-1].start - ordered[0].start).total_seconds() / 60 + 1
+        volume = sum(b.volume for b in ordered if math.isfinite(b.volume) and b.volume > 0)
+        adv = volume / span * per_day if volume > 0 else None
+    return MarketStats(
+        bars=len(ordered),
+        sigma_per_minute=_decimal(sigma),
+        sigma_daily=None if sigma is None else _decimal(sigma * math.sqrt(per_day)),
+        adv=_decimal(adv),
+    )
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value))
+
+
+def _stdev(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def square_root_impact(y: float, sigma_daily: float, qty: float, adv: float) -> float:
+    """Y * sigma_daily * sqrt(Q / ADV)."""
+    return y * sigma_daily * math.sqrt(qty / adv)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeCost:
+    spread_cost_pct: float  # half-spread, or the walked book's average price vs mid
+    impact_pct: float
+    depth: str  # what priced the size
+
+
+def size_cost(
+    *,
+    half_spread: float,
+    qty: float,
+    side: OrderSide,
+    touch_size: float | None,
+    book: OrderBook | None,
+    stats: MarketStats | None,
+    impact_y: float,
+) -> SizeCost:
+    """The book where there is one and it holds the size; the touch where its size is known
+    and holds it; beyond them the square-root model where bars gave sigma and ADV; else the
+    half-spread alone (the notional cap bounds such orders)."""
+    if book is not None:
+        walked = depth_slippage(book, side, qty)
+        if walked is not None:
+            levels = len(book.asks if side is OrderSide.BUY else book.bids)
+            return SizeCost(walked, 0.0, f"order book ({levels} levels)")
+        beyond = "beyond the order book"
+    elif touch_size is not None and qty <= touch_size:
+        return SizeCost(half_spread, 0.0, "touch size")
+    else:
+        beyond = "beyond the touch size" if touch_size is not None else "no depth shown"
+    if stats is None or stats.sigma_daily is None or stats.adv is None:
+        return SizeCost(half_spread, 0.0, f"{beyond}; no volume for the impact model")
+    impact = square_root_impact(impact_y, float(stats.sigma_daily), qty, float(stats.adv))
+    return SizeCost(half_spread, impact, f"{beyond}: square-root impact")
+
+
+@dataclass(slots=True, kw_only=True)
+class CostModel:
+    """The terms of the gate's cost decision, as the decision shows them (JSON numbers)."""
+
+    session: str
+    threshold_pct: Amount
+    spread_pct: Amount
+    spread_cost_pct: Amount
+    impact_pct: Amount
+    fees_pct: Amount
+    crossing_cost_pct: Amount
+    effective_spread_pct: Amount
+    depth: str
+    impact_y: float
+    bars: int = 0
+    sigma_per_minute: Amount | None = None
+    sigma_daily: Amount | None = None
+    adv: Amount | None = None
+    participation: Amount | None = None
+    wait_interval_s: float
+    typical_spread_pct: Amount | None = None
+    typical_source: str = "none observed"
+    drift_pct: Amount | None = None
+    wait_cost_pct: Amount | None = None
+    rule: str = "spread"  # what decided: spread, threshold, volatility, or a fallback said so
+    verdict: str = ""
