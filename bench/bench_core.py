@@ -37,12 +37,12 @@ from smart_routing.config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide
 from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.market_context import MarketContextCache
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from smart_routing.gate.router import SmartRouter
-from smart_routing.gate.venue_selection import VenuePorts
-from smart_routing.market.context import MarketContextCache
 from smart_routing.market.quotes import Quote
+from smart_routing.ports import VenuePorts
 from smart_routing.runtime import configured_engine, paper_broker
 
 

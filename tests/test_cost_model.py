@@ -16,10 +16,11 @@ from smart_routing.config import load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent
-from smart_routing.gate.cost_model import MarketContext, MarketStats, stats_from_bars
+from smart_routing.execution.market_context import MarketContextCache
+from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import RoutingPolicy
-from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
-from smart_routing.market.context import MarketContextCache
+from smart_routing.gate.router import SmartRouter
+from smart_routing.market.context import MarketContext, MarketStats, stats_from_bars
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.sessions import Session
 from smart_routing.market.spread import BookLevel, OrderBook

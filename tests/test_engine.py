@@ -28,8 +28,9 @@ from smart_routing.domain.orders import (
     client_order_id_for,
 )
 from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy
-from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
 from smart_routing.runtime import configured_engine
 
 INSTRUMENTS = BuiltinInstruments()

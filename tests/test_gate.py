@@ -10,8 +10,10 @@ import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, Position
+from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy, Threshold
-from smart_routing.gate.router import Conversion, CostCheck, GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
+from smart_routing.market.conversion import Conversion
 from smart_routing.market.quotes import Quote
 
 D = Decimal

@@ -18,9 +18,10 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderStatus, OrderType
 from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy
-from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
 
 OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
 # 100.00 / 100.25: a 0.25% spread, above the equity threshold; the mid 100.125 is off the tick.

@@ -6,7 +6,7 @@ from smart_routing.domain.errors import UnknownStrategyError
 from smart_routing.domain.signals import SignalType
 from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
-from smart_routing.gate.router import CostCheck, GateAction
+from smart_routing.gate.decision import CostCheck, GateAction
 from tests.doubles import CountingMarket
 
 

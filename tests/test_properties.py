@@ -10,8 +10,9 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.domain.assets import KNOWN_ASSETS, AssetClass, parse_symbol
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy
-from smart_routing.gate.router import CostCheck, GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
 from smart_routing.market.quotes import Quote, quote_problem
 from smart_routing.market.spread import spread_pct
 

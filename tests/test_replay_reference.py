@@ -15,7 +15,8 @@ import pytest
 
 from smart_routing.config import load_config
 from smart_routing.domain.orders import OrderSide
-from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.gate.decision import GateAction
+from smart_routing.gate.router import SmartRouter
 from smart_routing.replay import reading, scan
 from smart_routing.replay.accounting import Policy, Status
 from smart_routing.replay.gatekeeper import ReplayGate, replay_router

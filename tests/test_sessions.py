@@ -12,8 +12,9 @@ from smart_routing.config import load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.gate.decision import GateAction
 from smart_routing.gate.policy import STRATEGY_SOURCE, RoutingPolicy
-from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
 from smart_routing.market.quotes import Quote
 from smart_routing.market.sessions import Session, SessionRule, SessionTable, classify
 from smart_routing.market.trading_calendar import NEW_YORK, us_close_time

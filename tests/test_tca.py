@@ -9,16 +9,16 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderSide
+from smart_routing.domain.slippage import (
+    decision_to_fill_ms,
+    effective_spread_pct,
+    realized_slippage_pct,
+)
 from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.execution.fill_rules import OrderFills, trade_for_fill
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.gate.router import SmartRouter
 from smart_routing.portfolio.history import LotState, apply_trade
-from smart_routing.tca.slippage import (
-    decision_to_fill_ms,
-    effective_spread_pct,
-    realized_slippage_pct,
-)
 
 AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 OWNER = AccountOwner(tenant_id="t1", uid="u1")

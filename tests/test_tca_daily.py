@@ -11,6 +11,7 @@ from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountOwner
+from smart_routing.domain.slippage import markout_pct
 from smart_routing.execution.decision_record import (
     DecisionAction,
     DecisionRecord,
@@ -23,7 +24,6 @@ from smart_routing.gate.router import SmartRouter
 from smart_routing.market.trading_calendar import trading_date
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.tca.daily import dates_to_roll_up, roll_up
-from smart_routing.tca.slippage import markout_pct
 
 DAY = date(2026, 3, 2)
 AT = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

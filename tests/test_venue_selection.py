@@ -12,9 +12,10 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import InstrumentUnavailable
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderSide, client_order_id_for
 from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.gate.decision import GateAction
 from smart_routing.gate.fees import FeeSchedule
-from smart_routing.gate.router import GateAction, SmartRouter
-from smart_routing.gate.venue_selection import VenuePorts
+from smart_routing.gate.router import SmartRouter
+from smart_routing.ports import VenuePorts
 
 OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
 BTC = "BTC/USD"

@@ -28,7 +28,7 @@ _PUBLIC = {
     "LedgerStore": "ports",
     "MarketDataProvider": "ports",
     "SmartRouter": "gate.router",
-    "SmartRoutingDecision": "gate.router",
+    "SmartRoutingDecision": "gate.decision",
     "SignalType": "domain.signals",
     "TradingSignal": "domain.signals",
     "BaseStrategy": "strategies",

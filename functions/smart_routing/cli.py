@@ -19,9 +19,10 @@ from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.money import to_decimal
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.gate.decision import GateAction, SmartRoutingDecision
 from smart_routing.gate.limit_fallback import apply_fallback
-from smart_routing.gate.router import Conversion, GateAction, SmartRouter, SmartRoutingDecision
-from smart_routing.market.conversion import conversion_from_quote, conversion_pair
+from smart_routing.gate.router import SmartRouter
+from smart_routing.market.conversion import Conversion, conversion_from_quote, conversion_pair
 from smart_routing.market.quotes import Quote
 from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         OrderRequest,
         Position,
     )
+    from smart_routing.gate.fees import FeeSchedule
     from smart_routing.market.quotes import Bar, Quote
     from smart_routing.market.spread import OrderBook
     from smart_routing.portfolio.ledger import LedgerTrade
@@ -183,3 +185,14 @@ class FillSource(Protocol):
     venue: str
 
     def fills_since(self, cursor: str | None, limit: int) -> FillPage: ...
+
+
+@dataclass(frozen=True)
+class VenuePorts:
+    """One candidate venue for an asset class: what it quotes, lists, charges and holds."""
+
+    name: str
+    broker: Broker
+    market_data: MarketDataProvider
+    instruments: InstrumentSource
+    fees: FeeSchedule

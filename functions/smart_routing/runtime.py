@@ -17,7 +17,6 @@ from smart_routing.domain.orders import AccountOwner
 from smart_routing.execution.engine import ExecutionEngine
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.gate.router import SmartRouter
-from smart_routing.gate.venue_selection import VenuePorts
 from smart_routing.ports import (
     Broker,
     Clock,
@@ -25,6 +24,7 @@ from smart_routing.ports import (
     LedgerStore,
     MarketDataProvider,
     PaperAccountStore,
+    VenuePorts,
 )
 
 

@@ -27,10 +27,10 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.money import to_decimal
+from smart_routing.domain.slippage import markout_pct
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.market.quotes import Quote, quote_problem
 from smart_routing.ports import MarketDataProvider
-from smart_routing.tca.slippage import markout_pct
 from smart_routing_firebase import paths
 
 HORIZON = timedelta(minutes=5)

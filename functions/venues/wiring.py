@@ -10,7 +10,6 @@ from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.config import EngineConfig
 from smart_routing.domain.assets import AssetClass
-from smart_routing.gate.venue_selection import VenuePorts
 from smart_routing.ports import (
     Broker,
     Clock,
@@ -19,6 +18,7 @@ from smart_routing.ports import (
     OrderBook,
     PaperAccountStore,
     UserPositions,
+    VenuePorts,
 )
 from smart_routing.runtime import paper_broker
 from venues.instruments import CachedInstruments, VenueInstruments

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.identifiers import DocumentId
 from smart_routing.domain.money import ZERO, Amount
-from smart_routing.tca.slippage import Arrival
+from smart_routing.domain.slippage import Arrival
 
 PositiveFinite = Annotated[Amount, Field(gt=0, allow_inf_nan=False)]
 MAX_IDEMPOTENCY_KEY_LENGTH = 128

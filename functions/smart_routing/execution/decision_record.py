@@ -19,7 +19,7 @@ from smart_routing.domain.money import Amount
 from smart_routing.domain.orders import OrderSide
 from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunResult
-from smart_routing.gate.router import GateAction
+from smart_routing.gate.decision import GateAction
 from smart_routing.market.trading_calendar import trading_date
 
 

@@ -30,26 +30,28 @@ from smart_routing.domain.orders import (
     account_owner,
     client_order_id_for,
 )
+from smart_routing.domain.slippage import Arrival
+from smart_routing.execution.market_context import MarketContextCache
+from smart_routing.gate.decision import GateAction, SmartRoutingDecision, log_decision
 from smart_routing.gate.limit_fallback import (
     DEFAULT_LIMIT_TTL_S,
     WideSpreadAction,
     apply_fallback,
     expiry_of,
 )
-from smart_routing.gate.router import (
-    Conversion,
-    GateAction,
-    SmartRouter,
-    SmartRoutingDecision,
-    log_decision,
-)
-from smart_routing.gate.venue_selection import VenuePorts, choose_venue, chosen_venue
-from smart_routing.market.context import MarketContextCache
-from smart_routing.market.conversion import conversion_from_quote, conversion_pair
+from smart_routing.gate.router import SmartRouter
+from smart_routing.gate.venue_selection import choose_venue, chosen_venue
+from smart_routing.market.conversion import Conversion, conversion_from_quote, conversion_pair
 from smart_routing.market.quotes import Quote, quote_problem
 from smart_routing.portfolio.ledger import LedgerTrade, trade_from_fill
-from smart_routing.ports import Broker, Clock, InstrumentSource, LedgerStore, MarketDataProvider
-from smart_routing.tca.slippage import Arrival
+from smart_routing.ports import (
+    Broker,
+    Clock,
+    InstrumentSource,
+    LedgerStore,
+    MarketDataProvider,
+    VenuePorts,
+)
 
 
 class ExecutionStatus(StrEnum):

@@ -24,7 +24,7 @@ from smart_routing.execution.engine import (
     ExecutionStatus,
     market_data_error,
 )
-from smart_routing.gate.router import GateAction, SmartRoutingDecision
+from smart_routing.gate.decision import GateAction, SmartRoutingDecision
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.strategies import create_strategy
 

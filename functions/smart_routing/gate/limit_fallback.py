@@ -18,13 +18,9 @@ from weakref import WeakKeyDictionary
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.money import format_qty
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderType
-from smart_routing.gate.router import (
-    Conversion,
-    CostCheck,
-    GateAction,
-    SmartRouter,
-    SmartRoutingDecision,
-)
+from smart_routing.gate.decision import CostCheck, GateAction, SmartRoutingDecision
+from smart_routing.gate.router import SmartRouter
+from smart_routing.market.conversion import Conversion
 
 LIMIT_FALLBACK = "limit"
 DEFAULT_LIMIT_TTL_S = 60.0

@@ -21,19 +21,13 @@ scheduled runs, `dry_run` and the `route` what-if all decide here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
-
-from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, Amount, format_money, format_qty, round_money
+from smart_routing.domain.money import ZERO, format_money, format_qty, round_money
 from smart_routing.domain.orders import (
     AccountSnapshot,
     OrderIntent,
@@ -41,109 +35,16 @@ from smart_routing.domain.orders import (
     OrderType,
     QtyRounding,
 )
-from smart_routing.gate.cost_model import CostModel, MarketContext, size_cost
+from smart_routing.gate.cost_model import CostModel, size_cost
+from smart_routing.gate.decision import CostCheck, GateAction, SmartRoutingDecision
 from smart_routing.gate.fees import FeeSchedule, estimate_fees
 from smart_routing.gate.policy import FailMode, RoutingPolicy, Threshold
-from smart_routing.gate.venue_selection import VenueCandidate
+from smart_routing.market.context import MarketContext
+from smart_routing.market.conversion import Conversion
 from smart_routing.market.quotes import Quote, has_prices, quote_problem
 from smart_routing.market.sessions import Session
 from smart_routing.market.spread import format_pct
 from smart_routing.market.trading_calendar import NEW_YORK
-
-
-class GateAction(StrEnum):
-    EXECUTE = "execute"  # send it
-    WAIT = "wait"  # the cost check held it back: nothing sent
-    REJECT = "reject"  # instrument, size or account says no: nothing sent
-    INVALID = "invalid"  # the request itself is wrong (a typed qty off the grid)
-
-
-class CostCheck(StrEnum):
-    PASSED = "passed"
-    EXCEEDED = "exceeded"
-    BYPASSED = "bypassed"  # smart routing is off
-    UNAVAILABLE = "unavailable"  # no usable quote: the fail mode decided
-    NOT_REACHED = "not_reached"  # an earlier check failed
-
-
-class Conversion(BaseModel):
-    """How many units of the account currency one unit of the quote currency is worth."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rate: Amount
-    symbol: str  # the pair whose mid gave the rate, or the currency itself for 1
-
-
-@dataclass(slots=True, kw_only=True)
-class SmartRoutingDecision:
-    """The gate's whole answer. `should_execute`, `reason`, `spread_pct`, `downgraded`,
-    `symbol` and `asset_class` are the seed's fields; the rest say how it was reached.
-
-    A value: nothing changes it once the gate returns it. A plain slotted dataclass rather
-    than a frozen pydantic model, because it is built on the hot path from parts that are
-    already valid: validating (or freezing) 26 fields there cost half the gate's budget.
-    """
-
-    should_execute: bool
-    reason: str
-    spread_pct: Amount | None
-    downgraded: bool
-    symbol: str
-    asset_class: AssetClass
-    action: GateAction
-    cost_check: CostCheck
-    side: OrderSide
-    estimated_slippage: Amount | None = None
-    threshold_pct: Amount
-    threshold_source: str
-    session: Session | None = None
-    venue: str
-    instrument: InstrumentSpec
-    requested_qty: Amount
-    qty: Amount
-    limit_price: Amount | None = None
-    currency: str
-    price: Amount | None = None
-    notional: Amount | None = None
-    estimated_spread_cost: Amount | None = None
-    estimated_fees: Amount | None = None
-    account_currency: str | None = None
-    conversion: Conversion | None = None
-    notional_in_account_currency: Amount | None = None
-    quote: Quote | None = None
-    cost_model: CostModel | None = None
-    # "limit": the cost check failed and the engine's limit fallback placed a passive limit
-    # instead of waiting (see limit_fallback.py); None otherwise.
-    fallback: str | None = None
-    # Every venue priced, when more than one lists the instrument (venue_selection.py).
-    candidates: list[VenueCandidate] | None = None
-
-    def model_dump(
-        self,
-        *,
-        mode: str = "python",
-        include: set[str] | None = None,
-        exclude: set[str] | None = None,
-    ) -> dict[str, Any]:
-        """As pydantic models dump: mode="json" gives JSON types (money as numbers)."""
-        return _decision_adapter().dump_python(self, mode=mode, include=include, exclude=exclude)
-
-    def log_fields(self) -> dict[str, object]:
-        """Everything but the nested parts, as the log writer takes them (it writes Decimals
-        as numbers and enums as their values): cheaper than a full dump on every decision."""
-        return {name: getattr(self, name) for name in _LOG_FIELDS}
-
-
-_NESTED = {"instrument", "quote", "conversion", "limit_price", "cost_model", "candidates"}
-_LOG_FIELDS = tuple(
-    field.name for field in fields(SmartRoutingDecision) if field.name not in _NESTED
-)
-
-
-@cache
-def _decision_adapter() -> TypeAdapter[SmartRoutingDecision]:
-    return TypeAdapter(SmartRoutingDecision)
 
 
 class SmartRouter:
@@ -625,9 +526,3 @@ _NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
 @lru_cache(maxsize=256)
 def _bound_text(threshold: Decimal, source: str) -> str:
     return f"threshold {format_pct(threshold)} ({source})"
-
-
-def log_decision(decision: SmartRoutingDecision) -> None:
-    """exec.smart_routing, once per decision; a warning when no usable quote existed."""
-    severity = "WARNING" if decision.cost_check is CostCheck.UNAVAILABLE else "INFO"
-    logs.log_event(logs.SMART_ROUTING, severity=severity, **decision.log_fields())

@@ -10,48 +10,14 @@ instrument. See docs/cost-model.md, "Lowest-cost venue".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from smart_routing.domain.errors import InstrumentUnavailable
-from smart_routing.domain.money import Amount
-from smart_routing.gate.fees import FeeSchedule
-from smart_routing.ports import Broker, InstrumentSource, MarketDataProvider
-
-if TYPE_CHECKING:  # gate.py imports this module for the decision's field type
-    from smart_routing.gate.router import SmartRoutingDecision
-
-
-@dataclass(frozen=True)
-class VenuePorts:
-    """One candidate venue for an asset class: what it quotes, lists, charges and holds."""
-
-    name: str
-    broker: Broker
-    market_data: MarketDataProvider
-    instruments: InstrumentSource
-    fees: FeeSchedule
-
-
-@dataclass(slots=True, kw_only=True)
-class VenueCandidate:
-    """One venue as the decision shows it. `action` is None when the venue could not be
-    priced (it does not list the instrument, or its instrument data could not be read)."""
-
-    venue: str
-    chosen: bool = False
-    action: str | None = None
-    bid: Amount | None = None
-    ask: Amount | None = None
-    effective_spread_pct: Amount | None = None
-    fees_pct: Amount | None = None
-    crossing_cost_pct: Amount | None = None
-    reason: str
-
+from smart_routing.gate.decision import SmartRoutingDecision, VenueCandidate
 
 # What a venue's gate run gave: its decision, or why it could not be priced.
-Priced = tuple[str, "SmartRoutingDecision | str"]
+Priced = tuple[str, SmartRoutingDecision | str]
 
 
 def choose_venue(priced: Sequence[Priced]) -> tuple[str, SmartRoutingDecision]:

@@ -1,119 +1,79 @@
-"""The market context the engine hands the gate: bar statistics (cached per instance and
-symbol), the order book where the venue has one, and the spreads this instance has seen.
-
-The gate stays pure: everything here is fetched or remembered before it decides.
-"""
+"""What recent bars and the book say about a symbol beyond its quote: the market context the
+engine fetches before the gate decides (docs/cost-model.md)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from smart_routing.domain.assets import AssetClass
-from smart_routing.gate.cost_model import MarketContext, MarketStats, stats_from_bars
-from smart_routing.market.quotes import Quote, quote_problem
-from smart_routing.market.sessions import Session
+from smart_routing.market.quotes import Bar
 from smart_routing.market.spread import OrderBook
-from smart_routing.ports import Clock, MarketDataProvider
 
-DEFAULT_BAR_COUNT = 60  # one hour of one-minute bars
-DEFAULT_STATS_TTL_S = 300.0  # sigma and ADV move slowly: one fetch per symbol per 5 minutes
-SPREAD_WEIGHT = Decimal("0.2")  # weight of the newest spread in the running mean
-_PREFETCH_WORKERS = 4
+# Minutes in one trading day of each class: how one-minute figures scale to daily ones.
+TRADING_MINUTES_PER_DAY = {
+    AssetClass.EQUITY: 390.0,
+    AssetClass.OPTIONS: 390.0,
+    AssetClass.FOREX: 1440.0,
+    AssetClass.CRYPTO: 1440.0,
+}
+# Classes whose bar volume is not a traded quantity (OANDA's candle volume counts price ticks).
+NO_UNIT_VOLUME = frozenset({AssetClass.FOREX})
+MIN_RETURNS = 5  # fewer one-minute returns than this give no sigma
 
 
-class MarketContextCache:
-    """Per instance, thread-safe: stats per symbol for `stats_ttl_s`, and per symbol and
-    session an exponentially weighted mean of the spreads of the usable quotes seen."""
+@dataclass(frozen=True, slots=True)
+class MarketStats:
+    """What recent bars say about a symbol; computed once per symbol and cached."""
 
-    def __init__(
-        self,
-        market_data: MarketDataProvider,
-        clock: Clock,
-        *,
-        max_quote_age_s: float,
-        bar_count: int = DEFAULT_BAR_COUNT,
-        stats_ttl_s: float = DEFAULT_STATS_TTL_S,
-    ) -> None:
-        self.market_data, self.clock = market_data, clock
-        self.max_quote_age_s, self.bar_count, self.stats_ttl_s = (
-            max_quote_age_s,
-            bar_count,
-            stats_ttl_s,
-        )
-        self._stats: dict[tuple[str, AssetClass], tuple[float, MarketStats | None, str | None]]
-        self._stats = {}
-        self._spreads: dict[tuple[str, Session], tuple[Decimal, int]] = {}
-        self._lock = threading.Lock()
+    bars: int
+    sigma_per_minute: Decimal | None  # stdev of one-minute log returns
+    sigma_daily: Decimal | None  # sigma_per_minute * sqrt(trading minutes per day)
+    adv: Decimal | None  # average daily volume in the instrument's units; None: no volume
 
-    def prefetch(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
-        """Fetch the bars of every symbol whose stats are stale, a few symbols at a time."""
-        stale = [i for i in dict.fromkeys(instruments) if self._fresh(*i) is None]
-        if not stale:
-            return
-        with ThreadPoolExecutor(max_workers=min(_PREFETCH_WORKERS, len(stale))) as pool:
-            list(pool.map(lambda i: self._fetch_stats(*i), stale))
 
-    def context(
-        self, symbol: str, asset_class: AssetClass, quote: Quote | None, session: Session
-    ) -> MarketContext:
-        """The context for one decision; then the quote's spread joins what was seen."""
-        cached = self._fresh(symbol, asset_class) or self._fetch_stats(symbol, asset_class)
-        _, stats, error = cached
-        typical = self._spreads.get((symbol, session))
-        if quote is not None:
-            self._observe(symbol, session, quote)
-        return MarketContext(
-            stats=stats,
-            book=self._book(symbol, asset_class),
-            typical_spread_pct=None if typical is None else typical[0],
-            typical_source=(
-                "none observed"
-                if typical is None
-                else f"running mean of {typical[1]} spreads seen in {session}"
-            ),
-            stats_error=error,
-        )
+@dataclass(frozen=True, slots=True)
+class MarketContext:
+    """Everything beyond the quote the gate prices an order with, fetched beforehand."""
 
-    def _fresh(
-        self, symbol: str, asset_class: AssetClass
-    ) -> tuple[float, MarketStats | None, str | None] | None:
-        entry = self._stats.get((symbol, asset_class))
-        now = self.clock.now().timestamp()
-        return entry if entry is not None and now - entry[0] <= self.stats_ttl_s else None
+    stats: MarketStats | None = None
+    book: OrderBook | None = None
+    typical_spread_pct: Decimal | None = None  # this symbol's usual spread in this session
+    typical_source: str = "none observed"
+    stats_error: str | None = None  # why there are no stats, when there are none
 
-    def _fetch_stats(
-        self, symbol: str, asset_class: AssetClass
-    ) -> tuple[float, MarketStats | None, str | None]:
-        stats, error = None, None
-        try:
-            bars = self.market_data.get_bars(symbol, asset_class, self.bar_count)
-            stats = stats_from_bars(bars, asset_class) if bars else None
-            error = None if bars else "no bars"
-        except Exception as exc:  # no bars: the gate falls back to the spread rule, and says so
-            error = f"bars unavailable ({type(exc).__name__}: {exc})"
-        entry = (self.clock.now().timestamp(), stats, error)
-        with self._lock:
-            self._stats[(symbol, asset_class)] = entry
-        return entry
 
-    def _book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
-        try:
-            return self.market_data.get_order_book(symbol, asset_class)
-        except Exception:  # no depth: the touch size or the impact model prices the size
-            return None
+def stats_from_bars(bars: Sequence[Bar], asset_class: AssetClass) -> MarketStats:
+    """Sigma from the log returns between consecutive bars, each scaled to one minute by its
+    gap (a minute without trades has no bar); ADV from the volume over the minutes spanned."""
+    per_day = TRADING_MINUTES_PER_DAY[asset_class]
+    ordered = sorted(bars, key=lambda b: b.start)
+    scaled = []
+    for before, after in pairwise(ordered):
+        minutes = (after.start - before.start).total_seconds() / 60
+        if minutes > 0 and before.close > 0 and after.close > 0:
+            scaled.append(math.log(after.close / before.close) / math.sqrt(minutes))
+    sigma = _stdev(scaled) if len(scaled) >= MIN_RETURNS else None
+    adv = None
+    if ordered and asset_class not in NO_UNIT_VOLUME:
+        span = (ordered[-1].start - ordered[0].start).total_seconds() / 60 + 1
+        volume = sum(b.volume for b in ordered if math.isfinite(b.volume) and b.volume > 0)
+        adv = volume / span * per_day if volume > 0 else None
+    return MarketStats(
+        bars=len(ordered),
+        sigma_per_minute=_decimal(sigma),
+        sigma_daily=None if sigma is None else _decimal(sigma * math.sqrt(per_day)),
+        adv=_decimal(adv),
+    )
 
-    def _observe(self, symbol: str, session: Session, quote: Quote) -> None:
-        if quote_problem(quote, self.clock.now(), self.max_quote_age_s) is not None:
-            return
-        spread = (quote.ask - quote.bid) * 2 / (quote.ask + quote.bid)
-        key = (symbol, session)
-        with self._lock:
-            seen = self._spreads.get(key)
-            if seen is None:
-                self._spreads[key] = (spread, 1)
-            else:
-                mean, count = seen
-                self._spreads[key] = (mean + SPREAD_WEIGHT * (spread - mean), count + 1)
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value))
+
+
+def _stdev(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))

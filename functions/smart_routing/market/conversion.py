@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from pydantic import BaseModel, ConfigDict
+
 from smart_routing.domain.assets import FIAT_CURRENCIES, AssetClass
-from smart_routing.gate.router import Conversion
+from smart_routing.domain.money import Amount
 from smart_routing.market.quotes import Quote
+
+
+class Conversion(BaseModel):
+    """How many units of the account currency one unit of the quote currency is worth."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rate: Amount
+    symbol: str  # the pair whose mid gave the rate, or the currency itself for 1
+
 
 # Which currency is the base when two fiat currencies meet (the market's convention).
 _BASE_PRIORITY = ("EUR", "GBP", "AUD", "NZD", "USD", "CAD", "CHF")

@@ -11,14 +11,14 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.money import Amount, round_money
 from smart_routing.domain.orders import Order, OrderSide
-from smart_routing.gate.fees import FeeSchedule, estimate_fees
-from smart_routing.market.trading_calendar import trading_date
-from smart_routing.tca.slippage import (
+from smart_routing.domain.slippage import (
     Arrival,
     decision_to_fill_ms,
     effective_spread_pct,
     realized_slippage_pct,
 )
+from smart_routing.gate.fees import FeeSchedule, estimate_fees
+from smart_routing.market.trading_calendar import trading_date
 
 
 class LedgerTrade(BaseModel):

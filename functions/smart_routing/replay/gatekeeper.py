@@ -18,8 +18,9 @@ from decimal import Decimal
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide, Position
+from smart_routing.gate.decision import GateAction
 from smart_routing.gate.policy import RoutingPolicy
-from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.gate.router import SmartRouter
 from smart_routing.market.quotes import Quote
 from smart_routing.replay.reading import Order
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from smart_routing.config import EngineConfig
 from smart_routing.domain.orders import OrderSide
-from smart_routing.gate.router import GateAction, SmartRouter
+from smart_routing.gate.decision import GateAction
+from smart_routing.gate.router import SmartRouter
 from smart_routing.replay import accounting, scan
 from smart_routing.replay.accounting import Outcome, Policy, Status
 from smart_routing.replay.gatekeeper import ReplayGate, price, replay_router
