@@ -85,8 +85,8 @@ def state_after(history: int) -> LotState:
 
 def seed(db, uid: str, state: LotState, last: LedgerTrade) -> None:
     """The lots head and the open lot documents of `state`, in batches."""
-    from smart_routing_firebase import paths
-    from smart_routing_firebase.portfolio_mirror import head_document, lot_document
+    from smart_routing_firebase.handlers.mirror_ledger_trade import head_document, lot_document
+    from smart_routing_firebase.stores import paths
 
     db.document(paths.tax_lots(uid, "AAPL")).set(head_document(last, state))
     for start in range(0, len(state.lots), SEED_BATCH):
@@ -105,7 +105,7 @@ def seeded(db, state: LotState, history: int) -> str:
 
 
 def timed_mirror(db, uid: str, history: int, side: str | None) -> float:
-    from smart_routing_firebase.portfolio_mirror import mirror_trade
+    from smart_routing_firebase.handlers.mirror_ledger_trade import mirror_trade
 
     started = time.perf_counter()
     assert mirror_trade(db, trade(uid, history + 1, side)) is not None
@@ -113,7 +113,7 @@ def timed_mirror(db, uid: str, history: int, side: str | None) -> float:
 
 
 def drop_lots(db, uid: str) -> None:
-    from smart_routing_firebase import paths
+    from smart_routing_firebase.stores import paths
 
     lots = list(db.collection(paths.open_lots(uid, "AAPL")).list_documents())
     for start in range(0, len(lots), SEED_BATCH):
@@ -152,9 +152,9 @@ RECONCILED_FILLS = 2_000
 def bench_reconciler(db) -> dict[str, float]:
     from smart_routing.adapters.builtin_instruments import BuiltinInstruments
     from smart_routing.gate.fees import FeeSchedule
-    from smart_routing_firebase.reconciler import VenueReconciler
+    from smart_routing_firebase.reconciliation.venue_fills import VenueReconciler
     from tools.fakes.alpaca import FakeAlpaca, fill_activity
-    from venues.alpaca_fills import AlpacaFills
+    from venues.alpaca.fills import AlpacaFills
     from venues.settings import AlpacaSettings
 
     fake = FakeAlpaca().start()
@@ -182,8 +182,8 @@ def _seed_orders(db, fake, tenant: str, fill_activity) -> None:
     """One accepted order per fill, recorded as the order book records a real venue's order
     (with its venue order index entry), and its FILL activity at the fake."""
     from smart_routing.domain.orders import AccountOwner, Order
-    from smart_routing_firebase.one_commit import one_commit
-    from smart_routing_firebase.order_book import FirestoreOrderBook
+    from smart_routing_firebase.stores.one_commit import one_commit
+    from smart_routing_firebase.stores.orders import FirestoreOrderBook
 
     book = FirestoreOrderBook(db)
     for first in range(0, RECONCILED_FILLS, 200):
@@ -207,8 +207,8 @@ TCA_DAY = datetime(2026, 1, 6, 15, 0, tzinfo=UTC)
 
 def bench_tca_rollup(db) -> dict[str, float]:
     from smart_routing.execution.decision_record import DecisionRecord
-    from smart_routing_firebase.documents import to_document
-    from smart_routing_firebase.tca_rollup import roll_up_dates
+    from smart_routing_firebase.handlers.roll_up_tca import roll_up_dates
+    from smart_routing_firebase.stores.documents import to_document
 
     tenant = f"bench-tca-{uuid.uuid4().hex[:6]}"
     day = trading_date("EQUITY", TCA_DAY)
@@ -268,7 +268,7 @@ def main() -> None:
         client_environment(),
         running_emulators(ROOT / "emulator-data", ROOT / ".cache" / "emulators-bench.log"),
     ):
-        from smart_routing_firebase.app import firestore_client
+        from smart_routing_firebase.platform.app import firestore_client
 
         db = firestore_client()  # also initializes the Admin SDK that signs users up
         figures = bench_callable()

@@ -6,8 +6,8 @@ own function.
 
 from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn, tasks_fn
 
-from smart_routing_firebase import app, request_guard
-from smart_routing_firebase.deployment import REGION
+from smart_routing_firebase.platform import app, request_guard
+from smart_routing_firebase.platform.deployment import REGION
 
 options.set_global_options(region=REGION, max_instances=10)
 
@@ -27,14 +27,14 @@ app.initialize()
 @request_guard.reject_malformed
 @https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60, secrets=VENUE_SECRETS)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
-    from smart_routing_firebase.execute import handle_execute_strategy
+    from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
 
     return handle_execute_strategy(request)
 
 
 @firestore_fn.on_document_created(document="tenants/{tenant_id}/ledger_trades/{trade_id}")
 def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
-    from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
+    from smart_routing_firebase.handlers.mirror_ledger_trade import handle_ledger_trade_created
 
     data = event.data.to_dict() if event.data is not None else None
     handle_ledger_trade_created(data, dict(event.params))
@@ -47,7 +47,7 @@ def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
     secrets=VENUE_SECRETS,
 )
 def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
-    from smart_routing_firebase.scheduled import handle_scheduled_run
+    from smart_routing_firebase.handlers.run_scheduled_strategies import handle_scheduled_run
 
     handle_scheduled_run(event.schedule_time)
 
@@ -59,7 +59,7 @@ def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
     secrets=VENUE_SECRETS,
 )
 def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
-    from smart_routing_firebase.reconciler import handle_reconcile
+    from smart_routing_firebase.handlers.reconcile_venues import handle_reconcile
 
     handle_reconcile(event.schedule_time)
 
@@ -68,20 +68,20 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     document="tenants/{tenant_id}/orders/{client_order_id}", secrets=VENUE_SECRETS
 )
 def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
-    from smart_routing_firebase.reconciler import handle_order_created
+    from smart_routing_firebase.handlers.reconcile_new_order import handle_order_created
 
     handle_order_created(event.data.to_dict() if event.data is not None else None)
 
 
-# A fallback limit order's time to live (see smart_routing_firebase/limit_expiry.py). Task
-# queue ids take no "_": hence the name.
+# A fallback limit order's time to live (smart_routing_firebase/reconciliation/limit_expiry.py).
+# Task queue ids take no "_": hence the name.
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=10),
     memory=options.MemoryOption.MB_512,
     secrets=VENUE_SECRETS,
 )
 def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
-    from smart_routing_firebase.limit_expiry import handle_expiry_task
+    from smart_routing_firebase.handlers.expire_limit_order import handle_expiry_task
 
     try:
         return handle_expiry_task(request.data)
@@ -91,6 +91,6 @@ def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
 
 @scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=300)
 def roll_up_tca(event: scheduler_fn.ScheduledEvent) -> None:
-    from smart_routing_firebase.tca_rollup import handle_tca_rollup
+    from smart_routing_firebase.handlers.roll_up_tca import handle_tca_rollup
 
     handle_tca_rollup(event.schedule_time)

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "functions"))
 
 from firebase_admin import auth
 
-from smart_routing_firebase.app import firestore_client, initialize
+from smart_routing_firebase.platform.app import firestore_client, initialize
 from tools.emulators import emulator_environment
 
 DEMO_TENANT = "demo-tenant"

@@ -2,7 +2,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from smart_routing.domain.identifiers import DocumentId, InvalidIdentifier, check_id, id_problem
-from smart_routing_firebase import paths
+from smart_routing_firebase.stores import paths
 
 HOSTILE = {
     "": "empty",

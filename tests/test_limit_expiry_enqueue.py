@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from firebase_admin import exceptions, functions
 
-from smart_routing_firebase import app
-from smart_routing_firebase.limit_expiry import schedule_expiry, task_id_for
+from smart_routing_firebase.platform import app
+from smart_routing_firebase.reconciliation.limit_expiry import schedule_expiry, task_id_for
 
 NOW = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from firebase_functions import https_fn
 from firebase_functions.private import serving
 from flask import Flask, request
 
-from smart_routing_firebase.request_guard import (
+from smart_routing_firebase.platform.request_guard import (
     MAX_BODY_BYTES,
     MalformedRequest,
     check_body,

@@ -6,7 +6,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from smart_routing.domain.orders import IdempotencyKey
-from smart_routing_firebase.scheduled import (
+from smart_routing_firebase.handlers.run_scheduled_strategies import (
     schedule_tick,
     scheduled_idempotency_key,
 )

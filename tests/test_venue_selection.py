@@ -199,7 +199,7 @@ def test_an_instrument_only_another_venue_lists_passes_the_engines_precheck(cloc
 
 def test_a_class_settles_in_firestore_alone_only_when_every_candidate_is_paper(clock):
     from smart_routing.execution.pipeline import StrategyRunner
-    from smart_routing_firebase.services import settles_in_firestore
+    from smart_routing_firebase.platform.services import settles_in_firestore
 
     paper_only = engine_on(clock, venue("paper", clock, 49_995, 50_005))
     assert settles_in_firestore(StrategyRunner(paper_only), BTC, AssetClass.CRYPTO)

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from smart_routing_firebase.deployment import REGION
+from smart_routing_firebase.platform.deployment import REGION
 from tools.emulators import ENDPOINTS, PROJECT_ID
 
 AUTH_URL = f"http://{ENDPOINTS['auth'].address}/identitytoolkit.googleapis.com/v1"

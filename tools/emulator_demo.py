@@ -112,7 +112,7 @@ def wait_for_history(uid: str, trade_id: str | None, id_token: str) -> str:
 def run_in_parts() -> bool:
     """Buy more than the touch shows; the reconciler (right after the submission, then on its
     scheduled runs) fills the rest. Each part is its own ledger trade and history record."""
-    from smart_routing_firebase.app import firestore_client
+    from smart_routing_firebase.platform.app import firestore_client
 
     db = firestore_client()
     user = sign_in(DEMO_EMAIL, DEMO_PASSWORD)

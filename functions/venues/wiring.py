@@ -21,10 +21,10 @@ from smart_routing.ports import (
     VenuePorts,
 )
 from smart_routing.runtime import paper_broker
-from venues.instruments import CachedInstruments, VenueInstruments
-from venues.market_data import QuoteSource, SimulatedQuoteSource, VenueMarketData
+from venues.class_router import VenueRouter
+from venues.instrument_specs import CachedInstruments, VenueInstruments
+from venues.quote_sources import QuoteSource, SimulatedQuoteSource, VenueMarketData
 from venues.recording import RecordingBroker
-from venues.routing import VenueRouter
 from venues.settings import Venue, VenueSettings
 
 
@@ -120,11 +120,11 @@ def _ports(
 
 def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
     if venue is Venue.ALPACA and settings.alpaca is not None:
-        from venues.alpaca_fills import AlpacaFills
+        from venues.alpaca.fills import AlpacaFills
 
         return AlpacaFills(settings.alpaca, settings.timeout_s)
     if venue is Venue.OANDA and settings.oanda is not None:
-        from venues.oanda_fills import OandaFills
+        from venues.oanda.fills import OandaFills
 
         return OandaFills(settings.oanda, settings.timeout_s)
     raise ValueError(f"venue {venue.value} has no settings")
@@ -133,7 +133,7 @@ def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
 def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
     ttl_s = settings.instrument_cache_ttl_s
     if venue is Venue.ALPACA and settings.alpaca is not None:
-        from venues.alpaca import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
+        from venues.alpaca.trading import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
 
         return _Connected(
             AlpacaQuoteSource(settings.alpaca, settings.timeout_s),
@@ -141,7 +141,7 @@ def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
             CachedInstruments(AlpacaInstruments(settings.alpaca, settings.timeout_s), clock, ttl_s),
         )
     if venue is Venue.OANDA and settings.oanda is not None:
-        from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+        from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
 
         api = oanda_api(settings.oanda, settings.timeout_s)
         account_id = settings.oanda.account_id

@@ -27,7 +27,7 @@ def emulators() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def db(emulators):
-    from smart_routing_firebase.app import firestore_client
+    from smart_routing_firebase.platform.app import firestore_client
 
     return firestore_client()
 

@@ -10,14 +10,16 @@ import uuid
 
 from tools.emulators import ROOT, emulator_environment
 
-HEAVY = ("alpaca", "pandas", "smart_routing.execution.engine", "smart_routing.execution.pipeline",
-         "smart_routing_firebase.execute", "smart_routing.strategies")  # fmt: skip
+HEAVY = (
+    "alpaca", "pandas", "smart_routing.execution.engine", "smart_routing.execution.pipeline",
+    "smart_routing_firebase.handlers.execute_strategy", "smart_routing.strategies",
+)  # fmt: skip
 
 SCRIPT = """
 import json, sys
 import main
 after_import = sorted(sys.modules)
-from smart_routing_firebase.portfolio_mirror import handle_ledger_trade_created
+from smart_routing_firebase.handlers.mirror_ledger_trade import handle_ledger_trade_created
 handle_ledger_trade_created({trade}, {{"tenant_id": "cold", "trade_id": "cold-1"}})
 print(json.dumps({{"after_import": after_import, "after_mirror": sorted(sys.modules)}}))
 """

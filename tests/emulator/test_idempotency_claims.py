@@ -10,8 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from smart_routing_firebase import idempotency
-from smart_routing_firebase.idempotency import ClaimState, ExecutionInProgress, claim, complete
+from smart_routing_firebase.stores import idempotency
+from smart_routing_firebase.stores.idempotency import (
+    ClaimState,
+    ExecutionInProgress,
+    claim,
+    complete,
+)
 
 FINGERPRINT = idempotency.fingerprint({"symbol": "AAPL", "side": "buy", "qty": 1})
 

@@ -18,14 +18,14 @@ from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.gate.router import SmartRouter
-from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.limit_expiry import (
+from smart_routing_firebase.reconciliation.limit_expiry import (
     TASK_RUNS,
     LimitExpiry,
     run_expiry_task,
     task_id_for,
 )
-from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
 from tools.emulator_client import run_scheduled
 
 CASH = Decimal(100_000)

@@ -13,13 +13,13 @@ import pytest
 from smart_routing.market.trading_calendar import trading_date
 from smart_routing.portfolio.history import LotState, apply_trade
 from smart_routing.portfolio.ledger import LedgerTrade
-from smart_routing_firebase import portfolio_mirror
-from smart_routing_firebase.documents import to_document
-from smart_routing_firebase.portfolio_mirror import (
+from smart_routing_firebase.handlers import mirror_ledger_trade
+from smart_routing_firebase.handlers.mirror_ledger_trade import (
     FirestoreLots,
     handle_ledger_trade_created,
     mirror_trade,
 )
+from smart_routing_firebase.stores.documents import to_document
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call
 
@@ -325,7 +325,7 @@ def test_300_open_lots_live_in_their_own_documents_and_a_sell_reads_few(
     sell = ledger_trade(tenant_id, uid, 301, "sell", "3.5", 120)
     untouched_before = update_times(db, uid)[2]
 
-    monkeypatch.setattr(portfolio_mirror, "FirestoreLots", CountingLots)
+    monkeypatch.setattr(mirror_ledger_trade, "FirestoreLots", CountingLots)
     CountingLots.read = 0
     record = mirror_trade(db, sell)
     assert CountingLots.read <= 6  # the four lots it consumes, and a page's margin

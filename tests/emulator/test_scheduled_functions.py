@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from smart_routing.domain.orders import client_order_id_for
-from smart_routing_firebase.scheduled import scheduled_idempotency_key
+from smart_routing_firebase.handlers.run_scheduled_strategies import scheduled_idempotency_key
 from tools.emulator_client import run_scheduled
 
 FUNCTION = "run_scheduled_strategies"

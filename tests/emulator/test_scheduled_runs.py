@@ -19,8 +19,11 @@ from smart_routing.config import EngineConfig
 from smart_routing.domain.orders import client_order_id_for
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
-from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.scheduled import run_enabled_strategies, scheduled_idempotency_key
+from smart_routing_firebase.handlers.run_scheduled_strategies import (
+    run_enabled_strategies,
+    scheduled_idempotency_key,
+)
+from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 
 DEMO_TENANT, DEMO_USER = "demo-tenant", "demo-user"
 UPTREND = [100.0] * 19 + [110.0]

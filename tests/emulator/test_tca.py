@@ -13,10 +13,10 @@ import pytest
 
 from smart_routing.domain.orders import client_order_id_for
 from smart_routing.market.quotes import Quote
-from smart_routing_firebase.documents import to_document
-from smart_routing_firebase.markouts import record_markouts
-from smart_routing_firebase.scheduled import scheduled_idempotency_key
-from smart_routing_firebase.tca_rollup import roll_up_dates
+from smart_routing_firebase.handlers.roll_up_tca import roll_up_dates
+from smart_routing_firebase.handlers.run_scheduled_strategies import scheduled_idempotency_key
+from smart_routing_firebase.reconciliation.markouts import record_markouts
+from smart_routing_firebase.stores.documents import to_document
 from tests.emulator.conftest import wait_for
 from tests.test_tca_daily import DAY, DECISIONS, TRADES
 from tools.emulator_client import call, run_scheduled

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from smart_routing_firebase.limit_expiry import (
+from smart_routing_firebase.reconciliation.limit_expiry import (
     ALREADY_ENQUEUED,
     NOT_NEEDED,
     TASK_RUNS,

@@ -11,12 +11,12 @@ import pytest
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountOwner, OrderRequest, OrderType
-from smart_routing_firebase.order_book import FirestoreOrderBook
+from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from tests.emulator_venues.conftest import KEYS
 from tools.emulator_client import call, new_user, run_scheduled
 from tools.fakes.alpaca import fill_activity
 from tools.fakes.oanda import order_fill
-from venues.oanda import OandaBroker, oanda_api
+from venues.oanda.trading import OandaBroker, oanda_api
 from venues.recording import RecordingBroker
 from venues.settings import OandaSettings
 
@@ -135,8 +135,8 @@ def test_oanda_fills_in_parts_and_past_a_purged_cursor_are_recorded_once(db, fak
 def test_a_reconciler_that_dies_before_moving_its_cursor_is_finished_by_the_next_run(db, fakes):
     from smart_routing.adapters.builtin_instruments import BuiltinInstruments
     from smart_routing.gate.fees import FeeSchedule
-    from smart_routing_firebase.reconciler import VenueReconciler
-    from venues.alpaca_fills import AlpacaFills
+    from smart_routing_firebase.reconciliation.venue_fills import VenueReconciler
+    from venues.alpaca.fills import AlpacaFills
     from venues.settings import AlpacaSettings
 
     alpaca, _ = fakes

@@ -9,10 +9,10 @@ from smart_routing.execution.engine import ExecutionEngine
 from smart_routing.gate.policy import FailMode, RoutingPolicy
 from smart_routing.gate.router import SmartRouter
 from tools.fakes.alpaca import FakeAlpaca
-from venues.alpaca import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
-from venues.instruments import CachedInstruments
-from venues.market_data import VenueMarketData
-from venues.routing import VenueRouter
+from venues.alpaca.trading import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
+from venues.class_router import VenueRouter
+from venues.instrument_specs import CachedInstruments
+from venues.quote_sources import VenueMarketData
 from venues.settings import AlpacaSettings
 
 ALPACA_KEY, ALPACA_SECRET = "AKTESTKEY0123456789", "alpaca-secret-0123456789abcdef"

@@ -13,7 +13,7 @@ from smart_routing.domain.orders import OrderRequest, OrderSide, OrderStatus
 from tests.venues.conftest import TIMEOUT_S
 from tools.fakes.alpaca import fill_activity
 from tools.fakes.http import Fault
-from venues.alpaca_fills import AlpacaFills
+from venues.alpaca.fills import AlpacaFills
 
 ACTIVITIES = "/v2/account/activities/FILL"
 

@@ -39,9 +39,9 @@ from tests.venues.conftest import ALPACA_CLASSES
 from tools.fakes.alpaca import equity_asset
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
-from venues.instruments import CachedInstruments
-from venues.market_data import VenueMarketData
-from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.instrument_specs import CachedInstruments
+from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 
 HANG_S = 1.5  # longer than the clients' 0.5 s timeout

@@ -15,8 +15,8 @@ from smart_routing.domain.orders import OrderRequest, OrderType
 from tools.fakes.alpaca import crypto_asset, equity_asset, option_contract
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda, instrument
-from venues.instruments import CachedInstruments
-from venues.oanda import OandaBroker, OandaInstruments, oanda_api
+from venues.instrument_specs import CachedInstruments
+from venues.oanda.trading import OandaBroker, OandaInstruments, oanda_api
 from venues.settings import OandaSettings
 
 EXPIRED = "AAPL240119C00150000"

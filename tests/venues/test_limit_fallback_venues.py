@@ -17,9 +17,15 @@ from smart_routing.gate.limit_fallback import WideSpreadAction
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
-from venues.instruments import CachedInstruments
-from venues.market_data import VenueMarketData
-from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, gtd_time, oanda_api
+from venues.instrument_specs import CachedInstruments
+from venues.oanda.trading import (
+    OandaBroker,
+    OandaInstruments,
+    OandaQuoteSource,
+    gtd_time,
+    oanda_api,
+)
+from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 
 ORDERS = f"/v3/accounts/{ACCOUNT_ID}/orders"

@@ -20,10 +20,10 @@ from smart_routing.gate.policy import FailMode
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
-from venues import oanda
-from venues.instruments import CachedInstruments
-from venues.market_data import VenueMarketData
-from venues.oanda import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.instrument_specs import CachedInstruments
+from venues.oanda import trading as oanda
+from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 
 TOKEN = "oanda-token-0123456789abcdef-0123456789abcdef"

@@ -108,7 +108,7 @@ class _Account:
 def test_the_router_sums_accounts_in_one_currency_and_refuses_to_mix_them():
     from decimal import Decimal
 
-    from venues.routing import VenueRouter
+    from venues.class_router import VenueRouter
 
     same = VenueRouter({AssetClass.EQUITY: _Account("a", "USD"),
                         AssetClass.FOREX: _Account("b", "USD")})  # fmt: skip

@@ -1,1 +1,3 @@
-"""Adapters that need no account and no network: the embedded defaults."""
+"""Adapters that need no account and no network, the embedded defaults: the simulated market,
+the paper broker, in-memory stores, clocks. May import: the core below (domain to ports,
+config)."""

@@ -1,1 +1,3 @@
-"""TODO: domain."""
+"""The trading vocabulary: assets and symbols, instruments and their grids, money, orders,
+fills, signals, slippage against arrival, ids and errors. May import: the standard library and
+pydantic only."""

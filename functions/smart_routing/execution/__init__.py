@@ -1,1 +1,3 @@
-"""TODO: execution."""
+"""An intent through the gate to a venue and the ledger: the engine, the strategy pipeline,
+the fill rules of reconciliation, decision records, the market-context cache. May import:
+domain, market, gate, portfolio, ports, strategies, logs."""

@@ -1,1 +1,3 @@
-"""TODO: gate."""
+"""The one pre-trade gate: the decision value, the checks (router), the cost model and fees,
+the threshold policy, the limit fallback and lowest-cost venue selection. May import: domain,
+market, logs."""

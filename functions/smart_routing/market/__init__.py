@@ -1,1 +1,2 @@
-"""TODO: market."""
+"""What the market says: quotes and bars, spread and book depth, trading sessions and the
+trading calendar, currency conversion, bar statistics. May import: domain."""

@@ -2,5 +2,6 @@
 
 `python -m smart_routing replay --quotes QUOTES.csv --orders ORDERS.csv` replays each order
 under the `market`, `wait` and `limit` policies (docs/replay.md). Pure: no Firebase, and only
-the command imports it (it loads pyarrow and numpy).
+the command imports it (it loads pyarrow and numpy). May import: domain, market, gate,
+config.
 """

@@ -31,7 +31,7 @@ from smart_routing.domain.slippage import markout_pct
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.market.quotes import Quote, quote_problem
 from smart_routing.ports import MarketDataProvider
-from smart_routing_firebase import paths
+from smart_routing_firebase.stores import paths
 
 HORIZON = timedelta(minutes=5)
 HORIZON_NAME = "5m"

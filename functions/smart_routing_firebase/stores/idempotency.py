@@ -21,7 +21,7 @@ from typing import Any
 from google.api_core.exceptions import AlreadyExists, FailedPrecondition, NotFound
 from google.cloud.firestore import Client
 
-from smart_routing_firebase.one_commit import pending
+from smart_routing_firebase.stores.one_commit import pending
 
 LEASE = timedelta(seconds=60)
 WAIT_S = 45.0

@@ -22,7 +22,7 @@ from smart_routing import logs
 from smart_routing.execution.decision_record import DecisionAction, DecisionRecord
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.tca.daily import dates_to_roll_up, roll_up
-from smart_routing_firebase import paths
+from smart_routing_firebase.stores import paths
 
 COMPUTED_AT = "computed_at"
 
@@ -92,7 +92,7 @@ def _write(db: Client, tenant_id: str, day: date, document: dict[str, Any]) -> b
 
 def handle_tca_rollup(schedule_time: datetime) -> Counter[str]:
     """The scheduled body: the dates open at the tick (and an hour before it)."""
-    from smart_routing_firebase.app import firestore_client
+    from smart_routing_firebase.platform.app import firestore_client
 
     at = schedule_time if schedule_time.tzinfo else schedule_time.replace(tzinfo=UTC)
     days = dates_to_roll_up(at)

@@ -24,19 +24,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from google.api_core.exceptions import AlreadyExists, FailedPrecondition
+from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing import logs
-from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.fills import CursorExpired, FillPage, VenueFill
 from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.money import ZERO, to_decimal
 from smart_routing.domain.orders import (
-    WORKING_STATUSES,
     AccountOwner,
     Order,
     OrderSide,
@@ -53,15 +50,11 @@ from smart_routing.execution.fill_rules import (
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.positions import apply_trade, release
-from smart_routing.ports import Broker, FillSource, InstrumentSource, PaperAccountStore
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document, without_none
-from smart_routing_firebase.drift import DriftReport
-from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.markouts import handle_markouts
-from smart_routing_firebase.one_commit import COMMIT_REFUSED, attempt_in_one_commit
-from smart_routing_firebase.user_positions import (
-    VenuePositions,
+from smart_routing.ports import FillSource, InstrumentSource
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.one_commit import COMMIT_REFUSED
+from smart_routing_firebase.stores.venue_positions import (
     held_from,
     venue_position_document,
 )
@@ -511,206 +504,3 @@ def _order_update(entry: _Placed) -> dict[str, Any]:
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-class PaperReconciler:
-    """The paper venue's working orders, filled further at the quote of the moment."""
-
-    def __init__(
-        self,
-        db: Client,
-        paper: PaperBroker,
-        accounts: PaperAccountStore,
-        instruments: InstrumentSource,
-        fee_schedule: FeeSchedule,
-    ) -> None:
-        self.db, self.paper, self.accounts = db, paper, accounts
-        self.instruments, self.fee_schedule = instruments, fee_schedule
-        self.ledger = FirestoreLedgerStore(db)
-
-    def run(self) -> Counter[str]:
-        tally: Counter[str] = Counter()
-        for owner, order in self.accounts.working_orders():
-            try:
-                tally[self._work_in_one_commit(owner, order)] += 1
-            except VenueUnavailable as exc:  # no usable quote now: the next run tries again
-                tally["no_quote"] += 1
-                logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
-                               venue="paper", client_order_id=order.client_order_id,
-                               error=str(exc))  # fmt: skip
-        return tally
-
-    def _work_in_one_commit(self, owner: AccountOwner, order: Order) -> str:
-        """The fill, account, order and ledger trade commit together or not at all; when
-        another writer moved the order or account first, read them again and retry."""
-        for _ in range(PAGE_ATTEMPTS):
-            recorded = attempt_in_one_commit(self.db, lambda: self._work(owner, order))
-            if recorded is not None:
-                return "recorded" if recorded else "still_working"
-        return "contended"  # the next run tries again
-
-    def _work(self, owner: AccountOwner, order: Order) -> bool:
-        """Fill more of one working order; its ledger trade is staged in the same commit."""
-        fill = self.paper.work_order(owner, order)
-        if fill is None:
-            return False
-        state = OrderFills(owner, order, frozenset(), order.filled_qty, order.filled_qty)
-        spec = self.instruments.get_instrument(order.symbol, order.asset_class)
-        self.ledger.append(trade_for_fill(fill, fill.qty, state, spec, self.fee_schedule))
-        return True
-
-
-def refresh_orders(db: Client, broker: Broker, now: datetime | None = None) -> Counter[str]:
-    """Ask the venue about each order whose state the order book may not know: those left
-    `unknown` (recorded as the venue shows them; one it does not show stays unknown and is
-    asked again next run, until UNKNOWN_GIVE_UP after which it was never placed) and real
-    venues' working orders (a cancel, expiry or rejection is recorded; how much filled is the
-    ledger's to say, from the fills). `now`: the run's time (the current time by default)."""
-    tally: Counter[str] = Counter()
-    positions = VenuePositions(db)
-    as_of = now_or_current(now)
-    for snapshot in _orders_to_refresh(db):
-        data = snapshot.to_dict()
-        try:
-            found = broker.get_order_by_client_id(snapshot.id)
-            _release_ended(positions, data, found)
-        except Exception as exc:  # one venue down must not stop the others
-            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
-                           client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
-            tally["lookup_failed"] += 1
-            continue
-        if data["status"] == UNKNOWN_STATUS:
-            tally[_resolve_unknown(db, snapshot, data, found, as_of, positions)] += 1
-        elif found is not None and found.status in ENDED_WITHOUT_FILLS:
-            try:
-                snapshot.reference.update(
-                    {"status": found.status.value, "updated_at": as_of},
-                    option=db.write_option(last_update_time=snapshot.update_time),
-                )
-            except FailedPrecondition:  # fills were recorded meanwhile: asked again next run
-                tally["contended"] += 1
-                continue
-            tally[f"now_{found.status.value}"] += 1
-    return tally
-
-
-def _release_ended(positions: VenuePositions, data: dict[str, Any], found: Order | None) -> None:
-    """A real venue's sell that ended gives back its reservation, all but what the venue
-    filled and the ledger does not hold yet: each such fill takes its qty off when recorded."""
-    if found is None or found.is_working or found.side is not OrderSide.SELL:
-        return
-    if found.broker == PaperBroker.name:
-        return
-    recorded = to_decimal(data.get("recorded_qty", data.get("filled_qty", 0)), "recorded_qty")
-    owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
-    keep = max(found.filled_qty - recorded, ZERO)
-    positions.release(owner, found.symbol, found.client_order_id, keep)
-
-
-def _orders_to_refresh(db: Client) -> Iterator[Any]:
-    statuses = [UNKNOWN_STATUS, *(s.value for s in WORKING_STATUSES)]
-    query = db.collection_group("orders").where(filter=FieldFilter("status", "in", statuses))
-    for snapshot in query.stream():
-        if snapshot.get("status") == UNKNOWN_STATUS or snapshot.get("broker") != "paper":
-            yield snapshot
-
-
-def now_or_current(now: datetime | None) -> datetime:
-    """The run's time: never earlier than the clock (a late run judges by the present)."""
-    current = datetime.now(UTC)
-    return current if now is None else max(now, current)
-
-
-def _resolve_unknown(
-    db: Client, snapshot: Any, data: dict[str, Any], found: Order | None, now: datetime,
-    positions: VenuePositions,
-) -> str:  # fmt: skip
-    if found is None:
-        since = data.get("unknown_since") or data.get("updated_at")
-        if since is not None and now - since >= UNKNOWN_GIVE_UP:
-            return _not_placed(db, snapshot, data, now, since, positions)
-        snapshot.reference.update({"checked_at": now})
-        return "unknown_not_found"
-    document = without_none(to_document(found, _ORDER_TIMES))
-    snapshot.reference.set(
-        {**document, "uid": data["uid"], "tenant_id": data["tenant_id"], "updated_at": now},
-        merge=True,
-    )
-    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
-                   status=found.status.value)  # fmt: skip
-    return "unknown_resolved"
-
-
-def _not_placed(
-    db: Client, snapshot: Any, data: dict[str, Any], now: datetime, since: datetime,
-    positions: VenuePositions,
-) -> str:  # fmt: skip
-    """The venue never took it: the order ends and a sell gives back its whole reservation."""
-    minutes = int((now - since).total_seconds() // 60)
-    reason = (f"the venue has no order with this client_order_id {minutes} minutes after the "
-              "submission's outcome was unclear: it was never placed")  # fmt: skip
-    try:
-        snapshot.reference.update(
-            {"status": NOT_PLACED_STATUS, "reject_reason": reason, "updated_at": now},
-            option=db.write_option(last_update_time=snapshot.update_time),
-        )
-    except FailedPrecondition:  # resolved meanwhile: asked again next run
-        return "contended"
-    if data.get("side") == OrderSide.SELL.value and data.get("symbol"):
-        owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
-        positions.release(owner, data["symbol"], snapshot.id, ZERO)
-    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
-                   status=NOT_PLACED_STATUS, reason=reason)  # fmt: skip
-    return "unknown_not_placed"
-
-
-def handle_reconcile(now: datetime | None = None) -> Counter[str]:
-    """One reconciler run over every venue account in use: fallback limits past their time to
-    live canceled (as of `now`, the run's scheduled time, or the current time when later),
-    real venues' fills, the paper venue's working orders, and the orders left unknown. A
-    failing venue is logged and retried next run; the others still run."""
-    from smart_routing_firebase.limit_expiry import LimitExpiry
-    from smart_routing_firebase.services import services
-
-    svc = services()
-    tally: Counter[str] = Counter()
-    as_of = now_or_current(now)
-    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, as_of)
-    steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
-    steps += [
-        (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
-        for source in svc.venues.fill_sources
-    ]
-    paper = svc.venues.paper
-    steps.append(
-        ("paper", PaperReconciler(svc.db, paper, svc.paper_accounts, paper.instruments,
-                                  svc.config.fees))
-    )  # fmt: skip
-    steps += [(f"{s.venue}.drift", DriftReport(svc.db, s.venue, svc.venues.broker))
-              for s in svc.venues.fill_sources]  # fmt: skip
-    for venue, reconciler in steps:
-        try:
-            tally.update({f"{venue}.{key}": n for key, n in reconciler.run().items()})
-        except Exception as exc:  # one venue down must not stop the others
-            tally[f"{venue}.failed"] += 1
-            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", venue=venue,
-                           error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
-    try:
-        tally.update(refresh_orders(svc.db, svc.venues.broker, as_of))
-    except Exception as exc:  # logged; the next run asks again
-        tally["refresh.failed"] += 1
-        logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",
-                       error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
-    tally.update(handle_markouts(svc.db, svc.venues.market_data, svc.config.routing))
-    logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
-    return tally
-
-
-def handle_order_created(data: dict[str, Any] | None) -> Counter[str]:
-    """Right after a submission that did not fill at once: reconcile that order's venue."""
-    if data is None or data.get("status") not in {s.value for s in WORKING_STATUSES}:
-        return Counter()
-    from smart_routing_firebase.limit_expiry import schedule_expiry
-
-    schedule_expiry(data)
-    return handle_reconcile()

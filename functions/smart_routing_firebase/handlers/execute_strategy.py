@@ -16,10 +16,10 @@ from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.strategies import STRATEGIES
-from smart_routing_firebase import idempotency, paths
-from smart_routing_firebase.decision_log import record_decision
-from smart_routing_firebase.one_commit import attempt_in_one_commit, run_in_one_commit
-from smart_routing_firebase.services import Services, services, settles_in_firestore
+from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
+from smart_routing_firebase.stores import idempotency, paths
+from smart_routing_firebase.stores.decisions import record_decision
+from smart_routing_firebase.stores.one_commit import attempt_in_one_commit, run_in_one_commit
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
 

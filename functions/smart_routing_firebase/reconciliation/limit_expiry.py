@@ -33,8 +33,8 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.ports import Broker
-from smart_routing_firebase import paths
-from smart_routing_firebase.deployment import REGION
+from smart_routing_firebase.platform.deployment import REGION
+from smart_routing_firebase.stores import paths
 
 # Cloud Tasks queue ids take letters, digits and hyphens only: the function's name has no "_".
 TASK_FUNCTION = "expirelimitorder"
@@ -73,7 +73,7 @@ def schedule_expiry(data: dict[str, Any] | None, now: datetime | None = None) ->
 def _enqueue(data: dict[str, Any], now: datetime) -> str:
     from firebase_admin import exceptions, functions
 
-    from smart_routing_firebase.app import initialize
+    from smart_routing_firebase.platform.app import initialize
 
     delay = max(0, math.ceil((data["expires_at"] - now).total_seconds()))
     task_id = task_id_for(data["tenant_id"], data["client_order_id"])
@@ -149,17 +149,6 @@ class LimitExpiry:
         logs.log_event(logs.LogEvent.LIMIT_EXPIRED, client_order_id=snapshot.id,
                        expires_at=data.get("expires_at"), outcome=outcome)  # fmt: skip
         return outcome
-
-
-def handle_expiry_task(data: Any, now: datetime | None = None) -> str:
-    """The task function's body, on the instance's services (see `run_expiry_task`)."""
-    from smart_routing_firebase.reconciler import handle_reconcile
-    from smart_routing_firebase.services import services
-
-    now = now or datetime.now(UTC)
-    svc = services()
-    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, now)
-    return run_expiry_task(expiry, data, lambda: handle_reconcile(now))
 
 
 def run_expiry_task(expiry: LimitExpiry, data: Any, reconcile: Callable[[], object]) -> str:

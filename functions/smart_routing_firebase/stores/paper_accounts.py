@@ -26,10 +26,10 @@ from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.money import ZERO, to_decimal
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY, PaperAccount
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import ORDER_TIMES, to_document
-from smart_routing_firebase.one_commit import PendingCommit, pending
-from smart_routing_firebase.user_positions import position_document
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import ORDER_TIMES, to_document
+from smart_routing_firebase.stores.one_commit import PendingCommit, pending
+from smart_routing_firebase.stores.venue_positions import position_document
 
 _ORDER_TIMES = ORDER_TIMES
 PAPER_VENUE = PaperBroker.name

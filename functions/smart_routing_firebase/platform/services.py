@@ -14,11 +14,11 @@ from smart_routing.config import EngineConfig, load_config
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
-from smart_routing_firebase.app import firestore_client
-from smart_routing_firebase.ledger_store import FirestoreLedgerStore
-from smart_routing_firebase.order_book import FirestoreOrderBook
-from smart_routing_firebase.paper_accounts import FirestorePaperAccounts
-from smart_routing_firebase.user_positions import VenuePositions
+from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+from smart_routing_firebase.stores.orders import FirestoreOrderBook
+from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
 

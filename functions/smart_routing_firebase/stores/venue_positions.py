@@ -30,8 +30,8 @@ from smart_routing.portfolio.positions import (
     release,
     reserve,
 )
-from smart_routing_firebase import paths
-from smart_routing_firebase.one_commit import PendingCommit
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.one_commit import PendingCommit
 
 PAPER_VENUE = PaperBroker.name
 RESERVE_ATTEMPTS = 20

@@ -62,7 +62,7 @@ from smart_routing.domain.orders import (
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import BookLevel, OrderBook
 from venues.http import MAYBE_SENT, describe, retry_after_s, with_timeout
-from venues.instruments import unlisted
+from venues.instrument_specs import unlisted
 from venues.settings import AlpacaSettings
 
 T = TypeVar("T")

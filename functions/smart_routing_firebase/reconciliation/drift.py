@@ -21,7 +21,7 @@ from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.money import ZERO, to_decimal
 from smart_routing.ports import Broker
-from smart_routing_firebase import paths
+from smart_routing_firebase.stores import paths
 
 POSITIONS_GROUP = "symbols"  # users/{uid}/portfolio/positions/symbols/{symbol key}
 

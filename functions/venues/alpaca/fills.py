@@ -18,7 +18,7 @@ from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.fills import FillPage, VenueFill
 from smart_routing.domain.orders import OrderSide
-from venues.alpaca import _canonical, _rate_limited, trading_client
+from venues.alpaca.trading import _canonical, _rate_limited, trading_client
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
 from venues.settings import AlpacaSettings

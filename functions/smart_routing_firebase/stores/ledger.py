@@ -11,10 +11,10 @@ from google.cloud.firestore import Client, DocumentReference, Transaction
 
 from smart_routing.domain.errors import FillAlreadyRecorded
 from smart_routing.portfolio.ledger import LedgerTrade
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document
-from smart_routing_firebase.one_commit import pending
-from smart_routing_firebase.user_positions import VenuePositions, moves_position
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.one_commit import pending
+from smart_routing_firebase.stores.venue_positions import VenuePositions, moves_position
 
 
 class FirestoreLedgerStore:

@@ -37,8 +37,8 @@ from smart_routing.portfolio.history import (
 )
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.lot_book import TaxLot, lot_sort_key
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import to_document
 
 SORT_KEY = "sort_key"
 _HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
@@ -182,7 +182,7 @@ def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, s
     A document that is not a trade the mirror can apply is logged as rejected and left out:
     retrying will not fix it."""
     from smart_routing import logs
-    from smart_routing_firebase.app import firestore_client
+    from smart_routing_firebase.platform.app import firestore_client
 
     if data is None:
         logs.log_event(

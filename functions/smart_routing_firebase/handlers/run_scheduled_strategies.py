@@ -24,10 +24,10 @@ from smart_routing.domain.orders import (
 from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
-from smart_routing_firebase import idempotency, paths
-from smart_routing_firebase.decision_log import record_decision
-from smart_routing_firebase.one_commit import run_in_one_commit
-from smart_routing_firebase.services import settles_in_firestore
+from smart_routing_firebase.platform.services import settles_in_firestore
+from smart_routing_firebase.stores import idempotency, paths
+from smart_routing_firebase.stores.decisions import record_decision
+from smart_routing_firebase.stores.one_commit import run_in_one_commit
 
 _DIGEST_LENGTH = 64  # sha256, hex
 
@@ -215,7 +215,7 @@ def _log_failure(path: str, symbol: str | None, exc: Exception) -> None:
 
 
 def handle_scheduled_run(schedule_time: datetime) -> Counter[str]:
-    from smart_routing_firebase.services import services
+    from smart_routing_firebase.platform.services import services
 
     svc = services()
     return run_enabled_strategies(svc.db, svc.runner, schedule_time)

@@ -19,9 +19,9 @@ from smart_routing.domain.orders import client_order_id_for
 from smart_routing.execution.decision_record import DecisionRecord, DecisionSource, decision_record
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing.gate.venue_selection import chosen_venue
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import to_document
-from smart_routing_firebase.one_commit import pending
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.one_commit import pending
 
 
 def record_decision(

@@ -36,7 +36,7 @@ from smart_routing.domain.orders import (
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.ports import InstrumentSource
 from venues.http import MAYBE_SENT, describe
-from venues.instruments import unlisted
+from venues.instrument_specs import unlisted
 from venues.settings import OandaSettings
 
 DUPLICATE_CLIENT_ID = "CLIENT_ORDER_ID_ALREADY_EXISTS"

@@ -24,7 +24,7 @@ from smart_routing.domain.money import ZERO
 from smart_routing.domain.orders import OrderSide
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
-from venues.oanda import _fees, _request, _time, oanda_api, symbol_of
+from venues.oanda.trading import _fees, _request, _time, oanda_api, symbol_of
 from venues.settings import OandaSettings
 
 DEFAULT_TIMEOUT_S = 10.0

@@ -10,9 +10,9 @@ from google.cloud.firestore import Client, DocumentReference
 
 from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import AccountOwner, Order, OrderRequest
-from smart_routing_firebase import paths
-from smart_routing_firebase.documents import ORDER_TIMES, to_document, without_none
-from smart_routing_firebase.one_commit import pending
+from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import ORDER_TIMES, to_document, without_none
+from smart_routing_firebase.stores.one_commit import pending
 
 UNKNOWN = "unknown"
 

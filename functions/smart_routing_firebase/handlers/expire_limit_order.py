@@ -1,0 +1,18 @@
+"""The expirelimitorder task: a fallback limit order's time to live has come."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from smart_routing_firebase.handlers.reconcile_venues import handle_reconcile
+from smart_routing_firebase.platform.services import services
+from smart_routing_firebase.reconciliation.limit_expiry import LimitExpiry, run_expiry_task
+
+
+def handle_expiry_task(data: Any, now: datetime | None = None) -> str:
+    """The task function's body, on the instance's services (see `run_expiry_task`)."""
+    now = now or datetime.now(UTC)
+    svc = services()
+    expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, now)
+    return run_expiry_task(expiry, data, lambda: handle_reconcile(now))
