@@ -4,6 +4,7 @@ venue's resting limit, filled only when the market reaches it, canceled at the e
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderStatus, OrderType
 from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
 from smart_routing.gate.decision import CostCheck, GateAction
-from smart_routing.gate.limit_fallback import WideSpreadAction
+from smart_routing.gate.limit_fallback import WideSpreadAction, fallback_decision
 from smart_routing.gate.policy import FailMode, RoutingPolicy
 from smart_routing.gate.router import SmartRouter
 
@@ -179,3 +180,27 @@ def test_a_filled_paper_order_is_not_canceled(clock):
     filled = engine.execute_intent(intent()).order
     assert filled.status is OrderStatus.FILLED
     assert broker.cancel_order(filled.client_order_id, AssetClass.EQUITY, OWNER) == filled
+
+
+def test_the_fallback_builds_a_new_decision_and_leaves_the_gates_untouched(clock):
+    """Decisions are values: the fallback's is a new one; neither it nor its cost model can
+    be changed once made."""
+    market, broker, engine = make(clock)
+    spec = engine.instruments.get_instrument("AAPL", AssetClass.EQUITY)
+    quote, account = market.get_quote("AAPL", AssetClass.EQUITY), broker.get_account(
+        AssetClass.EQUITY, OWNER)  # fmt: skip
+    router = engine.router
+    held = router.decide(intent(), spec, quote, MIDDAY, account)
+    limit = intent(order_type=OrderType.LIMIT, limit_price=Decimal("100.12"))
+    checked = router.decide(limit, spec, quote, MIDDAY, account)
+    held_before, checked_before = held.model_dump(), checked.model_dump()
+
+    fallback = fallback_decision(held, checked, 45)
+
+    assert held.action is GateAction.WAIT and fallback.fallback == "limit"
+    assert fallback is not checked and fallback.cost_model is held.cost_model
+    assert (held.model_dump(), checked.model_dump()) == (held_before, checked_before)
+    with pytest.raises(FrozenInstanceError):
+        fallback.reason = "changed"  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        held.cost_model.verdict = "execute"  # type: ignore[union-attr, misc]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from smart_routing.domain.money import Amount
 from smart_routing.domain.orders import OrderSide
@@ -71,9 +72,10 @@ def size_cost(
     return SizeCost(half_spread, impact, f"{beyond}: square-root impact")
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class CostModel:
-    """The terms of the gate's cost decision, as the decision shows them (JSON numbers)."""
+    """The terms of the gate's cost decision, as the decision shows them (JSON numbers). A
+    value, like the decision that carries it (see SmartRoutingDecision.from_fields)."""
 
     session: str
     threshold_pct: Amount
@@ -97,3 +99,11 @@ class CostModel:
     wait_cost_pct: Amount | None = None
     rule: str = "spread"  # what decided: spread, threshold, volatility, or a fallback said so
     verdict: str = ""
+
+    @classmethod
+    def from_terms(cls, terms: dict[str, Any]) -> CostModel:
+        """The gate's fast path: the model over `terms` (field names only, each already valid),
+        which the caller hands over and never touches again."""
+        model = object.__new__(cls)
+        object.__setattr__(model, "__dict__", terms)
+        return model

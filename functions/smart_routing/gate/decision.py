@@ -21,7 +21,7 @@ from smart_routing.market.quotes import Quote
 from smart_routing.market.sessions import Session
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VenueCandidate:
     """One venue as the decision shows it. `action` is None when the venue could not be
     priced (it does not list the instrument, or its instrument data could not be read)."""
@@ -52,14 +52,16 @@ class CostCheck(StrEnum):
     NOT_REACHED = "not_reached"  # an earlier check failed
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class SmartRoutingDecision:
     """The gate's whole answer. `should_execute`, `reason`, `spread_pct`, `downgraded`,
     `symbol` and `asset_class` are the seed's fields; the rest say how it was reached.
 
-    A value: nothing changes it once the gate returns it. A plain slotted dataclass rather
-    than a frozen pydantic model, because it is built on the hot path from parts that are
-    already valid: validating (or freezing) 26 fields there cost half the gate's budget.
+    A value: frozen, so nothing changes it once the gate returns it; a variant (the limit
+    fallback's, the chosen venue's with its candidates) is a new decision. A frozen dataclass
+    rather than a pydantic model, because the gate builds one per order from parts that are
+    already valid: `from_fields` makes it in one step, where validating (or setting) 31
+    fields one by one would cost a third of the gate's budget.
     """
 
     should_execute: bool
@@ -95,6 +97,20 @@ class SmartRoutingDecision:
     fallback: str | None = None
     # Every venue priced, when more than one lists the instrument (venue_selection.py).
     candidates: list[VenueCandidate] | None = None
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> SmartRoutingDecision:
+        """The gate's fast path: the decision over `fields` (field names only, each already
+        valid; left out, a field takes its default), which the caller hands over and never
+        touches again."""
+        decision = object.__new__(cls)
+        object.__setattr__(decision, "__dict__", fields)
+        return decision
+
+    def replaced(self, **changes: Any) -> SmartRoutingDecision:
+        """A new decision: this one with `changes` (dataclasses.replace, without re-setting
+        every field one by one)."""
+        return SmartRoutingDecision.from_fields({**self.__dict__, **changes})
 
     def model_dump(
         self,

@@ -101,10 +101,9 @@ def limit_intent(intent: OrderIntent, price: Decimal) -> OrderIntent:
 def fallback_decision(
     held: SmartRoutingDecision, checked: SmartRoutingDecision, ttl_s: float
 ) -> SmartRoutingDecision:
-    """The decision for the fallback: `checked` (the gate on the limit order, cost check
-    skipped) says whether it may go; the reason starts with why the market order was held.
-    `checked` is completed in place: it was built for this alone, and a copy of its 27
-    fields would cost more than the rest of the fallback."""
+    """The decision for the fallback, a new value: `checked` (the gate on the limit order, cost
+    check skipped) says whether it may go; the reason starts with why the market order was
+    held, and the cost model is the held order's, term by term."""
     price = format_qty(checked.limit_price) if checked.limit_price is not None else "?"
     if checked.action is GateAction.EXECUTE:
         reason = (
@@ -113,12 +112,13 @@ def fallback_decision(
         )
     else:
         reason = f"{held.reason}; the limit fallback at {price} cannot go: {checked.reason}"
-    checked.reason = reason
-    checked.cost_check = CostCheck.EXCEEDED
-    checked.downgraded = checked.action is GateAction.EXECUTE  # sent, but as a passive limit
-    checked.fallback = LIMIT_FALLBACK
-    checked.cost_model = held.cost_model  # why the market order was held, term by term
-    return checked
+    return checked.replaced(
+        reason=reason,
+        cost_check=CostCheck.EXCEEDED,
+        downgraded=checked.action is GateAction.EXECUTE,  # sent, but as a passive limit
+        fallback=LIMIT_FALLBACK,
+        cost_model=held.cost_model,
+    )
 
 
 def expiry_of(decided_at: datetime, ttl_s: float) -> datetime:

@@ -10,7 +10,6 @@ instrument. See docs/cost-model.md, "Lowest-cost venue".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from decimal import Decimal
 
 from smart_routing.domain.errors import InstrumentUnavailable
@@ -34,7 +33,7 @@ def choose_venue(priced: Sequence[Priced]) -> tuple[str, SmartRoutingDecision]:
     else:
         index, name, decision = decisions[0]
     candidates = [_candidate(n, d, chosen=i == index) for i, (n, d) in enumerate(priced)]
-    return name, replace(decision, candidates=candidates)
+    return name, decision.replaced(candidates=candidates)
 
 
 def chosen_venue(decision: SmartRoutingDecision) -> str | None:
