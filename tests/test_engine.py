@@ -27,7 +27,8 @@ from smart_routing.domain.orders import (
     OrderType,
     client_order_id_for,
 )
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy
 from smart_routing.gate.router import SmartRouter

@@ -18,7 +18,8 @@ from smart_routing.config import load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderStatus, OrderType
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.limit_fallback import WideSpreadAction, fallback_decision
 from smart_routing.gate.policy import FailMode, RoutingPolicy

@@ -13,7 +13,7 @@ from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.instruments import builtin_spec
 from smart_routing.domain.money import format_money, minor_unit, round_money, to_decimal
 from smart_routing.domain.orders import Order, OrderIntent, OrderSide, OrderType
-from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.fees import FeeSchedule, estimate_fees
 from smart_routing.portfolio.ledger import trade_from_fill

@@ -4,8 +4,8 @@ import pytest
 
 from smart_routing.domain.errors import UnknownStrategyError
 from smart_routing.domain.signals import SignalType
-from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import CostCheck, GateAction
 from tests.doubles import CountingMarket
 

@@ -14,8 +14,9 @@ from smart_routing.domain.slippage import (
     effective_spread_pct,
     realized_slippage_pct,
 )
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
 from smart_routing.execution.fill_rules import OrderFills, trade_for_fill
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.gate.router import SmartRouter
 from smart_routing.portfolio.history import LotState, apply_trade

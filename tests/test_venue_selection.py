@@ -11,7 +11,8 @@ from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import InstrumentUnavailable
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderSide, client_order_id_for
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import GateAction
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.gate.router import SmartRouter

@@ -14,7 +14,8 @@ from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.domain.orders import AccountOwner, OrderIntent
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.gate.router import SmartRouter

@@ -12,7 +12,7 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, TimeInForce
-from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.policy import FailMode
 from smart_routing.market.spread import depth_slippage
 from tests.venues.conftest import ALPACA_KEY, ALPACA_SECRET

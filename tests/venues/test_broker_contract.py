@@ -31,7 +31,8 @@ from smart_routing.domain.orders import (
     OrderIntent,
     OrderRequest,
 )
-from smart_routing.execution.engine import ExecutionEngine, ExecutionStatus
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.portfolio.paper_account import PaperAccount
 from smart_routing.ports import Broker, InstrumentSource, MarketDataProvider
 from smart_routing.runtime import configured_engine

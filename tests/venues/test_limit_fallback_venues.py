@@ -12,7 +12,7 @@ import pytest
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderStatus, OrderType
-from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault

@@ -15,7 +15,7 @@ from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, OrderStatus, OrderType
-from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.policy import FailMode
 from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault

@@ -11,7 +11,7 @@ from smart_routing.config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import OrderIntent, OrderSide
-from smart_routing.execution.engine import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.runtime import configured_engine
 from venues.settings import Venue, load_venue_settings
 from venues.wiring import build_venues

@@ -17,8 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.money import Amount
 from smart_routing.domain.orders import OrderSide
-from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunResult
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import GateAction
 from smart_routing.market.trading_calendar import trading_date
 

@@ -1,12 +1,10 @@
-"""The execution engine: smart routing gate, then the broker, then the ledger."""
+"""The execution engine: one intent through the gate (on the cheapest of its class's venues,
+when several list it), then the venue, then the ledger. What the gate needs is fetched by
+gate_inputs.py, the order is sent by submission.py, and the outcome is a result.py value."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
@@ -17,21 +15,24 @@ from smart_routing.domain.errors import (
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.money import format_qty
 from smart_routing.domain.orders import (
     AccountOwner,
-    AccountSnapshot,
     Order,
     OrderIntent,
-    OrderRequest,
-    OrderStatus,
-    OrderType,
     account_owner,
     client_order_id_for,
 )
-from smart_routing.domain.slippage import Arrival
+from smart_routing.execution.gate_inputs import conversion_for, fetch_quote, read_account
 from smart_routing.execution.market_context import MarketContextCache
+from smart_routing.execution.result import (
+    GATE_STATUS,
+    ExecutionResult,
+    ExecutionStatus,
+    log_result,
+    status_of,
+)
+from smart_routing.execution.submission import order_request, submit
 from smart_routing.gate.decision import GateAction, SmartRoutingDecision, log_decision
 from smart_routing.gate.limit_fallback import (
     DEFAULT_LIMIT_TTL_S,
@@ -41,8 +42,7 @@ from smart_routing.gate.limit_fallback import (
 )
 from smart_routing.gate.router import SmartRouter
 from smart_routing.gate.venue_selection import choose_venue, chosen_venue
-from smart_routing.market.conversion import Conversion, conversion_from_quote, conversion_pair
-from smart_routing.market.quotes import Quote, quote_problem
+from smart_routing.market.quotes import Quote
 from smart_routing.portfolio.ledger import LedgerTrade, trade_from_fill
 from smart_routing.ports import (
     Broker,
@@ -52,48 +52,6 @@ from smart_routing.ports import (
     MarketDataProvider,
     VenuePorts,
 )
-
-
-class ExecutionStatus(StrEnum):
-    """How an execution ended.
-
-    filled            the venue filled the whole order; the trade is in the ledger
-    partially_filled  the venue filled part of it; exactly that part is in the ledger
-    accepted          the venue took the order and has not filled it yet (a limit fallback
-                      says so in `routing.fallback`, with the limit price)
-    downgraded        smart routing held it back (WAIT); nothing was sent
-    dry_run           everything up to the venue ran; nothing was sent
-    hold              the strategy did not signal a trade; nothing was sent
-    rejected          the gate (instrument, size, account) or the venue refused it;
-                      `message` carries the reason
-    invalid           the request is wrong as typed (a qty off the instrument's grid)
-    error             it failed before reaching the venue; nothing was placed
-    unknown           it may or may not have reached the venue: check before retrying
-                      (retrying with the same idempotency_key is always safe)
-    """
-
-    FILLED = "filled"
-    PARTIALLY_FILLED = "partially_filled"
-    ACCEPTED = "accepted"
-    DOWNGRADED = "downgraded"
-    DRY_RUN = "dry_run"
-    HOLD = "hold"
-    REJECTED = "rejected"
-    INVALID = "invalid"
-    ERROR = "error"
-    UNKNOWN = "unknown"
-
-
-class ExecutionResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    status: ExecutionStatus
-    message: str
-    intent: OrderIntent
-    client_order_id: str
-    routing: SmartRoutingDecision | None = None
-    order: Order | None = None
-    trade: LedgerTrade | None = None
 
 
 class ExecutionEngine:
@@ -162,7 +120,7 @@ class ExecutionEngine:
                 client_order_id=client_order_id,
                 **parts,
             )
-            _log_result(outcome)
+            log_result(outcome)
             return outcome
 
         try:
@@ -170,16 +128,16 @@ class ExecutionEngine:
         except InstrumentUnavailable as exc:
             return result(ExecutionStatus.ERROR, f"instrument data unavailable: {exc}")
         if routing.action is not GateAction.EXECUTE:
-            return result(_GATE_STATUS[routing.action], routing.reason, routing=routing)
+            return result(GATE_STATUS[routing.action], routing.reason, routing=routing)
         if self.dry_run if dry_run is None else dry_run:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
         venue = self._chosen_venue(routing)
 
         decided_at = self.clock.now()
         expires_at = expiry_of(decided_at, self.limit_ttl_s) if routing.fallback else None
-        request = _order_request(intent, routing, client_order_id, decided_at, expires_at)
+        request = order_request(intent, routing, client_order_id, decided_at, expires_at)
         try:
-            order = venue._submit(request)
+            order = submit(venue.broker, request)
         except OrderRejected as exc:
             return result(ExecutionStatus.REJECTED, exc.reason, routing=routing)
         except VenueUnavailable as exc:
@@ -195,7 +153,7 @@ class ExecutionEngine:
             order = order.model_copy(
                 update={"expires_at": expires_at, "fallback": routing.fallback}
             )
-        status, message = _status_of(order)
+        status, message = status_of(order)
         if expires_at is not None:
             limit = format_qty(routing.limit_price) if routing.limit_price is not None else "?"
             message = f"{message}; limit fallback at {limit} until {expires_at:%H:%M:%S} UTC"
@@ -248,8 +206,10 @@ class ExecutionEngine:
         if decision is None:
             if quote is None and quote_error is None:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
-            account = self._account(spec, self.owner_of(intent.tenant_id, intent.uid))
-            conversion = self._conversion(spec, account)
+            account = read_account(self.broker, spec, self.owner_of(intent.tenant_id, intent.uid))
+            conversion = conversion_for(
+                self.market_data, spec, account, now, self.router.policy.max_quote_age_s
+            )
             session = self.router.policy.sessions.session_of(spec.asset_class, now)
             market = self.market_context.context(spec.symbol, spec.asset_class, quote, session)
             decision = self.router.decide(
@@ -328,50 +288,6 @@ class ExecutionEngine:
         """Whose account: the intent's tenant and user, else the engine's configured ones."""
         return account_owner(tenant_id or self.tenant_id, uid or self.uid)
 
-    def _account(self, spec: InstrumentSpec, owner: AccountOwner) -> AccountSnapshot | None:
-        try:
-            return self.broker.get_account(spec.asset_class, owner)
-        except Exception as exc:  # the gate refuses to send what it cannot check
-            logs.log_event(logs.ACCOUNT_UNAVAILABLE, severity="ERROR", error=market_data_error(exc))
-            return None
-
-    def _conversion(
-        self, spec: InstrumentSpec, account: AccountSnapshot | None
-    ) -> Conversion | None:
-        if account is None or spec.quote_currency == account.currency:
-            return None
-        symbol, asset_class, inverse = conversion_pair(spec.quote_currency, account.currency)
-        try:
-            quote = self.market_data.get_quote(symbol, asset_class)
-        except Exception:  # no rate: the gate says so
-            return None
-        if quote is None:
-            return None
-        max_age = self.router.policy.max_quote_age_s
-        if quote_problem(quote, self.clock.now(), max_age) is not None:
-            return None
-        return conversion_from_quote(quote, inverse)
-
-    def _submit(self, request: OrderRequest) -> Order:
-        """Submit; when the outcome is unclear, look the order up before calling it unknown.
-
-        The one place maybe-sent recovery lives: adapters raise OrderOutcomeUnknown (or let a
-        timeout through) and never look the order up themselves.
-        """
-        try:
-            return self.broker.submit_order(request)
-        except (OrderRejected, VenueUnavailable):
-            raise
-        except Exception as exc:  # a timeout or anything else after sending: the order may exist
-            cause = f"{type(exc).__name__}: {exc}"
-        try:
-            found = self.broker.get_order_by_client_id(request.client_order_id)
-        except Exception as exc:
-            raise OrderOutcomeUnknown(f"{cause}; lookup failed: {exc}") from exc
-        if found is None:
-            raise OrderOutcomeUnknown(f"{cause}; the venue does not show the order yet")
-        return found
-
     def _record(
         self, intent: OrderIntent, order: Order, routing: SmartRoutingDecision
     ) -> LedgerTrade:
@@ -389,93 +305,3 @@ class ExecutionEngine:
             arrival=order.arrival,
         )
         return self.ledger.append(trade)
-
-
-_GATE_STATUS = {
-    GateAction.WAIT: ExecutionStatus.DOWNGRADED,
-    GateAction.REJECT: ExecutionStatus.REJECTED,
-    GateAction.INVALID: ExecutionStatus.INVALID,
-}
-
-
-def fetch_quote(
-    market_data: MarketDataProvider, symbol: str, spec: InstrumentSpec
-) -> tuple[Quote | None, str | None]:
-    """The quote, or None and why: a provider failure is an unavailable quote, never a crash."""
-    try:
-        return market_data.get_quote(symbol, spec.asset_class), None
-    except Exception as exc:  # any provider failure: the fail mode decides, not the error
-        return None, market_data_error(exc)
-
-
-def market_data_error(exc: Exception) -> str:
-    """Why there is no quote (or account), when the provider failed; secrets redacted."""
-    return f"{type(exc).__name__}: {logs.redact(str(exc))}"
-
-
-def _order_request(
-    intent: OrderIntent,
-    routing: SmartRoutingDecision,
-    client_order_id: str,
-    decided_at: datetime,
-    expires_at: datetime | None = None,
-) -> OrderRequest:
-    assert intent.asset_class is not None  # OrderIntent fills it in
-    return OrderRequest(
-        client_order_id=client_order_id,
-        owner=account_owner(intent.tenant_id, intent.uid),
-        symbol=intent.symbol,
-        asset_class=intent.asset_class,
-        side=intent.side,
-        qty=routing.qty,
-        order_type=OrderType.LIMIT if routing.fallback else intent.order_type,
-        limit_price=routing.limit_price,
-        time_in_force=intent.time_in_force,
-        strategy_id=intent.strategy_id,
-        arrival=_arrival(routing, decided_at),
-        expires_at=expires_at,
-        fallback=routing.fallback,
-    )
-
-
-def _arrival(routing: SmartRoutingDecision, decided_at: datetime) -> Arrival | None:
-    if routing.quote is None:
-        return None
-    return Arrival(mid=routing.quote.mid, spread_pct=routing.spread_pct, decided_at=decided_at)
-
-
-def _status_of(order: Order) -> tuple[ExecutionStatus, str]:
-    venue = f"{order.broker} order {order.broker_order_id}"
-    match order.status:
-        case OrderStatus.FILLED:
-            return ExecutionStatus.FILLED, f"{venue} filled {format_qty(order.filled_qty)}"
-        case OrderStatus.REJECTED:
-            return ExecutionStatus.REJECTED, order.reject_reason or f"{venue} rejected"
-        case _ if order.filled_qty > 0:
-            return (
-                ExecutionStatus.PARTIALLY_FILLED,
-                f"{venue} {order.status.value}: filled {format_qty(order.filled_qty)} "
-                f"of {format_qty(order.qty)}",
-            )
-        case OrderStatus.NEW | OrderStatus.ACCEPTED:
-            return ExecutionStatus.ACCEPTED, f"{venue} accepted, not filled yet"
-        case _:
-            reason = order.reject_reason or f"{venue} {order.status.value} without a fill"
-            return ExecutionStatus.REJECTED, reason
-
-
-def _log_result(result: ExecutionResult) -> None:
-    severity = (
-        "ERROR" if result.status in (ExecutionStatus.ERROR, ExecutionStatus.UNKNOWN) else "INFO"
-    )
-    logs.log_event(
-        logs.EXECUTION,
-        severity=severity,
-        status=result.status.value,
-        message=result.message,
-        symbol=result.intent.symbol,
-        side=result.intent.side.value,
-        qty=result.intent.qty,
-        client_order_id=result.client_order_id,
-        trade_id=result.trade.trade_id if result.trade else None,
-    )

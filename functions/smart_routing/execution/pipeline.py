@@ -18,12 +18,9 @@ from smart_routing.domain.orders import (
     QtyRounding,
 )
 from smart_routing.domain.signals import SignalType, TradingSignal
-from smart_routing.execution.engine import (
-    ExecutionEngine,
-    ExecutionResult,
-    ExecutionStatus,
-    market_data_error,
-)
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.gate_inputs import market_data_error
+from smart_routing.execution.result import ExecutionResult, ExecutionStatus
 from smart_routing.gate.decision import GateAction, SmartRoutingDecision
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.strategies import create_strategy

@@ -13,8 +13,8 @@ from smart_routing.domain.errors import ConfigError, UnknownStrategyError
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
 from smart_routing.execution.decision_record import DecisionSource
-from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths

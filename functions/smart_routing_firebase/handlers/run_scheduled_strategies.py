@@ -22,8 +22,8 @@ from smart_routing.domain.orders import (
     client_order_id_for,
 )
 from smart_routing.execution.decision_record import DecisionSource
-from smart_routing.execution.engine import ExecutionStatus
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing_firebase.platform.services import settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
 from smart_routing_firebase.stores.decisions import record_decision
