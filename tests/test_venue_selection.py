@@ -203,8 +203,8 @@ def test_a_class_settles_in_firestore_alone_only_when_every_candidate_is_paper(c
     from smart_routing_firebase.platform.services import settles_in_firestore
 
     paper_only = engine_on(clock, venue("paper", clock, 49_995, 50_005))
-    assert settles_in_firestore(StrategyRunner(paper_only), BTC, AssetClass.CRYPTO)
+    assert settles_in_firestore(StrategyRunner(paper_only), AssetClass.CRYPTO)
     mixed = engine_on(
         clock, venue("paper", clock, 49_995, 50_005), venue("alpaca", clock, 49_995, 50_005)
     )
-    assert not settles_in_firestore(StrategyRunner(mixed), BTC, AssetClass.CRYPTO)
+    assert not settles_in_firestore(StrategyRunner(mixed), AssetClass.CRYPTO)

@@ -82,6 +82,9 @@ class OrderIntent(BaseModel):
     tenant_id: str | None = None
     uid: str | None = None
     idempotency_key: IdempotencyKey = Field(default_factory=lambda: uuid.uuid4().hex)
+    # The venue-facing id, when the edge derived it (client_order_id_for); None: the engine
+    # derives it from the tenant, user and key.
+    client_order_id: str | None = None
     estimated_slippage: Amount | None = None
     qty_rounding: QtyRounding = QtyRounding.EXACT
     # The strategy's own spread maximum; the gate applies the stricter of it and the class's.

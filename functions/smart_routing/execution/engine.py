@@ -107,10 +107,16 @@ class ExecutionEngine:
     ) -> ExecutionResult:
         """With a quote given (or `quote_error` saying why there is none), the gate decides on
         it instead of fetching a fresh one."""
-        intent = intent.model_copy(
-            update={"tenant_id": intent.tenant_id or self.tenant_id, "uid": intent.uid or self.uid}
+        if not intent.tenant_id or not intent.uid:
+            intent = intent.model_copy(
+                update={
+                    "tenant_id": intent.tenant_id or self.tenant_id,
+                    "uid": intent.uid or self.uid,
+                }
+            )
+        client_order_id = intent.client_order_id or client_order_id_for(
+            intent.tenant_id, intent.uid, intent.idempotency_key
         )
-        client_order_id = client_order_id_for(intent.tenant_id, intent.uid, intent.idempotency_key)
 
         def result(status: ExecutionStatus, message: str, **parts: object) -> ExecutionResult:
             outcome = ExecutionResult(

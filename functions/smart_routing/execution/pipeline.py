@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from smart_routing.domain.assets import AssetClass, Instrument, parse_symbol
 from smart_routing.domain.errors import InstrumentUnavailable
@@ -27,7 +27,11 @@ from smart_routing.strategies import create_strategy
 
 
 class StrategyRunRequest(BaseModel):
-    """A request to run a strategy once on one symbol. `side` is for the manual strategy."""
+    """A request to run a strategy once on one symbol. `side` is for the manual strategy.
+
+    Parsed once, here: the symbol is stored canonically with its asset class, and `instrument`
+    is the parsed symbol. `client_order_id`, derived by the edge that checked the ids (the
+    callable, the scheduled run), is the order's; None lets the engine derive it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -40,7 +44,22 @@ class StrategyRunRequest(BaseModel):
     idempotency_key: IdempotencyKey | None = None
     tenant_id: str | None = None
     uid: str | None = None
+    client_order_id: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    _instrument: Instrument = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _parse_symbol(self) -> StrategyRunRequest:
+        """Raises ValueError (pydantic's ValidationError) for a symbol that is none."""
+        instrument = parse_symbol(self.symbol, self.asset_class)
+        object.__setattr__(self, "symbol", instrument.symbol)
+        object.__setattr__(self, "asset_class", instrument.asset_class)
+        self._instrument = instrument
+        return self
+
+    @property
+    def instrument(self) -> Instrument:
+        return self._instrument
 
 
 class StrategyRunResult(BaseModel):
@@ -65,7 +84,7 @@ class StrategyRunner:
     def run(self, request: StrategyRunRequest) -> StrategyRunResult:
         """Raises ValueError for a bad symbol or strategy config and UnknownStrategyError for an
         unknown strategy id; every venue failure is reported in the result instead."""
-        instrument = parse_symbol(request.symbol, request.asset_class)
+        instrument = request.instrument
         config = dict(request.config)
         if request.side is not None:
             config["side"] = request.side.value
@@ -166,6 +185,7 @@ class StrategyRunner:
             strategy_id=request.strategy_id,
             tenant_id=request.tenant_id,
             uid=request.uid,
+            client_order_id=request.client_order_id,
             estimated_slippage=signal.estimated_slippage if signal else None,
             max_spread_pct=max_spread,
             **({"idempotency_key": request.idempotency_key} if request.idempotency_key else {}),

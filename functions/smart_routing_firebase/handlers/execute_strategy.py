@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from smart_routing import logs
-from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError, UnknownStrategyError
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
@@ -45,39 +46,63 @@ class ExecuteStrategyPayload(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
+@dataclass(frozen=True)
+class CallableOrder:
+    """One execute_strategy call, validated once at the edge: the caller's ids checked, the
+    payload parsed, the symbol canonical (in `run`), the client_order_id and every document
+    the order may write derived. Nothing after this re-derives them."""
+
+    payload: ExecuteStrategyPayload
+    run: StrategyRunRequest
+    # Of the idempotency key; without one, of a stand-in key: the same shape of id for any
+    # key, so the paths are checked all the same (the engine then derives the real one).
+    paths: paths.OrderPaths
+
+
 def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
-    uid, tenant_id = _identity(request)
-    payload = _payload(request.data)
-    run_request = _run_request(payload, uid, tenant_id)
-    _check_order_paths(run_request)
+    order = callable_order(request)
     try:
         svc = services()
     except ConfigError as exc:
         logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
 
-    if payload.idempotency_key is None:
-        return _execute_committed(svc, run_request)
+    if order.payload.idempotency_key is None:
+        return _execute_committed(svc, order.run)
     claim = idempotency.Claim(
-        path=paths.execution_claim(
-            tenant_id, client_order_id_for(tenant_id, uid, payload.idempotency_key)
-        ),
-        fingerprint=idempotency.fingerprint(payload.model_dump(mode="json")),
-        uid=uid,
+        path=order.paths.execution_claim,
+        fingerprint=idempotency.fingerprint(order.payload.model_dump(mode="json")),
+        uid=order.run.uid,
     )
-    if _settles_in_firestore(svc, run_request):
+    if _settles_in_firestore(svc, order.run):
         # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
         # caller with the key finds its commit refused and takes the claimed path below.
         response = attempt_in_one_commit(
-            svc.db, lambda: _execute_and_finish(svc, run_request, claim, create_claim=True)
+            svc.db, lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)
         )
         if response is not None:
             return response
-    return _execute_claimed(svc, run_request, claim)
+    return _execute_claimed(svc, order.run, claim)
+
+
+def callable_order(request: CallableRequest) -> CallableOrder:
+    """Every check that needs no I/O, so a bad request fails before anything is claimed."""
+    uid, tenant_id = _identity(request)
+    payload = _payload(request.data)
+    _check_strategy(payload)
+    key = payload.idempotency_key
+    client_order_id = client_order_id_for(tenant_id, uid, key or "no-key")
+    run = _run_request(payload, uid, tenant_id, client_order_id if key else None)
+    try:
+        order_paths = paths.order_paths(tenant_id, uid, client_order_id, run.symbol)
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    return CallableOrder(payload=payload, run=run, paths=order_paths)
 
 
 def _settles_in_firestore(svc: Services, run_request: StrategyRunRequest) -> bool:
-    return settles_in_firestore(svc.runner, run_request.symbol, run_request.asset_class)
+    assert run_request.asset_class is not None  # the request parsed its symbol
+    return settles_in_firestore(svc.runner, run_request.asset_class)
 
 
 def _execute_claimed(
@@ -147,24 +172,12 @@ def _identity(request: CallableRequest) -> tuple[str, str]:
             FunctionsErrorCode.FAILED_PRECONDITION, "this account has no tenant_id claim"
         )
     try:
-        check_id(tenant_id, "this account's tenant_id claim")
-        check_id(request.auth.uid, "this account's uid")
+        return (
+            check_id(request.auth.uid, "this account's uid"),
+            check_id(tenant_id, "this account's tenant_id claim"),
+        )
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, str(exc)) from exc
-    return request.auth.uid, tenant_id
-
-
-def _check_order_paths(run_request: StrategyRunRequest) -> None:
-    """Build every document the order may write, so a bad id fails before the venue sees it.
-    The client_order_id is a digest of the same shape for any key, so a stand-in key serves
-    when the caller gave none."""
-    key = run_request.idempotency_key or "no-key"
-    order_id = client_order_id_for(run_request.tenant_id, run_request.uid, key)
-    try:
-        symbol = parse_symbol(run_request.symbol, run_request.asset_class).symbol
-        paths.order_documents(run_request.tenant_id, run_request.uid, order_id, symbol)
-    except InvalidIdentifier as exc:
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 def _payload(data: Any) -> ExecuteStrategyPayload:
@@ -179,8 +192,7 @@ def _payload(data: Any) -> ExecuteStrategyPayload:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
 
 
-def _run_request(payload: ExecuteStrategyPayload, uid: str, tenant_id: str) -> StrategyRunRequest:
-    """Every check that needs no I/O, so a bad request fails before anything is claimed."""
+def _check_strategy(payload: ExecuteStrategyPayload) -> None:
     if payload.strategy_id not in STRATEGIES:
         raise HttpsError(
             FunctionsErrorCode.NOT_FOUND, f"strategy_id: no strategy {payload.strategy_id!r}"
@@ -193,21 +205,36 @@ def _run_request(payload: ExecuteStrategyPayload, uid: str, tenant_id: str) -> S
         raise HttpsError(
             FunctionsErrorCode.INVALID_ARGUMENT, "side: only the manual strategy takes a side"
         )
+
+
+def _run_request(
+    payload: ExecuteStrategyPayload, uid: str, tenant_id: str, client_order_id: str | None
+) -> StrategyRunRequest:
+    """The strategy run, its symbol parsed (the one place it is)."""
     try:
-        parse_symbol(payload.symbol, payload.asset_class)
-    except ValueError as exc:
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"symbol: {exc}") from exc
-    return StrategyRunRequest(
-        strategy_id=payload.strategy_id,
-        symbol=payload.symbol,
-        qty=payload.qty,
-        side=payload.side,
-        asset_class=payload.asset_class,
-        dry_run=payload.dry_run,
-        idempotency_key=payload.idempotency_key,
-        tenant_id=tenant_id,
-        uid=uid,
-    )
+        return StrategyRunRequest(
+            strategy_id=payload.strategy_id,
+            symbol=payload.symbol,
+            qty=payload.qty,
+            side=payload.side,
+            asset_class=payload.asset_class,
+            dry_run=payload.dry_run,
+            idempotency_key=payload.idempotency_key,
+            tenant_id=tenant_id,
+            uid=uid,
+            client_order_id=client_order_id,
+        )
+    except ValidationError as exc:
+        raise HttpsError(
+            FunctionsErrorCode.INVALID_ARGUMENT, f"symbol: {_symbol_problem(exc)}"
+        ) from exc
+
+
+def _symbol_problem(exc: ValidationError) -> str:
+    """The parser's own words: pydantic wraps a validator's ValueError as "Value error, ..."."""
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    return str(cause) if cause is not None else error["msg"]
 
 
 def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.domain.assets import parse_symbol
+from smart_routing.domain.assets import Instrument
 from smart_routing.domain.identifiers import check_id
 from smart_routing.domain.orders import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -56,13 +56,18 @@ def run_enabled_strategies(
     skipped. A tick delivered again finds its claims and runs nothing twice."""
     tick = schedule_tick(schedule_time)
     tally: Counter[str] = Counter()
-    configs = _enabled_configs(db, tally)
-    _prefetch_quotes(runner, [symbol for _, _, config in configs for symbol in config.symbols])
-    for path, tenant_id, config in configs:
+    runs: list[tuple[str, StrategyRunRequest]] = []
+    for path, tenant_id, config in _enabled_configs(db, tally):
         tally["configs"] += 1
         for symbol in config.symbols:
-            request = _request(path, tenant_id, config, symbol, tick)
-            tally[_run_once(db, runner, path, request)] += 1
+            try:
+                runs.append((path, _request(path, tenant_id, config, symbol, tick)))
+            except ValueError as exc:  # not a symbol: this run fails, the others go on
+                _log_failure(path, symbol, exc)
+                tally["failed_runs"] += 1
+    _prefetch(runner, [request.instrument for _, request in runs])
+    for path, request in runs:
+        tally[_run_once(db, runner, path, request)] += 1
     logs.log_event(logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=tick.isoformat(), **tally)
     return tally
 
@@ -114,9 +119,8 @@ def _check_ids(tenant_id: str, uid: str) -> None:
 def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRunRequest) -> str:
     """Claim the (config, symbol, tick) as the callable claims a key, run it, and return the
     tally entry. Another instance holding or having run the claim means nothing to do."""
-    assert request.tenant_id and request.uid and request.idempotency_key
-    client_order_id = client_order_id_for(request.tenant_id, request.uid, request.idempotency_key)
-    claim_path = paths.execution_claim(request.tenant_id, client_order_id)
+    assert request.tenant_id and request.uid and request.client_order_id
+    claim_path = paths.execution_claim(request.tenant_id, request.client_order_id)
     fingerprint = idempotency.fingerprint(request.model_dump(mode="json"))
     try:
         if idempotency.claim(db, claim_path, fingerprint, request.uid) is not None:
@@ -126,7 +130,7 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
         return "failed_runs"
     try:
         work = lambda: _run_and_finish(db, runner, request, claim_path)  # noqa: E731
-        if settles_in_firestore(runner, request.symbol, request.asset_class):
+        if settles_in_firestore(runner, request.instrument.asset_class):
             result = run_in_one_commit(db, work)
         else:  # a real venue's order is placed by the first run: never run it twice
             result = work()
@@ -151,23 +155,17 @@ def _run_and_finish(
     return result
 
 
-def _prefetch_quotes(runner: StrategyRunner, symbols: list[str]) -> None:
+def _prefetch(runner: StrategyRunner, instruments: list[Instrument]) -> None:
     """One quote and one instrument request per asset class for the whole run, where the
     venues batch; the bars of every symbol, a few at a time."""
-    instruments = []
-    for symbol in dict.fromkeys(symbols):
-        try:
-            instrument = parse_symbol(symbol)
-        except ValueError:
-            continue  # reported when its run fails
-        instruments.append((instrument.symbol, instrument.asset_class))
+    symbols = list(dict.fromkeys((i.symbol, i.asset_class) for i in instruments))
     # A failure here is reported by each symbol's own run.
     with contextlib.suppress(Exception):
-        runner.engine.instruments.prefetch_instruments(instruments)
-    runner.market_data.prefetch(instruments)
+        runner.engine.instruments.prefetch_instruments(symbols)
+    runner.market_data.prefetch(symbols)
     # The gate's bar statistics (sigma, ADV): a failing symbol is said in its decision.
     with contextlib.suppress(Exception):
-        runner.engine.market_context.prefetch(instruments)
+        runner.engine.market_context.prefetch(symbols)
 
 
 def _request(
@@ -177,16 +175,20 @@ def _request(
     symbol: str,
     tick: datetime,
 ) -> StrategyRunRequest:
+    """The run of one config on one symbol at this tick, its symbol parsed and its
+    client_order_id derived here, once. Raises ValueError when the symbol is none."""
     doc_id = path.rsplit("/", 1)[-1]
+    key = scheduled_idempotency_key(doc_id, symbol, tick)
     return StrategyRunRequest(
         strategy_id=config.strategy_id or doc_id,
         symbol=symbol,
         qty=config.qty,
         side=config.side,
         dry_run=config.dry_run,
-        idempotency_key=scheduled_idempotency_key(doc_id, symbol, tick),
+        idempotency_key=key,
         tenant_id=tenant_id,
         uid=config.uid,
+        client_order_id=client_order_id_for(tenant_id, config.uid, key),
         config=config.config,
     )
 

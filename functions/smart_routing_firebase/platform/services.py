@@ -11,7 +11,7 @@ from google.cloud.firestore import Client
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.config import EngineConfig, load_config
-from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.assets import AssetClass
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.platform.app import firestore_client
@@ -55,11 +55,8 @@ def services() -> Services:
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
 
 
-def settles_in_firestore(
-    runner: StrategyRunner, symbol: str, asset_class: AssetClass | None
-) -> bool:
+def settles_in_firestore(runner: StrategyRunner, asset_class: AssetClass) -> bool:
     """Whether the order goes to the paper venue, whose fills are Firestore writes and nothing
     else: only such an execution may run again after a refused commit (see one_commit.py). A
     real venue's order is placed by the first run, so it is never run twice."""
-    resolved = parse_symbol(symbol, asset_class).asset_class
-    return all(v == PaperBroker.name for v in runner.engine.venues_for(resolved))
+    return all(v == PaperBroker.name for v in runner.engine.venues_for(asset_class))

@@ -81,6 +81,8 @@ def _client_order_id(request: StrategyRunRequest, result: StrategyRunResult) -> 
     a key gets a fresh id, as its order would (each such request is its own decision)."""
     if result.execution is not None:
         return result.execution.client_order_id
+    if request.client_order_id is not None:
+        return request.client_order_id
     assert request.tenant_id and request.uid
     key = request.idempotency_key or uuid.uuid4().hex
     return client_order_id_for(request.tenant_id, request.uid, key)

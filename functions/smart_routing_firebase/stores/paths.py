@@ -6,6 +6,8 @@ Each id is checked (smart_routing.domain.identifiers) as its path is built, so n
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from smart_routing.domain.identifiers import check_id
 from smart_routing.portfolio.history import symbol_key
 
@@ -89,21 +91,49 @@ def position(uid: str, symbol: str) -> str:
     return _path("users", uid, "portfolio/positions/symbols", symbol_key(symbol), "symbol key")
 
 
-def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> list[str]:
-    """Every document an order may write: its execution claim, order, ledger trade, history
+@dataclass(frozen=True)
+class OrderPaths:
+    """Every document one order may write: its execution claim, order, ledger trade, history
     record, lots head and a buy's open lot, and the paper account and position (the trade_id
-    is the client_order_id).
+    is the client_order_id)."""
+
+    execution_claim: str
+    order: str
+    ledger_trade: str
+    history_trade: str
+    tax_lots: str
+    open_lot: str
+    paper_account: str
+    position: str
+
+    def all(self) -> list[str]:
+        return [getattr(self, field.name) for field in fields(self)]
+
+
+def order_paths(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> OrderPaths:
+    """The order's paths, each id checked once. Raises InvalidIdentifier on a bad id."""
+    check_id(tenant_id, "tenant_id")
+    check_id(uid, "uid")
+    check_id(client_order_id, "client_order_id")
+    key = check_id(symbol_key(symbol), "symbol key")
+    tenant, portfolio = f"tenants/{tenant_id}", f"users/{uid}/portfolio"
+    lots = f"{portfolio}/lots/symbols/{key}"
+    return OrderPaths(
+        execution_claim=f"{tenant}/executions/{client_order_id}",
+        order=f"{tenant}/orders/{client_order_id}",
+        ledger_trade=f"{tenant}/ledger_trades/{client_order_id}",
+        history_trade=f"{portfolio}/history/trades/{client_order_id}",
+        tax_lots=lots,
+        open_lot=f"{lots}/open/{client_order_id}",
+        paper_account=f"{portfolio}/account",
+        position=f"{portfolio}/positions/symbols/{key}",
+    )
+
+
+def order_documents(tenant_id: str, uid: str, client_order_id: str, symbol: str) -> list[str]:
+    """Every document an order may write (OrderPaths), in its order.
     Raises InvalidIdentifier on a bad id."""
-    return [
-        execution_claim(tenant_id, client_order_id),
-        order(tenant_id, client_order_id),
-        ledger_trade(tenant_id, client_order_id),
-        history_trade(uid, client_order_id),
-        tax_lots(uid, symbol),
-        open_lot(uid, symbol, client_order_id),
-        paper_account(uid),
-        position(uid, symbol),
-    ]
+    return order_paths(tenant_id, uid, client_order_id, symbol).all()
 
 
 _PARENT_NAMES = {"tenants": "tenant_id", "users": "uid"}
