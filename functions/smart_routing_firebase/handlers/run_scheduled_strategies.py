@@ -63,7 +63,7 @@ def run_enabled_strategies(
         for symbol in config.symbols:
             request = _request(path, tenant_id, config, symbol, tick)
             tally[_run_once(db, runner, path, request)] += 1
-    logs.log_event(logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=tick.isoformat(), **tally)
+    logs.log_counts(logs.LogEvent.SCHEDULED_RUN_SUMMARY, tally, schedule_time=tick.isoformat())
     return tally
 
 
