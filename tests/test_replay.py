@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smart_routing.config.engine import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.orders import OrderSide
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.impact import marketable_price

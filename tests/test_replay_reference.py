@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smart_routing.config.engine import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.orders import OrderSide
 from smart_routing.gate.decision import GateAction
 from smart_routing.gate.router import SmartRouter

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.config.engine import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.money import to_decimal

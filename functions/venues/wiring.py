@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.config.engine import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.ports import (
     Broker,

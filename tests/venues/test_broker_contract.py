@@ -21,7 +21,7 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.config.engine import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.orders import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smart_routing.config.engine import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.orders import OrderSide
 from smart_routing.gate.decision import GateAction
 from smart_routing.gate.router import SmartRouter
