@@ -1,4 +1,5 @@
-"""alpaca-py's clients with this package's timeout, and a 429 retried as Retry-After asks."""
+"""alpaca-py's clients with this package's timeout, a 429 retried as Retry-After asks, and their
+answers read as alpaca-py's models."""
 
 from __future__ import annotations
 
