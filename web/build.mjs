@@ -10,7 +10,7 @@ const root = dirname(web);
 const out = join(web, "dist");
 const emulators = JSON.parse(readFileSync(join(root, "firebase.json"), "utf8")).emulators;
 const region = /REGION = "([^"]+)"/.exec(
-  readFileSync(join(root, "functions", "smart_routing_firebase", "deployment.py"), "utf8"),
+  readFileSync(join(root, "functions", "smart_routing_firebase", "platform", "deployment.py"), "utf8"),
 )[1];
 
 mkdirSync(out, { recursive: true });
