@@ -53,6 +53,7 @@ test: setup lint
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy  # over functions/, as [tool.mypy] in pyproject.toml says
 
 format: $(STAMP)
 	$(PY) -m ruff check --fix .

@@ -33,7 +33,7 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderSide
 from smart_routing.execution.engine import ExecutionEngine

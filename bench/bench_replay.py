@@ -23,7 +23,7 @@ FUNCTIONS = Path(__file__).resolve().parents[1] / "functions"
 TIMED = """
 import json, resource, time
 from pathlib import Path
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.run import Settings, replay
 config = load_config(smart_routing_default=True)

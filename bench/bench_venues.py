@@ -18,8 +18,9 @@ from smart_routing.adapters.clock import SystemClock
 from smart_routing.domain.assets import CRYPTO_ASSETS, AssetClass, parse_symbol
 from tools.fakes.alpaca import FakeAlpaca
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
-from venues.alpaca.trading import AlpacaQuoteSource
-from venues.oanda.trading import OandaQuoteSource, oanda_api
+from venues.alpaca.market_data import AlpacaQuoteSource
+from venues.oanda.client import oanda_api
+from venues.oanda.market_data import OandaQuoteSource
 from venues.quote_sources import VenueMarketData
 from venues.settings import AlpacaSettings, OandaSettings
 

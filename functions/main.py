@@ -24,7 +24,9 @@ app.initialize()
 
 
 # Malformed bodies get invalid-argument with a reason, never the SDK's 500 INTERNAL.
-@request_guard.reject_malformed
+# firebase_functions types on_call as returning the function it wraps; it returns a function of
+# the raw flask Request, which is what reject_malformed takes.
+@request_guard.reject_malformed  # type: ignore[arg-type]
 @https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60, secrets=VENUE_SECRETS)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from smart_routing.adapters.clock import FixedClock
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.runtime import LocalRuntime, build_local_runtime
 
 

@@ -9,7 +9,7 @@ from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.config import EngineConfig, load_config
+from smart_routing.config.engine_config import EngineConfig, load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import (
     FillAlreadyRecorded,

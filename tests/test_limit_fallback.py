@@ -14,7 +14,7 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountOwner, OrderIntent, OrderStatus, OrderType

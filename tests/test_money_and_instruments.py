@@ -8,7 +8,7 @@ import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.clock import FixedClock
-from smart_routing.config import EngineConfig, load_config
+from smart_routing.config.engine_config import EngineConfig, load_config
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.instruments import builtin_spec
 from smart_routing.domain.money import format_money, minor_unit, round_money, to_decimal

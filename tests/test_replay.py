@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.orders import OrderSide
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.impact import marketable_price
@@ -245,9 +245,9 @@ def test_of_quotes_at_one_instant_the_first_written_fills_and_the_last_written_i
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_blocks: bool
 ):
     if small_blocks:  # one row a block: the ties are settled across blocks
-        from smart_routing.replay import reading, scan
+        from smart_routing.replay import csv_input, scan
 
-        monkeypatch.setattr(reading, "BLOCK_BYTES", 64)
+        monkeypatch.setattr(csv_input, "BLOCK_BYTES", 64)
         monkeypatch.setattr(scan, "SPOOL_ROWS", 1)
     quotes = [
         f"{at(0)},EUR/USD,1.08000,1.08200",  # held

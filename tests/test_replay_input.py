@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smart_routing.cli import main
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.run import Settings, replay
 from tests.test_replay import ORDERS_HEADER, QUOTES_HEADER, at, write

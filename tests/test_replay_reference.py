@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.orders import OrderSide
 from smart_routing.gate.decision import GateAction
 from smart_routing.gate.router import SmartRouter
-from smart_routing.replay import reading, scan
+from smart_routing.replay import csv_input, scan
 from smart_routing.replay.accounting import Policy, Status
 from smart_routing.replay.gatekeeper import ReplayGate, replay_router
-from smart_routing.replay.reading import read_orders
+from smart_routing.replay.orders_csv import read_orders
 from smart_routing.replay.run import Settings, replay
 from smart_routing.replay.sample import generate
 
@@ -124,7 +124,7 @@ def test_shuffled_rows_in_many_small_blocks_give_the_same_outcomes(
     """Out of order and cut in blocks of a few hundred rows, every candidate is merged across
     blocks: the same fills, order by order."""
     original = replayed(sample / "QUOTES.csv", sample / "ORDERS.csv")
-    monkeypatch.setattr(reading, "BLOCK_BYTES", 16 << 10)
+    monkeypatch.setattr(csv_input, "BLOCK_BYTES", 16 << 10)
     monkeypatch.setattr(scan, "SPOOL_ROWS", 300)
     lines = (sample / "QUOTES.csv").read_text().splitlines()
     body = lines[1:]

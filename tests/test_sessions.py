@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent

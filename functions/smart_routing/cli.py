@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.money import to_decimal
@@ -142,8 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _replay(args: argparse.Namespace) -> int:
     """Imported here: the replay loads pyarrow and numpy, which nothing else needs."""
     from smart_routing.replay.command import run_replay, run_sample
+    from smart_routing.replay.csv_input import ReplayInputError
     from smart_routing.replay.gatekeeper import PrescreenTooTight
-    from smart_routing.replay.reading import ReplayInputError
 
     try:
         return run_replay(args) if args.command == "replay" else run_sample(args)

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.money import format_money
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.runtime import LocalRuntime, build_local_runtime

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
         Position,
     )
     from smart_routing.gate.fees import FeeSchedule
+
+    # The market's depth, qualified: OrderBook below is the port where orders are recorded.
+    from smart_routing.market import spread
     from smart_routing.market.quotes import Bar, Quote
-    from smart_routing.market.spread import OrderBook
     from smart_routing.portfolio.ledger import LedgerTrade
     from smart_routing.portfolio.paper_account import PaperAccount
 
@@ -42,7 +44,7 @@ class MarketDataProvider(Protocol):
         """Fetch these quotes ahead, in as few requests as the venues allow."""
         ...
 
-    def get_order_book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
+    def get_order_book(self, symbol: str, asset_class: AssetClass) -> spread.OrderBook | None:
         """Depth where the venue publishes it; None elsewhere."""
         ...
 

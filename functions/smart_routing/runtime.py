@@ -11,7 +11,7 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket, simulated_market
-from smart_routing.config import EngineConfig, load_config
+from smart_routing.config.engine_config import EngineConfig, load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountOwner
 from smart_routing.execution.engine import ExecutionEngine

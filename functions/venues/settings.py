@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.config import env_bool, env_positive, env_text
+from smart_routing.config.environment import env_bool, env_positive, env_text
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 

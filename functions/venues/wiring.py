@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.ports import (
     Broker,
@@ -133,7 +133,9 @@ def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
 def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
     ttl_s = settings.instrument_cache_ttl_s
     if venue is Venue.ALPACA and settings.alpaca is not None:
-        from venues.alpaca.trading import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
+        from venues.alpaca.broker import AlpacaBroker
+        from venues.alpaca.instruments import AlpacaInstruments
+        from venues.alpaca.market_data import AlpacaQuoteSource
 
         return _Connected(
             AlpacaQuoteSource(settings.alpaca, settings.timeout_s),
@@ -141,7 +143,10 @@ def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
             CachedInstruments(AlpacaInstruments(settings.alpaca, settings.timeout_s), clock, ttl_s),
         )
     if venue is Venue.OANDA and settings.oanda is not None:
-        from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+        from venues.oanda.broker import OandaBroker
+        from venues.oanda.client import oanda_api
+        from venues.oanda.instruments import OandaInstruments
+        from venues.oanda.market_data import OandaQuoteSource
 
         api = oanda_api(settings.oanda, settings.timeout_s)
         account_id = settings.oanda.account_id

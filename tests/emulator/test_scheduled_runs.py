@@ -15,7 +15,7 @@ from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import SimulatedMarket
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.orders import client_order_id_for
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine

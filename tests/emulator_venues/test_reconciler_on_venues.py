@@ -16,7 +16,8 @@ from tests.emulator_venues.conftest import KEYS
 from tools.emulator_client import call, new_user, run_scheduled
 from tools.fakes.alpaca import fill_activity
 from tools.fakes.oanda import order_fill
-from venues.oanda.trading import OandaBroker, oanda_api
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
 from venues.recording import RecordingBroker
 from venues.settings import OandaSettings
 

@@ -9,7 +9,9 @@ from smart_routing.execution.engine import ExecutionEngine
 from smart_routing.gate.policy import FailMode, RoutingPolicy
 from smart_routing.gate.router import SmartRouter
 from tools.fakes.alpaca import FakeAlpaca
-from venues.alpaca.trading import AlpacaBroker, AlpacaInstruments, AlpacaQuoteSource
+from venues.alpaca.broker import AlpacaBroker
+from venues.alpaca.instruments import AlpacaInstruments
+from venues.alpaca.market_data import AlpacaQuoteSource
 from venues.class_router import VenueRouter
 from venues.instrument_specs import CachedInstruments
 from venues.quote_sources import VenueMarketData

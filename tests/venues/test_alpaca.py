@@ -17,7 +17,7 @@ from smart_routing.gate.policy import FailMode
 from smart_routing.market.spread import depth_slippage
 from tests.venues.conftest import ALPACA_KEY, ALPACA_SECRET
 from tools.fakes.http import Fault
-from venues.alpaca.trading import alpaca_order_request
+from venues.alpaca.broker import alpaca_order_request
 from venues.quote_sources import VenueMarketData
 
 HANG_S = 1.5  # longer than the clients' 0.5 s timeout

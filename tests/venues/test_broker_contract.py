@@ -21,7 +21,7 @@ from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.adapters.memory_paper_accounts import InMemoryPaperAccounts
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.adapters.simulated_market import simulated_market
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.orders import (
@@ -41,7 +41,10 @@ from tools.fakes.alpaca import equity_asset
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
 from venues.instrument_specs import CachedInstruments
-from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
+from venues.oanda.instruments import OandaInstruments
+from venues.oanda.market_data import OandaQuoteSource
 from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 

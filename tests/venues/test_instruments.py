@@ -16,7 +16,9 @@ from tools.fakes.alpaca import crypto_asset, equity_asset, option_contract
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda, instrument
 from venues.instrument_specs import CachedInstruments
-from venues.oanda.trading import OandaBroker, OandaInstruments, oanda_api
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
+from venues.oanda.instruments import OandaInstruments
 from venues.settings import OandaSettings
 
 EXPIRED = "AAPL240119C00150000"

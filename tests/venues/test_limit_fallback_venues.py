@@ -18,13 +18,11 @@ from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
 from venues.instrument_specs import CachedInstruments
-from venues.oanda.trading import (
-    OandaBroker,
-    OandaInstruments,
-    OandaQuoteSource,
-    gtd_time,
-    oanda_api,
-)
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
+from venues.oanda.formats import gtd_time
+from venues.oanda.instruments import OandaInstruments
+from venues.oanda.market_data import OandaQuoteSource
 from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 

@@ -21,8 +21,11 @@ from tests.venues.conftest import engine_on
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
 from venues.instrument_specs import CachedInstruments
-from venues.oanda import trading as oanda
-from venues.oanda.trading import OandaBroker, OandaInstruments, OandaQuoteSource, oanda_api
+from venues.oanda import broker as oanda_broker
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
+from venues.oanda.instruments import OandaInstruments
+from venues.oanda.market_data import OandaQuoteSource
 from venues.quote_sources import VenueMarketData
 from venues.settings import OandaSettings
 
@@ -267,7 +270,7 @@ def test_a_canceled_order_never_filled_reports_nothing_filled(fake, api):
 
 
 def test_a_long_history_is_read_in_ranges_and_no_part_is_lost(fake, api, monkeypatch):
-    monkeypatch.setattr(oanda, "FILL_RANGE", 3)
+    monkeypatch.setattr(oanda_broker, "FILL_RANGE", 3)
     broker = OandaBroker(api, ACCOUNT_ID)
     placed = rest(broker, "fx-long", units=5)
     for n in range(5):

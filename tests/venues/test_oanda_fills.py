@@ -14,8 +14,9 @@ from smart_routing.domain.fills import CursorExpired, FillPage, VenueFill
 from smart_routing.domain.orders import OrderRequest, OrderSide, OrderStatus, OrderType
 from tools.fakes.http import Fault
 from tools.fakes.oanda import ACCOUNT_ID, FakeOanda, order_fill
+from venues.oanda.broker import OandaBroker
+from venues.oanda.client import oanda_api
 from venues.oanda.fills import OandaFills
-from venues.oanda.trading import OandaBroker, oanda_api
 from venues.settings import OandaSettings
 
 TOKEN = "oanda-token-0123456789abcdef-0123456789abcdef"

@@ -1,7 +1,7 @@
 import pytest
 
 from smart_routing.adapters.clock import FixedClock
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from tools.fakes.alpaca import FakeAlpaca

@@ -7,7 +7,7 @@ import pytest
 
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.orders import OrderIntent, OrderSide

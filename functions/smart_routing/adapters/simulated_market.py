@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from smart_routing.adapters.clock import SystemClock
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import OrderBook

@@ -99,7 +99,9 @@ class InstrumentSpec(BaseModel):
         grid = floor_to(qty, self.qty_increment)
         excess = len(grid.as_tuple().digits) - MAX_SIGNIFICANT_DIGITS
         if excess > 0:
-            grid = floor_to(grid, Decimal(1).scaleb(grid.as_tuple().exponent + excess))
+            exponent = grid.as_tuple().exponent
+            assert isinstance(exponent, int)  # a finite quantity's
+            grid = floor_to(grid, Decimal(1).scaleb(exponent + excess))
         return grid.normalize()
 
     def round_limit_price(self, price: Decimal, side: OrderSide) -> Decimal:

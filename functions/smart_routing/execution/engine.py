@@ -107,15 +107,11 @@ class ExecutionEngine:
     ) -> ExecutionResult:
         """With a quote given (or `quote_error` saying why there is none), the gate decides on
         it instead of fetching a fresh one."""
-        if not intent.tenant_id or not intent.uid:
-            intent = intent.model_copy(
-                update={
-                    "tenant_id": intent.tenant_id or self.tenant_id,
-                    "uid": intent.uid or self.uid,
-                }
-            )
+        tenant_id, uid = intent.tenant_id or self.tenant_id, intent.uid or self.uid
+        if (tenant_id, uid) != (intent.tenant_id, intent.uid):
+            intent = intent.model_copy(update={"tenant_id": tenant_id, "uid": uid})
         client_order_id = intent.client_order_id or client_order_id_for(
-            intent.tenant_id, intent.uid, intent.idempotency_key
+            tenant_id, uid, intent.idempotency_key
         )
 
         def result(status: ExecutionStatus, message: str, **parts: object) -> ExecutionResult:
@@ -297,12 +293,13 @@ class ExecutionEngine:
     def _record(
         self, intent: OrderIntent, order: Order, routing: SmartRoutingDecision
     ) -> LedgerTrade:
+        owner = self.owner_of(intent.tenant_id, intent.uid)
         trade = trade_from_fill(
             order,
             spec=routing.instrument,
             fee_schedule=self.router.fees,
-            tenant_id=intent.tenant_id,
-            uid=intent.uid,
+            tenant_id=owner.tenant_id,
+            uid=owner.uid,
             strategy_id=intent.strategy_id,
             estimated_slippage=routing.estimated_slippage
             if routing.estimated_slippage is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
@@ -115,7 +115,7 @@ class SmartRoutingDecision:
     def model_dump(
         self,
         *,
-        mode: str = "python",
+        mode: Literal["json", "python"] = "python",
         include: set[str] | None = None,
         exclude: set[str] | None = None,
     ) -> dict[str, Any]:

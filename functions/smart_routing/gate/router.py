@@ -123,7 +123,7 @@ class SmartRouter:
         if failed is not None:
             return failed
         draft.quantize()
-        problem = quote_error or "no quote"
+        problem: str | None = quote_error or "no quote"
         if quote is not None:
             problem = quote_problem(quote, now, self.policy.max_quote_age_s)
         draft.market = market

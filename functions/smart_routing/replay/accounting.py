@@ -25,7 +25,7 @@ from enum import StrEnum
 from smart_routing.domain.orders import OrderSide
 from smart_routing.market.conversion import conversion_pair
 from smart_routing.market.trading_calendar import NEW_YORK
-from smart_routing.replay.reading import Order
+from smart_routing.replay.orders_csv import Order
 
 ACCOUNT_CURRENCY = "USD"
 _BPS = Decimal(10_000)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from smart_routing.config import load_config
+from smart_routing.config.engine_config import load_config
 from smart_routing.replay.accounting import Policy
 from smart_routing.replay.output import write_fills
 from smart_routing.replay.run import ReplayResult, Settings, replay

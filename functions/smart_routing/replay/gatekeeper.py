@@ -22,7 +22,7 @@ from smart_routing.gate.decision import GateAction
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.gate.router import SmartRouter
 from smart_routing.market.quotes import Quote
-from smart_routing.replay.reading import Order
+from smart_routing.replay.orders_csv import Order
 
 UNLIMITED = Decimal(10) ** 30
 # The pre-screen passes spreads up to this many times the class's threshold to the gate: a
@@ -48,7 +48,7 @@ def to_datetime(ns: int) -> datetime:
 
 
 def price(value: float) -> Decimal:
-    """The decimal a price was written as (the double's shortest text; see reading.py)."""
+    """The decimal a price was written as (the double's shortest text; see quotes_csv.py)."""
     return Decimal(repr(float(value)))
 
 

@@ -136,11 +136,8 @@ def _intro(result: ReplayResult, summary: dict[str, object]) -> str:
     settings = result.settings
     items = [
         f"horizon {settings.horizon_s:g} s, limit time to live {settings.ttl_s:g} s",
-        *(
-            f"{what}: {counts['rows']} rows, {counts['used']} used, skipped "
-            + (", ".join(f"{k} {v}" for k, v in counts["skipped"].items()) or "none")
-            for what, counts in (("quotes", summary["quotes"]), ("orders", summary["orders"]))
-        ),
+        _counts_line("quotes", summary["quotes"]),
+        _counts_line("orders", summary["orders"]),
     ]
     saved = summary["saved_vs_market_bps"]
     assert isinstance(saved, dict)
@@ -150,6 +147,12 @@ def _intro(result: ReplayResult, summary: dict[str, object]) -> str:
             f"{_cell(figures['implementation_shortfall_bps'])} bps of shortfall against market"
         )
     return "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>"
+
+
+def _counts_line(what: str, counts: object) -> str:
+    assert isinstance(counts, dict)
+    skipped = ", ".join(f"{k} {v}" for k, v in counts["skipped"].items()) or "none"
+    return f"{what}: {counts['rows']} rows, {counts['used']} used, skipped {skipped}"
 
 
 def _page(result: ReplayResult, summary: dict[str, object], charts: list[tuple[str, str]]) -> str:

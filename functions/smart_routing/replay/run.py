@@ -8,24 +8,17 @@ from pathlib import Path
 
 import numpy as np
 
-from smart_routing.config import EngineConfig
+from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.orders import OrderSide
 from smart_routing.gate.decision import GateAction
 from smart_routing.gate.router import SmartRouter
 from smart_routing.replay import accounting, scan
 from smart_routing.replay.accounting import Outcome, Policy, Status
+from smart_routing.replay.csv_input import header
 from smart_routing.replay.gatekeeper import ReplayGate, price, replay_router
 from smart_routing.replay.impact import marketable_price
-from smart_routing.replay.reading import (
-    QUOTE_COLUMNS,
-    Order,
-    OrderStats,
-    QuoteStats,
-    Symbols,
-    header,
-    read_orders,
-    read_quotes,
-)
+from smart_routing.replay.orders_csv import Order, OrderStats, read_orders
+from smart_routing.replay.quotes_csv import QUOTE_COLUMNS, QuoteStats, Symbols, read_quotes
 
 _NS_PER_S = 1_000_000_000
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from smart_routing.replay.reading import QuoteBlock
+from smart_routing.replay.quotes_csv import QuoteBlock
 
 NO_TS = np.iinfo(np.int64).min
 NO_ROW = -1

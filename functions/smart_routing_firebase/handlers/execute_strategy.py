@@ -16,6 +16,7 @@ from smart_routing.domain.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order
 from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.execution.result import ExecutionStatus
+from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
@@ -52,6 +53,8 @@ class CallableOrder:
     payload parsed, the symbol canonical (in `run`), the client_order_id and every document
     the order may write derived. Nothing after this re-derives them."""
 
+    uid: str
+    tenant_id: str
     payload: ExecuteStrategyPayload
     run: StrategyRunRequest
     # Of the idempotency key; without one, of a stand-in key: the same shape of id for any
@@ -72,7 +75,7 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     claim = idempotency.Claim(
         path=order.paths.execution_claim,
         fingerprint=idempotency.fingerprint(order.payload.model_dump(mode="json")),
-        uid=order.run.uid,
+        uid=order.uid,
     )
     if _settles_in_firestore(svc, order.run):
         # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
@@ -97,7 +100,7 @@ def callable_order(request: CallableRequest) -> CallableOrder:
         order_paths = paths.order_paths(tenant_id, uid, client_order_id, run.symbol)
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
-    return CallableOrder(payload=payload, run=run, paths=order_paths)
+    return CallableOrder(uid=uid, tenant_id=tenant_id, payload=payload, run=run, paths=order_paths)
 
 
 def _settles_in_firestore(svc: Services, run_request: StrategyRunRequest) -> bool:
@@ -287,5 +290,7 @@ def response_of(result: StrategyRunResult) -> dict[str, Any]:
     }
 
 
-def _dump(model: BaseModel | None, fields: set[str]) -> dict[str, Any] | None:
+def _dump(
+    model: BaseModel | SmartRoutingDecision | None, fields: set[str]
+) -> dict[str, Any] | None:
     return None if model is None else model.model_dump(mode="json", include=fields)

@@ -51,5 +51,5 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
         logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="ERROR", step="refresh_orders",
                        error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
     tally.update(handle_markouts(svc.db, svc.venues.market_data, svc.config.routing))
-    logs.log_event(logs.LogEvent.RECONCILE_SUMMARY, **{k: v for k, v in tally.items() if v})
+    logs.log_counts(logs.LogEvent.RECONCILE_SUMMARY, {k: v for k, v in tally.items() if v})
     return tally

@@ -97,6 +97,6 @@ def handle_tca_rollup(schedule_time: datetime) -> Counter[str]:
     at = schedule_time if schedule_time.tzinfo else schedule_time.replace(tzinfo=UTC)
     days = dates_to_roll_up(at)
     tally = roll_up_dates(firestore_client(), days)
-    logs.log_event(logs.LogEvent.TCA_ROLLUP_SUMMARY, dates=[d.isoformat() for d in days],
-                   **tally)  # fmt: skip
+    logs.log_counts(logs.LogEvent.TCA_ROLLUP_SUMMARY, tally,
+                    dates=[d.isoformat() for d in days])  # fmt: skip
     return tally

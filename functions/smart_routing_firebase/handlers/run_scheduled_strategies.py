@@ -68,7 +68,7 @@ def run_enabled_strategies(
     _prefetch(runner, [request.instrument for _, request in runs])
     for path, request in runs:
         tally[_run_once(db, runner, path, request)] += 1
-    logs.log_event(logs.LogEvent.SCHEDULED_RUN_SUMMARY, schedule_time=tick.isoformat(), **tally)
+    logs.log_counts(logs.LogEvent.SCHEDULED_RUN_SUMMARY, tally, schedule_time=tick.isoformat())
     return tally
 
 

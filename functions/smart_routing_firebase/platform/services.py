@@ -10,7 +10,7 @@ from google.cloud.firestore import Client
 
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.config import EngineConfig, load_config
+from smart_routing.config.engine_config import EngineConfig, load_config
 from smart_routing.domain.assets import AssetClass
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine

@@ -32,6 +32,7 @@ def users_total(db: Client, venue: str) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
     for snapshot in query.stream():
         data = snapshot.to_dict()
+        assert data is not None  # a query streams only documents that exist
         totals[data["symbol"]] = totals.get(data["symbol"], ZERO) + to_decimal(data["qty"], "qty")
     return totals
 

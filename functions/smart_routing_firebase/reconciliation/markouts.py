@@ -163,5 +163,5 @@ def handle_markouts(
                        error=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
         return Counter({"markouts.failed": 1})
     if tally:
-        logs.log_event(logs.LogEvent.MARKOUT_SUMMARY, **tally)
+        logs.log_counts(logs.LogEvent.MARKOUT_SUMMARY, tally)
     return Counter({f"markouts.{key}": n for key, n in tally.items()})

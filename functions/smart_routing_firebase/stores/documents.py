@@ -24,3 +24,12 @@ def to_document(model: BaseModel, timestamp_fields: tuple[str, ...] = ("timestam
 
 def without_none(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
+
+
+def field_or_none(snapshot: Any, name: str) -> Any:
+    """One field of a document snapshot, or None where the document has none (`get` copies
+    just that field)."""
+    try:
+        return snapshot.get(name)
+    except KeyError:
+        return None

@@ -79,6 +79,7 @@ def claim(db: Client, path: str, request_fingerprint: str, uid: str) -> dict[str
         if not snapshot.exists:
             continue  # released since: try to claim it again
         stored = snapshot.to_dict()
+        assert stored is not None  # it exists
         if stored["fingerprint"] != request_fingerprint:
             raise IdempotencyConflict("idempotency_key: already used for a different request")
         if stored["state"] == ClaimState.DONE:

@@ -66,9 +66,13 @@ def reconciliation(venue: str) -> str:
     return f"reconciliation/{check_id(venue, 'venue')}"
 
 
+def unmatched_fills(venue: str) -> str:
+    """The venue fills the order book cannot place (no such order, or beyond its qty)."""
+    return f"{reconciliation(venue)}/unmatched_fills"
+
+
 def unmatched_fill(venue: str, fill_id: str) -> str:
-    """A venue fill the order book cannot place (no such order, or beyond its qty)."""
-    return f"{reconciliation(venue)}/unmatched_fills/{check_id(fill_id, 'venue fill id')}"
+    return f"{unmatched_fills(venue)}/{check_id(fill_id, 'venue fill id')}"
 
 
 def venue_order(venue: str, broker_order_id: str) -> str:

@@ -18,7 +18,8 @@ from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.fills import FillPage, VenueFill
 from smart_routing.domain.orders import OrderSide
-from venues.alpaca.trading import _canonical, _rate_limited, trading_client
+from venues.alpaca.client import rate_limited, trading_client
+from venues.alpaca.symbols import canonical_symbol
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
 from venues.settings import AlpacaSettings
@@ -75,7 +76,7 @@ class AlpacaFills:
 
     def _ask(self, call: Callable[[], Any]) -> Any:
         try:
-            return _rate_limited(call, self.sleep)
+            return rate_limited(call, self.sleep)
         except (APIError, requests.RequestException, ValueError) as exc:
             raise VenueUnavailable(f"alpaca activities: {describe(exc)}") from exc
 
@@ -112,7 +113,7 @@ def _symbol(name: str) -> tuple[str, AssetClass]:
         instrument = None
     if instrument is not None and instrument.asset_class is not AssetClass.FOREX:
         return instrument.symbol, instrument.asset_class
-    crypto = _canonical(name, AssetClass.CRYPTO)
+    crypto = canonical_symbol(name, AssetClass.CRYPTO)
     if "/" in crypto:
         return crypto, AssetClass.CRYPTO
     return parse_symbol(name, AssetClass.EQUITY).symbol, AssetClass.EQUITY

@@ -24,7 +24,8 @@ from smart_routing.domain.money import ZERO
 from smart_routing.domain.orders import OrderSide
 from venues.fill_entries import MALFORMED, entry_id, exact, problem
 from venues.http import describe
-from venues.oanda.trading import _fees, _request, _time, oanda_api, symbol_of
+from venues.oanda.client import oanda_api, rate_limited_request
+from venues.oanda.formats import fill_fees, parse_time, symbol_of
 from venues.settings import OandaSettings
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -92,7 +93,7 @@ class OandaFills:
 
     def _ask(self, endpoint: Any, cursor: str | None) -> Any:
         try:
-            return _request(self.api, endpoint, self.sleep)
+            return rate_limited_request(self.api, endpoint, self.sleep)
         except V20Error as exc:
             if exc.code == RANGE_NOT_SATISFIABLE and cursor is not None:
                 raise CursorExpired(
@@ -132,9 +133,9 @@ def _fill(entry: dict[str, Any], home: str) -> VenueFill:
         qty=abs(units),
         # fullVWAP is the fill's price; `price` is its older, deprecated name.
         price=exact(entry.get("fullVWAP") or entry["price"], "price"),
-        fees=_fees(entry),
+        fees=fill_fees(entry),
         fee_currency=home,
-        filled_at=_time(entry["time"]),
+        filled_at=parse_time(entry["time"]),
     )
 
 

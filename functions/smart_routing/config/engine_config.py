@@ -1,4 +1,4 @@
-"""Engine settings from the environment, checked at start-up: a bad value is an error."""
+"""The engine's settings (EngineConfig) from every EXEC_* variable, checked at start-up."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smart_routing.config.environment import (
+    env_bool,
+    env_decimal,
+    env_fraction,
+    env_positive,
+    env_text,
+)
+from smart_routing.config.session_overrides import session_table
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import ConfigError
-from smart_routing.domain.money import to_decimal
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.gate.limit_fallback import DEFAULT_LIMIT_TTL_S, WideSpreadAction
 from smart_routing.gate.policy import (
@@ -25,11 +32,7 @@ from smart_routing.gate.policy import (
     RoutingPolicy,
     Threshold,
 )
-from smart_routing.market.sessions import SESSION_CLASSES, Session, SessionTable
 from smart_routing.portfolio.paper_account import DEFAULT_STARTING_CASH
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 class EngineConfig(BaseModel):
@@ -69,7 +72,7 @@ def load_config(
         limit_ttl_s=env_positive(env, "EXEC_LIMIT_TTL_S", DEFAULT_LIMIT_TTL_S),
         uid=_name(env, "EXEC_UID", "local-user"),
         tenant_id=_name(env, "EXEC_TENANT_ID", "local-tenant"),
-        paper_starting_cash=_decimal(env, "EXEC_PAPER_STARTING_CASH", DEFAULT_STARTING_CASH),
+        paper_starting_cash=env_decimal(env, "EXEC_PAPER_STARTING_CASH", DEFAULT_STARTING_CASH),
         simulated_quotes=_simulated_quotes(env, "EXEC_SIM_QUOTES"),
         simulated_halted=_symbols(env, "EXEC_SIM_HALTED"),
     )
@@ -79,21 +82,21 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
     """Each class: EXEC_MAX_SPREAD_PCT_<CLASS>, else EXEC_MAX_SPREAD_PCT (not options), else
     the default; the threshold remembers which setting it came from."""
     thresholds = RoutingPolicy().thresholds
-    general = _fraction(env, "EXEC_MAX_SPREAD_PCT")
+    general = env_fraction(env, "EXEC_MAX_SPREAD_PCT")
     if general is not None:
         for asset_class in AssetClass:
             if asset_class is not AssetClass.OPTIONS:
                 thresholds[asset_class] = Threshold(value=general, source="EXEC_MAX_SPREAD_PCT")
     for asset_class in AssetClass:
         name = f"EXEC_MAX_SPREAD_PCT_{asset_class.value}"
-        value = _fraction(env, name)
+        value = env_fraction(env, name)
         if value is not None:
             thresholds[asset_class] = Threshold(value=value, source=name)
     caps = {
-        c: _decimal(env, f"EXEC_MAX_ORDER_NOTIONAL_{c.value}", DEFAULT_MAX_ORDER_NOTIONAL[c])
+        c: env_decimal(env, f"EXEC_MAX_ORDER_NOTIONAL_{c.value}", DEFAULT_MAX_ORDER_NOTIONAL[c])
         for c in AssetClass
     }
-    margin = _decimal(env, "EXEC_FOREX_MARGIN_RATE", DEFAULT_FOREX_MARGIN_RATE)
+    margin = env_decimal(env, "EXEC_FOREX_MARGIN_RATE", DEFAULT_FOREX_MARGIN_RATE)
     if margin > 1:
         raise ConfigError(f"EXEC_FOREX_MARGIN_RATE={margin} must be at most 1 (0.05 is 20:1)")
     return RoutingPolicy(
@@ -102,7 +105,7 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
         fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
         max_order_notional=caps,
         forex_margin_rate=margin,
-        sessions=_session_table(env),
+        sessions=session_table(env),
         max_adv_fraction=_adv_fraction(env, "EXEC_MAX_ADV_FRACTION"),
         impact_y=_bounded(env, "EXEC_IMPACT_Y", DEFAULT_IMPACT_Y, 10),
         wait_interval_s=_bounded(env, "EXEC_WAIT_INTERVAL_S", DEFAULT_WAIT_INTERVAL_S, 86_400),
@@ -110,7 +113,7 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
 
 
 def _adv_fraction(env: Mapping[str, str], name: str) -> Decimal:
-    value = _fraction(env, name)
+    value = env_fraction(env, name)
     if value is None:
         return DEFAULT_MAX_ADV_FRACTION
     if value == 0:
@@ -123,86 +126,6 @@ def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> 
     if number > most:
         raise ConfigError(f"{name}={number:g} must be at most {most:g}")
     return number
-
-
-_SESSION_PREFIX = "EXEC_SESSION_"
-_MULTIPLIER = "EXEC_SESSION_MULTIPLIER_"
-_SESSION_MAX = "EXEC_SESSION_MAX_SPREAD_PCT_"
-_MAX_MULTIPLIER = Decimal(100)
-_SESSION_MINUTES = ("EXEC_SESSION_OPEN_MINUTES", "EXEC_SESSION_CLOSE_MINUTES")
-
-
-def _session_table(env: Mapping[str, str]) -> SessionTable:
-    """The built-in session table with every EXEC_SESSION_* override applied: per session
-    (all its classes) first, then per session and class; an absolute threshold, where one is
-    set, wins over the multiplier. Any other EXEC_SESSION_* name is a typo and an error."""
-    table = SessionTable()
-    rules = {s: dict(by_class) for s, by_class in table.rules.items()}
-    targets = []
-    for name in env:
-        if not name.startswith(_SESSION_PREFIX) or name in _SESSION_MINUTES:
-            continue
-        if env_text(env, name) is not None:
-            session, classes = _session_target(name)
-            per_class = len(classes) < len(SESSION_CLASSES[session])
-            targets.append((per_class, name, session, classes))
-    # A session's setting before its per-class ones, which refine it.
-    for _, name, session, classes in sorted(targets):
-        for asset_class in classes:
-            rule = rules[session][asset_class]
-            if name.startswith(_MULTIPLIER):
-                number = _decimal(env, name, Decimal(1), allow_zero=True)
-                if number > _MAX_MULTIPLIER:
-                    raise ConfigError(f"{name}={number} must be at most {_MAX_MULTIPLIER}")
-                rule = rule.model_copy(update={"multiplier": number})
-            else:
-                rule = rule.model_copy(
-                    update={"max_spread_pct": _fraction(env, name), "source": name}
-                )
-            rules[session][asset_class] = rule
-    return SessionTable(
-        rules=rules,
-        open_minutes=_minutes(env, "EXEC_SESSION_OPEN_MINUTES", table.open_minutes),
-        close_minutes=_minutes(env, "EXEC_SESSION_CLOSE_MINUTES", table.close_minutes),
-    )
-
-
-def _session_target(name: str) -> tuple[Session, tuple[AssetClass, ...]]:
-    """The session and classes an EXEC_SESSION_MULTIPLIER_* or EXEC_SESSION_MAX_SPREAD_PCT_*
-    name sets, e.g. EXEC_SESSION_MULTIPLIER_US_OPEN_EQUITY."""
-    for prefix in (_MULTIPLIER, _SESSION_MAX):
-        if not name.startswith(prefix):
-            continue
-        rest = name[len(prefix) :]
-        for session in sorted(Session, key=lambda s: -len(s.value)):
-            key = session.value.upper()
-            if rest == key:
-                return session, SESSION_CLASSES[session]
-            if rest.startswith(key + "_"):
-                class_name = rest[len(key) + 1 :]
-                allowed = SESSION_CLASSES[session]
-                if class_name not in {c.value for c in allowed}:
-                    raise ConfigError(
-                        f"{name}: {session.value} applies to "
-                        f"{', '.join(c.value for c in allowed)}, not {class_name!r}"
-                    )
-                return session, (AssetClass(class_name),)
-        sessions = ", ".join(s.value.upper() for s in Session)
-        raise ConfigError(f"{name}: unknown session {rest!r} (one of {sessions})")
-    raise ConfigError(
-        f"{name} is not a setting: use EXEC_SESSION_MULTIPLIER_<SESSION>[_<CLASS>], "
-        "EXEC_SESSION_MAX_SPREAD_PCT_<SESSION>[_<CLASS>], EXEC_SESSION_OPEN_MINUTES or "
-        "EXEC_SESSION_CLOSE_MINUTES"
-    )
-
-
-def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env_text(env, name)
-    if value is None:
-        return default
-    if not value.isdigit() or int(value) > 120:
-        raise ConfigError(f"{name}={value!r} must be a whole number of minutes from 0 to 120")
-    return int(value)
 
 
 _FEE_SETTINGS = {
@@ -220,77 +143,10 @@ def _fee_schedule(env: Mapping[str, str]) -> FeeSchedule:
     defaults = FeeSchedule()
     return FeeSchedule(
         **{
-            field: _decimal(env, name, getattr(defaults, field), allow_zero=True)
+            field: env_decimal(env, name, getattr(defaults, field), allow_zero=True)
             for field, name in _FEE_SETTINGS.items()
         }
     )
-
-
-def _decimal(
-    env: Mapping[str, str], name: str, default: Decimal, allow_zero: bool = False
-) -> Decimal:
-    value = env_text(env, name)
-    if value is None:
-        return default
-    try:
-        number = to_decimal(value, name)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not a finite number") from exc
-    if number < 0 or (number == 0 and not allow_zero):
-        bound = "at least 0" if allow_zero else "greater than 0"
-        raise ConfigError(f"{name}={value!r} must be {bound}")
-    return number
-
-
-def env_text(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name)
-    return None if value is None or value.strip() == "" else value.strip()
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    value = env_text(env, name)
-    if value is None:
-        return default
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise ConfigError(f"{name}={value!r} is not a boolean (use true or false)")
-
-
-def _number(env: Mapping[str, str], name: str) -> float | None:
-    value = env_text(env, name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{name}={value!r} is not a finite number")
-    return number
-
-
-def _fraction(env: Mapping[str, str], name: str) -> Decimal | None:
-    value = env_text(env, name)
-    if value is None:
-        return None
-    try:
-        number = to_decimal(value, name)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a finite number") from None
-    if not 0 <= number <= 1:
-        raise ConfigError(f"{name}={value} must be a fraction between 0 and 1 (0.001 means 0.1%)")
-    return number
-
-
-def env_positive(env: Mapping[str, str], name: str, default: float) -> float:
-    number = _number(env, name)
-    if number is None:
-        return default
-    if number <= 0:
-        raise ConfigError(f"{name}={number:g} must be greater than 0")
-    return number
 
 
 def _fail_mode(env: Mapping[str, str], name: str, default: FailMode) -> FailMode:

@@ -1,28 +1,25 @@
-"""OANDA through oandapyV20, for forex (Alpaca does not trade currencies). Practice by default."""
+"""Forex orders and the account on OANDA: the Broker port over oandapyV20. Practice by default
+(Alpaca does not trade currencies)."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import requests
 from oandapyV20 import API, V20Error
-from oandapyV20 import oandapyV20 as v20
-from oandapyV20.endpoints import accounts, orders, positions, pricing, transactions
+from oandapyV20.endpoints import accounts, orders, positions, transactions
 
-from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import (
     InstrumentUnavailable,
     OrderOutcomeUnknown,
     OrderRejected,
     VenueUnavailable,
 )
-from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.money import ZERO
 from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
@@ -33,145 +30,16 @@ from smart_routing.domain.orders import (
     OrderType,
     Position,
 )
-from smart_routing.market.quotes import Bar, Quote
 from smart_routing.ports import InstrumentSource
 from venues.http import MAYBE_SENT, describe
-from venues.instrument_specs import unlisted
-from venues.settings import OandaSettings
+from venues.oanda.formats import amount, fill_fees, gtd_time, instrument_of, parse_time, symbol_of
 
 DUPLICATE_CLIENT_ID = "CLIENT_ORDER_ID_ALREADY_EXISTS"
 _STATES = {"FILLED": OrderStatus.FILLED, "PENDING": OrderStatus.ACCEPTED,
            "CANCELLED": OrderStatus.CANCELED}  # fmt: skip
-RATE_LIMIT_WAIT_S = 0.5
 # Transaction ids per TransactionIDRange request: the largest page OANDA's transaction list
 # splits its history into (pageSize maximum=1000).
 FILL_RANGE = 1000
-
-
-def oanda_api(settings: OandaSettings, timeout_s: float) -> API:
-    """The client; with `api_url` set (a proxy, a test server) it is registered as its own
-    environment, which is how oandapyV20 resolves base URLs."""
-    environment = "live" if settings.live else "practice"
-    if settings.api_url:
-        environment = f"url:{settings.api_url}"
-        v20.TRADING_ENVIRONMENTS[environment] = {"api": settings.api_url,
-                                                 "stream": settings.api_url}  # fmt: skip
-    return API(settings.access_token, environment=environment,
-               request_params={"timeout": timeout_s})  # fmt: skip
-
-
-def instrument_of(symbol: str) -> str:
-    return symbol.replace("/", "_")
-
-
-def symbol_of(instrument: str) -> str:
-    return instrument.replace("_", "/")
-
-
-def _time(text: str) -> datetime:
-    """OANDA's RFC 3339 times carry nanoseconds, more than datetime parses."""
-    head, _, fraction = text.rstrip("Z").partition(".")
-    return datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}").replace(tzinfo=UTC)
-
-
-def _amount(value: object, what: str) -> Decimal:
-    """OANDA sends every number as a decimal string: read it exactly."""
-    return to_decimal(value, what)
-
-
-def _request(api: API, endpoint: Any, sleep: Callable[[float], None]) -> dict[str, Any]:
-    """One request, once more after a 429."""
-    try:
-        return api.request(endpoint)
-    except V20Error as exc:
-        if exc.code != 429:
-            raise
-    sleep(RATE_LIMIT_WAIT_S)
-    return api.request(endpoint)
-
-
-class OandaQuoteSource:
-    name = "oanda"
-
-    def __init__(self, api: API, account_id: str, sleep: Callable[[float], None] = time.sleep):
-        self.api, self.account_id, self.sleep = api, account_id, sleep
-
-    def latest_quotes(self, asset_class: AssetClass, symbols: list[str]) -> dict[str, Quote | None]:
-        wanted = {instrument_of(s): s for s in symbols}
-        endpoint = pricing.PricingInfo(self.account_id, params={"instruments": ",".join(wanted)})
-        response = _request(self.api, endpoint, self.sleep)
-        quotes: dict[str, Quote | None] = dict.fromkeys(symbols)
-        for price in response.get("prices", []):
-            symbol = wanted.get(price["instrument"])
-            if symbol is None or not price.get("tradeable", True) or not price.get("bids"):
-                continue
-            quotes[symbol] = Quote(
-                symbol=symbol, bid=_amount(price["bids"][0]["price"], "bid"),
-                ask=_amount(price["asks"][0]["price"], "ask"), as_of=_time(price["time"]),
-                source="oanda",
-            )  # fmt: skip
-        return quotes
-
-    def bars(self, asset_class: AssetClass, symbol: str, limit: int) -> list[Bar]:
-        from oandapyV20.endpoints.instruments import InstrumentsCandles
-
-        endpoint = InstrumentsCandles(
-            instrument_of(symbol), params={"granularity": "M1", "count": limit, "price": "M"}
-        )
-        return [
-            Bar(start=_time(c["time"]), open=float(c["mid"]["o"]), high=float(c["mid"]["h"]),
-                low=float(c["mid"]["l"]), close=float(c["mid"]["c"]), volume=c.get("volume", 0))
-            for c in _request(self.api, endpoint, self.sleep).get("candles", [])
-            if c.get("complete", True)
-        ]  # fmt: skip
-
-    def order_book(self, asset_class: AssetClass, symbol: str) -> None:
-        """OANDA publishes no depth for the cost estimate."""
-        return None
-
-
-class OandaInstruments:
-    """The account's instruments (GET /v3/accounts/{id}/instruments), many in one request."""
-
-    name = "oanda"
-
-    def __init__(self, api: API, account_id: str, sleep: Callable[[float], None] = time.sleep):
-        self.api, self.account_id, self.sleep = api, account_id, sleep
-
-    def fetch_instruments(
-        self, asset_class: AssetClass, symbols: list[str]
-    ) -> dict[str, InstrumentSpec]:
-        wanted = {instrument_of(s): s for s in symbols}
-        endpoint = accounts.AccountInstruments(
-            self.account_id, params={"instruments": ",".join(wanted)}
-        )
-        try:
-            listed = _request(self.api, endpoint, self.sleep)["instruments"]
-            specs = {wanted[i["name"]]: _spec(i) for i in listed if i["name"] in wanted}
-        except (V20Error, requests.RequestException, ValueError, KeyError, TypeError) as exc:
-            raise InstrumentUnavailable(
-                f"oanda instrument data for {', '.join(symbols)}: {describe(exc)}"
-            ) from exc
-        return {s: specs.get(s) or unlisted(s, asset_class, self.name) for s in symbols}
-
-
-def _spec(raw: dict[str, Any]) -> InstrumentSpec:
-    """An OANDA instrument as an InstrumentSpec; garbage raises ValueError or KeyError."""
-    instrument = parse_symbol(symbol_of(raw["name"]), AssetClass.FOREX)
-    return InstrumentSpec(
-        symbol=instrument.symbol, asset_class=AssetClass.FOREX, venue="oanda", source="oanda",
-        quote_currency=instrument.quote_currency, base=instrument.base,
-        qty_increment=_places(raw["tradeUnitsPrecision"], "tradeUnitsPrecision"),
-        min_qty=_amount(raw["minimumTradeSize"], "minimumTradeSize"),
-        price_tick=_places(raw["displayPrecision"], "displayPrecision"), shortable=True,
-    )  # fmt: skip
-
-
-def _places(value: object, what: str) -> Decimal:
-    """10^-places: 5 is 0.00001, 0 is 1."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 12:
-        raise ValueError(f"{what} must be a whole number of places, got {value!r}")
-    return Decimal(1).scaleb(-value)
 
 
 class OandaBroker:
@@ -278,8 +146,8 @@ class OandaBroker:
         self._home_currency = account["currency"]
         snapshot_positions = [_position(p) for p in held]
         return AccountSnapshot(
-            currency=account["currency"], cash=_amount(account["balance"], "balance"),
-            buying_power=_amount(account["marginAvailable"], "marginAvailable"),
+            currency=account["currency"], cash=amount(account["balance"], "balance"),
+            buying_power=amount(account["marginAvailable"], "marginAvailable"),
             positions={p.symbol: p for p in snapshot_positions if p.qty != 0},
             as_of=datetime.now(UTC),
         )  # fmt: skip
@@ -320,13 +188,13 @@ class OandaBroker:
 
 
 def _position(raw: dict[str, Any]) -> Position:
-    long_units = _amount(raw["long"]["units"], "long units")
-    short_units = _amount(raw["short"]["units"], "short units")
+    long_units = amount(raw["long"]["units"], "long units")
+    short_units = amount(raw["short"]["units"], "short units")
     qty = long_units + short_units
     side = raw["long"] if qty > 0 else raw["short"]
     return Position(
         symbol=symbol_of(raw["instrument"]), asset_class=AssetClass.FOREX, qty=qty,
-        avg_price=_amount(side.get("averagePrice") or 0, "averagePrice"),
+        avg_price=amount(side.get("averagePrice") or 0, "averagePrice"),
     )  # fmt: skip
 
 
@@ -352,20 +220,6 @@ def _order_body(request: OrderRequest, price_tick: Decimal | None) -> dict[str, 
     return body
 
 
-def gtd_time(at: datetime) -> str:
-    """RFC 3339 in UTC, as OANDA's DateTime takes it."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _fees(fill: dict[str, Any]) -> Decimal:
-    """What the fill cost, in the account's home currency: the commission (OANDA reports it as
-    a positive charge) and any financing paid (negative financing); financing received is
-    not a fee and does not offset one."""
-    commission = abs(_amount(fill.get("commission") or 0, "commission"))
-    financing = _amount(fill.get("financing") or 0, "financing")
-    return commission + max(-financing, ZERO)
-
-
 def _from_create(
     request: OrderRequest, response: dict[str, Any], home_currency: str | None
 ) -> Order:
@@ -381,18 +235,18 @@ def _from_create(
         broker="oanda", broker_order_id=create["id"], client_order_id=request.client_order_id,
         symbol=request.symbol, asset_class=AssetClass.FOREX, side=request.side, qty=request.qty,
         order_type=request.order_type, limit_price=request.limit_price, status=status,
-        filled_qty=abs(_amount(fill["units"], "fill units")) if fill else ZERO,
-        filled_avg_price=_amount(fill["price"], "fill price") if fill else None,
-        fees=_fees(fill) if fill and home_currency else None, fee_currency=home_currency,
+        filled_qty=abs(amount(fill["units"], "fill units")) if fill else ZERO,
+        filled_avg_price=amount(fill["price"], "fill price") if fill else None,
+        fees=fill_fees(fill) if fill and home_currency else None, fee_currency=home_currency,
         reject_reason=f"oanda: {cancel['reason']}" if cancel else None,
-        submitted_at=_time(create["time"]),
-        filled_at=_time(fill["time"]) if fill else None,
+        submitted_at=parse_time(create["time"]),
+        filled_at=parse_time(fill["time"]) if fill else None,
     )  # fmt: skip
 
 
 def _fill_price(fill: dict[str, Any]) -> Decimal:
     """fullVWAP is the fill's price; `price` is its older, deprecated name."""
-    return _amount(fill.get("fullVWAP") or fill["price"], "fill price")
+    return amount(fill.get("fullVWAP") or fill["price"], "fill price")
 
 
 def _from_details(
@@ -405,8 +259,8 @@ def _from_details(
     Decimal quotient, exact when it terminates, else to 28 digits; not put on the price grid,
     so qty times it is what the parts cost), their fees summed. A pending order with fills is
     partially filled; a cancelled one stays cancelled with what it filled."""
-    units = _amount(order["units"], "units")
-    parts = [(abs(_amount(f["units"], "fill units")), _fill_price(f)) for f in fills]
+    units = amount(order["units"], "units")
+    parts = [(abs(amount(f["units"], "fill units")), _fill_price(f)) for f in fills]
     filled = sum((qty for qty, _ in parts), ZERO)
     status = _STATES.get(order["state"], OrderStatus.ACCEPTED)
     if status is OrderStatus.ACCEPTED and filled > 0:
@@ -417,12 +271,12 @@ def _from_details(
         symbol=symbol_of(order["instrument"]), asset_class=AssetClass.FOREX,
         side=OrderSide.BUY if units > 0 else OrderSide.SELL, qty=abs(units),
         order_type=OrderType(order["type"].lower()),
-        limit_price=_amount(order["price"], "price") if order.get("price") else None,
+        limit_price=amount(order["price"], "price") if order.get("price") else None,
         status=status, filled_qty=filled,
         filled_avg_price=sum((q * p for q, p in parts), ZERO) / filled if filled else None,
-        fees=sum((_fees(f) for f in fills), ZERO) if fills and home_currency else None,
-        fee_currency=home_currency, submitted_at=_time(order["createTime"]),
-        filled_at=_time(filled_at) if filled_at else None,
+        fees=sum((fill_fees(f) for f in fills), ZERO) if fills and home_currency else None,
+        fee_currency=home_currency, submitted_at=parse_time(order["createTime"]),
+        filled_at=parse_time(filled_at) if filled_at else None,
     )  # fmt: skip
 
 
