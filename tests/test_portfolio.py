@@ -8,20 +8,19 @@ from hypothesis import strategies as st
 
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
+from smart_routing.domain.identifiers import symbol_key
 from smart_routing.market.trading_calendar import trading_date
-from smart_routing.portfolio.history import (
+from smart_routing.portfolio.holding_term import HoldingTerm, holding_term
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lots import (
     MAX_APPLIED,
-    HoldingTerm,
     ListSource,
     LotState,
     TooLate,
     apply_to_lots,
     apply_trade,
-    holding_term,
-    mirror_problem,
-    symbol_key,
 )
-from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.mirror_checks import mirror_problem
 
 START = FixedClock().now()
 

@@ -1,7 +1,7 @@
 """The ledger trigger's work: mirror a ledger trade into the user's history and FIFO lots.
 
 The lots of a (user, symbol) are a head document (totals and the window of applied trades,
-smart_routing.portfolio.history.LotHead) and one document per open lot under it, ordered by
+smart_routing.portfolio.lots.LotHead) and one document per open lot under it, ordered by
 `sort_key`. A trade that sorts last reads the head and the oldest lots it consumes; a trade
 delivered late undoes and replays the window's later trades, revising their history, in the
 same transaction.
@@ -24,19 +24,20 @@ from pydantic import TypeAdapter
 from smart_routing.domain.money import ZERO
 from smart_routing.portfolio.history import (
     TAX_LOT_METHOD,
+    PortfolioHistoryRecord,
+    log_history_written,
+)
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lot_book import TaxLot, lot_sort_key
+from smart_routing.portfolio.lots import (
     AppliedTrade,
     ListSource,
     LotHead,
     MirrorUpdate,
-    PortfolioHistoryRecord,
     TooLate,
     apply_to_lots,
-    log_history_written,
-    log_mirror_rejected,
-    mirror_problem,
 )
-from smart_routing.portfolio.ledger import LedgerTrade
-from smart_routing.portfolio.lot_book import TaxLot, lot_sort_key
+from smart_routing.portfolio.mirror_checks import log_mirror_rejected, mirror_problem
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import to_document
 

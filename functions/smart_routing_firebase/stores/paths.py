@@ -6,8 +6,7 @@ Each id is checked (smart_routing.domain.identifiers) as its path is built, so n
 
 from __future__ import annotations
 
-from smart_routing.domain.identifiers import check_id
-from smart_routing.portfolio.history import symbol_key
+from smart_routing.domain.identifiers import check_id, symbol_key
 
 
 def ledger_trade(tenant_id: str, trade_id: str) -> str:
