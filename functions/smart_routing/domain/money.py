@@ -233,6 +233,10 @@ class Money:
         """To the currency's minor unit (see `round_money`)."""
         return Money(round_money(self.amount, self.currency, rounding), self.currency)
 
+    def formatted(self) -> str:
+        """'11,000.30 USD' (see `format_money`)."""
+        return format_money(self.amount, self.currency)
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Money is immutable")
 
@@ -350,11 +354,15 @@ def _validated_money(value: object) -> Money:
 
 
 def _money_shape(annotation: object) -> str | None:
-    """'one' for a Money (or optional Money) field, 'map' for a dict of them, else None."""
+    """'one' for a Money (or optional Money) field, 'map' for a dict of them, 'nested' for a
+    list of CurrencyModels, else None."""
     if annotation is Money or (get_origin(annotation) in _UNIONS and Money in get_args(annotation)):
         return "one"
     if get_origin(annotation) is dict and get_args(annotation)[1:] == (Money,):
         return "map"
+    item = get_args(annotation)[0] if get_origin(annotation) is list else None
+    if isinstance(item, type) and issubclass(item, CurrencyModel):
+        return "nested"
     return None
 
 
@@ -364,7 +372,9 @@ _UNIONS = (Union, UnionType)
 class CurrencyModel(BaseModel):
     """A model whose Money fields are all in its own `currency` field's currency, and are
     stored and answered as bare numbers beside it (the stored shapes of the bare-Decimal
-    days). A bare number given for a Money field is read in that currency."""
+    days). A bare number given for a Money field, or its bare-number default, is read in that
+    currency; so are the items of a list of CurrencyModels stored without their own (a part
+    of a record, whose `currency` field is `Field(exclude=True)`)."""
 
     _money_fields: ClassVar[dict[str, str]] = {}
 
@@ -384,11 +394,16 @@ class CurrencyModel(BaseModel):
             return data  # the currency field's own validation says what is wrong
         wrapped = dict(data)
         for name, shape in cls._money_fields.items():
-            if name not in data:
-                continue
-            value = data[name]
+            value = data.get(name, cls.model_fields[name].default)
+            if name not in data and not isinstance(value, _SCALARS):
+                continue  # a default that is not a bare amount (a factory, None) stays
             if shape == "one":
                 wrapped[name] = _in_currency(value, currency, name)
+            elif shape == "nested" and isinstance(value, list):
+                wrapped[name] = [
+                    {"currency": currency} | item if isinstance(item, dict) else item
+                    for item in value
+                ]
             elif isinstance(value, dict):
                 wrapped[name] = {
                     k: _in_currency(v, currency, f"{name}.{k}") for k, v in value.items()

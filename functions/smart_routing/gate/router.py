@@ -248,7 +248,7 @@ class _Draft:
             self.notional = self.spec.notional(self.qty, self.price)
             self.fees = estimate_fees(
                 self.router.fees, self.spec, self.intent.side, self.qty, self.price
-            )
+            ).amount
             fields.update(price=self.price, notional=self.notional, estimated_fees=self.fees)
         if spread is not None and half is not None and quote is not None:
             self.half = half

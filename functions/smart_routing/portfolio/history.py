@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
-from smart_routing.domain.money import ZERO, Amount
+from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
 from smart_routing.domain.orders import OrderSide
 from smart_routing.portfolio.holding_term import HoldingTerm
 from smart_routing.portfolio.ledger import LedgerTrade
@@ -20,25 +20,29 @@ from smart_routing.portfolio.ledger import LedgerTrade
 TAX_LOT_METHOD = "FIFO"
 
 
-class LotConsumed(BaseModel):
-    """The part of one lot a sell closed, with its holding period."""
+class LotConsumed(CurrencyModel):
+    """The part of one lot a sell closed, with its holding period; stored without its
+    currency, which is its record's."""
 
     model_config = ConfigDict(frozen=True)
 
+    currency: str = Field(exclude=True)
     trade_id: str
     qty: Amount
-    cost: Amount
+    cost: Money
     acquired_at: AwareDatetime
     term: HoldingTerm
 
 
-class LotBasis(BaseModel):
-    """The history fields that depend on the trades before: what replaying revises."""
+class LotBasis(CurrencyModel):
+    """The history fields that depend on the trades before: what replaying revises; money in
+    the trade's `currency`."""
 
     model_config = ConfigDict(frozen=True)
 
-    cost_basis: Amount
-    realized_gain: Amount | None = None
+    currency: str
+    cost_basis: Money
+    realized_gain: Money | None = None
     lots_consumed: list[LotConsumed] = Field(default_factory=list)
     unmatched_qty: Amount = ZERO
 
@@ -54,13 +58,12 @@ class PortfolioHistoryRecord(LotBasis):
     side: OrderSide
     qty: Amount
     price: Amount
-    notional: Amount
-    currency: str
+    notional: Money
     timestamp: AwareDatetime
     trading_date: date
     strategy_id: str
     estimated_slippage: Amount | None
-    fees: Amount
+    fees: Money
     tax_lot_method: str = TAX_LOT_METHOD
     # The fill's cost against the quote its decision saw (tca.py), where known.
     arrival_mid: Amount | None = None
@@ -80,7 +83,7 @@ _RECORD_FIELDS = {
 
 def history_record(trade: LedgerTrade, basis: LotBasis) -> PortfolioHistoryRecord:
     """The history record of a trade, with the basis its place in the FIFO order gave it."""
-    return PortfolioHistoryRecord(**trade.model_dump(include=_RECORD_FIELDS), **dict(basis))
+    return PortfolioHistoryRecord(**(trade.model_dump(include=_RECORD_FIELDS) | dict(basis)))
 
 
 def log_history_written(

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from smart_routing.domain.money import ZERO, Amount, round_money
+from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
 from smart_routing.domain.orders import OrderSide
 from smart_routing.portfolio.history import (
     LotBasis,
@@ -30,7 +30,7 @@ from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.lot_book import MAX_PAGE, LotBook, LotDelta, LotSource, TaxLot
 
 
-class AppliedTrade(BaseModel):
+class AppliedTrade(CurrencyModel):
     """One entry of the applied window: what replaying a trade needs, and for a sell the part
     of each lot it took (in FIFO order), which is what undoing it needs."""
 
@@ -41,8 +41,8 @@ class AppliedTrade(BaseModel):
     trading_date: date
     side: OrderSide
     qty: Amount
-    notional: Amount
-    fees: Amount
+    notional: Money
+    fees: Money
     currency: str
     taken: list[TaxLot] = Field(default_factory=list)
 
@@ -51,9 +51,10 @@ class AppliedTrade(BaseModel):
         return (self.timestamp, self.trade_id)
 
 
-class LotHead(BaseModel):
-    """The compact state of one (user, symbol) apart from its open lots: their totals and the
-    window of the latest applied trades, in (timestamp, trade_id) order.
+class LotHead(CurrencyModel):
+    """The compact state of one (user, symbol) apart from its open lots: their totals (the
+    cost in `currency`, None until a first trade names it) and the window of the latest
+    applied trades, in (timestamp, trade_id) order.
 
     The window keeps the last `MAX_APPLIED` trades; `folded_through` is the latest trade that
     left it. However many trades a user makes, the head stays this size and a trade that sorts
@@ -62,8 +63,9 @@ class LotHead(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    currency: str | None = None
     qty: Amount = ZERO
-    cost: Amount = ZERO
+    cost: Money | None = None
     open_lots: int = 0
     applied: list[AppliedTrade] = Field(default_factory=list)
     folded_through: AppliedTrade | None = None
@@ -140,7 +142,7 @@ def apply_to_lots(head: LotHead, trade: LedgerTrade, source: LotSource) -> Mirro
     }
     window = [*head.applied[:index], placed, *replayed]
     return MirrorUpdate(
-        head=_folded(_with_totals(head, book.delta(), window)),
+        head=_folded(_with_totals(head, book.delta(entry.currency), window)),
         lots=book.changes(),
         record=history_record(trade, lot_basis(placed)),
         revised=revised,
@@ -182,13 +184,14 @@ def lot_basis(entry: AppliedTrade) -> LotBasis:
     than is held leaves the excess as `unmatched_qty`, with no basis and no gain.
     """
     if entry.side is OrderSide.BUY:
-        return LotBasis(cost_basis=entry.notional + entry.fees)
+        return LotBasis(currency=entry.currency, cost_basis=entry.notional + entry.fees)
     matched = sum((part.qty for part in entry.taken), ZERO)
-    cost_basis = sum((part.cost for part in entry.taken), ZERO)
+    cost_basis = sum((part.cost for part in entry.taken), Money.zero(entry.currency))
     proceeds = entry.notional - entry.fees
     if matched < entry.qty:  # only the matched share of the sale has a basis
-        proceeds = round_money(proceeds * matched / entry.qty, entry.currency)
+        proceeds = (proceeds * matched / entry.qty).rounded()
     return LotBasis(
+        currency=entry.currency,
         cost_basis=cost_basis,
         realized_gain=proceeds - cost_basis,
         lots_consumed=[_consumed(part, entry) for part in entry.taken],
@@ -208,8 +211,9 @@ def _lots_needed(head: LotHead, entry: AppliedTrade) -> int:
 def _with_totals(head: LotHead, delta: LotDelta, window: list[AppliedTrade]) -> LotHead:
     return head.model_copy(
         update={
+            "currency": delta.currency,
             "qty": head.qty + delta.qty,
-            "cost": head.cost + delta.cost,
+            "cost": delta.cost if head.cost is None else head.cost + delta.cost,
             "open_lots": head.open_lots + delta.open_lots,
             "applied": window,
         }
@@ -235,6 +239,7 @@ def _step(book: LotBook, entry: AppliedTrade) -> AppliedTrade:
             TaxLot(
                 trade_id=entry.trade_id,
                 qty=entry.qty,
+                currency=entry.currency,
                 cost=entry.notional + entry.fees,
                 opened_at=entry.timestamp,
                 acquired_on=entry.trading_date,
@@ -244,7 +249,7 @@ def _step(book: LotBook, entry: AppliedTrade) -> AppliedTrade:
     remaining, taken = entry.qty, []
     lots = book.oldest_first()
     while remaining > 0 and (lot := next(lots, None)) is not None:
-        part = _part(lot, min(lot.qty, remaining), entry.currency)
+        part = _part(lot, min(lot.qty, remaining))
         taken.append(part)
         remaining -= part.qty
     for part in taken:
@@ -274,16 +279,17 @@ def _undo(book: LotBook, entry: AppliedTrade) -> None:
             )
 
 
-def _part(lot: TaxLot, take: Amount, currency: str) -> TaxLot:
+def _part(lot: TaxLot, take: Amount) -> TaxLot:
     """The part of a lot a sale takes: the whole lot, or its share of the cost to the cent."""
     if take == lot.qty:
         return lot
-    cost = round_money(lot.cost * take / lot.qty, currency)
+    cost = (lot.cost * take / lot.qty).rounded()
     return lot.model_copy(update={"qty": take, "cost": cost})
 
 
 def _consumed(part: TaxLot, sale: AppliedTrade) -> LotConsumed:
     return LotConsumed(
+        currency=part.currency,
         trade_id=part.trade_id,
         qty=part.qty,
         cost=part.cost,

@@ -24,8 +24,8 @@ def mirror_problem(trade: LedgerTrade, tenant_id: str, trade_id: str) -> str | N
     amounts = {
         "qty": trade.qty,
         "price": trade.price,
-        "notional": trade.notional,
-        "fees": trade.fees,
+        "notional": trade.notional.amount,
+        "fees": trade.fees.amount,
     }
     for name, value in amounts.items():
         if not value.is_finite():

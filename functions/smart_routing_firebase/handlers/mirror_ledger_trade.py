@@ -21,7 +21,7 @@ from google.cloud.firestore import (
 )
 from pydantic import TypeAdapter
 
-from smart_routing.domain.money import ZERO
+from smart_routing.domain.money import ZERO, Money
 from smart_routing.portfolio.history import (
     TAX_LOT_METHOD,
     PortfolioHistoryRecord,
@@ -63,7 +63,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         history, stored = _get_both(transaction, history_ref, head_ref)
         if history.exists:
             return None
-        head, legacy = _head(stored)
+        head, legacy = _head(stored, trade.currency)
         source = FirestoreLots(open_lots, transaction) if legacy is None else ListSource(legacy)
         update = apply_to_lots(head, trade, source)
         if update is None:
@@ -72,7 +72,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         transaction.create(history_ref, to_document(update.record))
         for trade_id, basis in update.revised.items():
             earlier = db.document(paths.history_trade(trade.uid, trade_id))
-            transaction.update(earlier, basis.model_dump(mode="json"))
+            transaction.update(earlier, basis.model_dump(mode="json", exclude={"currency"}))
         for trade_id, lot in lots.items():
             _write_lot(transaction, open_lots.document(trade_id), trade, lot)
         transaction.set(head_ref, head_document(trade, update.head))
@@ -117,25 +117,27 @@ def _get_both(
     return by_path[first.path], by_path[second.path]
 
 
-def _head(snapshot: DocumentSnapshot) -> tuple[LotHead, list[TaxLot] | None]:
-    """The head, and the open lots when it is of the earlier layout that held them all."""
+def _head(snapshot: DocumentSnapshot, currency: str) -> tuple[LotHead, list[TaxLot] | None]:
+    """The head, and the open lots when it is of the earlier layout that held them all.
+    Their money is in `currency`, the symbol's (its trades')."""
     stored = snapshot.to_dict() or {}
     if "lots" in stored:
-        return _legacy_head(stored)
+        return _legacy_head(stored, currency)
     head = {key: stored[key] for key in _HEAD_FIELDS if stored.get(key) is not None}
     window = _WINDOW.validate_json(stored["applied"]) if "applied" in stored else []
-    return LotHead.model_validate(head | {"applied": window}), None
+    return LotHead.model_validate(head | {"currency": currency, "applied": window}), None
 
 
-def _legacy_head(stored: dict[str, Any]) -> tuple[LotHead, list[TaxLot]]:
+def _legacy_head(stored: dict[str, Any], currency: str) -> tuple[LotHead, list[TaxLot]]:
     """A head of the earlier layout: its lots move to their own documents in this
     transaction. Its log does not say what each sell took, so nothing in it can be undone:
     it counts as folded, and a trade sorting before its latest is TooLate."""
-    lots = [TaxLot.model_validate(lot) for lot in stored["lots"]]
+    lots = [TaxLot.model_validate({"currency": currency} | lot) for lot in stored["lots"]]
     applied = stored.get("applied") or []
     head = LotHead(
+        currency=currency,
         qty=sum((lot.qty for lot in lots), ZERO),
-        cost=sum((lot.cost for lot in lots), ZERO),
+        cost=sum((lot.cost for lot in lots), Money.zero(currency)),
         open_lots=len(lots),
         folded_through=AppliedTrade.model_validate(applied[-1]) if applied else None,
     )
@@ -151,7 +153,7 @@ def head_document(trade: LedgerTrade, head: LotHead) -> dict[str, Any]:
         "tax_lot_method": TAX_LOT_METHOD,
         "currency": trade.currency,
         "qty": float(head.qty),
-        "cost": float(head.cost),
+        "cost": None if head.cost is None else head.cost.to_json(),
         "open_lots": head.open_lots,
         "last_applied": {"timestamp": last.timestamp, "trade_id": last.trade_id},
         "applied": _WINDOW.dump_json(head.applied).decode(),
