@@ -209,12 +209,14 @@ class Money:
     currency: str
 
     def __init__(self, amount: Decimal | int, currency: str) -> None:
-        if isinstance(amount, bool) or not isinstance(amount, _SCALARS):
-            raise TypeError(f"a Money amount is a Decimal, got {type(amount).__name__}")
-        if not isinstance(currency, str) or not currency:
+        if type(amount) is not Decimal:
+            if isinstance(amount, bool) or not isinstance(amount, _SCALARS):
+                raise TypeError(f"a Money amount is a Decimal, got {type(amount).__name__}")
+            amount = Decimal(amount)
+        if type(currency) is not str or not currency:
             raise ValueError(f"a Money currency is a non-empty code, got {currency!r}")
-        object.__setattr__(self, "amount", Decimal(amount) if type(amount) is int else amount)
-        object.__setattr__(self, "currency", currency)
+        _set_amount(self, amount)
+        _set_currency(self, currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -347,6 +349,11 @@ class Money:
         return {"type": "number"}
 
 
+# The slots' own setters: construction skips the __setattr__ that keeps Money immutable.
+_set_amount = Money.amount.__set__  # type: ignore[attr-defined]
+_set_currency = Money.currency.__set__  # type: ignore[attr-defined]
+
+
 def _validated_money(value: object) -> Money:
     if isinstance(value, Money):
         return value
@@ -376,25 +383,32 @@ class CurrencyModel(BaseModel):
     currency; so are the items of a list of CurrencyModels stored without their own (a part
     of a record, whose `currency` field is `Field(exclude=True)`)."""
 
-    _money_fields: ClassVar[dict[str, str]] = {}
+    # (name, shape, default) of each field holding Money; the currency field's default.
+    _money_fields: ClassVar[tuple[tuple[str, str, object], ...]] = ()
+    _default_currency: ClassVar[object] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        shapes = {name: _money_shape(field.annotation) for name, field in cls.model_fields.items()}
-        cls._money_fields = {name: shape for name, shape in shapes.items() if shape}
+        fields = cls.model_fields
+        cls._money_fields = tuple(
+            (name, shape, field.default)
+            for name, field in fields.items()
+            if (shape := _money_shape(field.annotation))
+        )
+        cls._default_currency = fields["currency"].default
 
     @model_validator(mode="before")
     @classmethod
     def _amounts_in_currency(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        currency = data.get("currency", cls.model_fields["currency"].default)
+        currency = data.get("currency", cls._default_currency)
         if not isinstance(currency, str) or not currency:
             return data  # the currency field's own validation says what is wrong
         wrapped = dict(data)
-        for name, shape in cls._money_fields.items():
-            value = data.get(name, cls.model_fields[name].default)
+        for name, shape, default in cls._money_fields:
+            value = data.get(name, default)
             if name not in data and not isinstance(value, _SCALARS):
                 continue  # a default that is not a bare amount (a factory, None) stays
             if shape == "one":

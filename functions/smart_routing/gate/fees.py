@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, Money
+from smart_routing.domain.money import ZERO, Money, round_money
 from smart_routing.domain.orders import OrderSide
 
 _MILLION = Decimal(1_000_000)
@@ -63,4 +63,4 @@ def estimate_fees(
                 fee += qty * schedule.options_taf_per_contract
         case AssetClass.FOREX:
             fee = qty * schedule.forex_per_million_units / _MILLION
-    return Money(fee, spec.quote_currency).rounded(ROUND_UP)
+    return Money(round_money(fee, spec.quote_currency, ROUND_UP), spec.quote_currency)
