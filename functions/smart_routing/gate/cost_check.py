@@ -53,7 +53,7 @@ def price_from(draft: Draft, quote: Quote | None, usable_for_cost: bool, now: da
             draft.price_note = f"sized at a quote {age_s:.0f}s old"
     if draft.price is not None:
         draft.notional = spec.notional(draft.qty, draft.price)
-        draft.fees = estimate_fees(draft.rules.fees, spec, side, draft.qty, draft.price)
+        draft.fees = estimate_fees(draft.rules.fees, spec, side, draft.qty, draft.price).amount
         fields.update(price=draft.price, notional=draft.notional, estimated_fees=draft.fees)
     if spread is not None and half is not None and quote is not None:
         draft.half = half
