@@ -193,6 +193,7 @@ class CurrencyMismatch(ValueError):
 # What Money may be scaled by, and compared with as a bare amount (a number has no currency).
 _SCALARS = (Decimal, int)
 _NUMBERS = (Decimal, int, float)
+_ZEROS: dict[str, Money] = {}
 
 
 class Money:
@@ -220,7 +221,11 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(ZERO, currency)
+        """Nothing in `currency`: one shared value per currency (Money is immutable)."""
+        found = _ZEROS.get(currency)
+        if found is None:
+            found = _ZEROS[currency] = cls(ZERO, currency)
+        return found
 
     @classmethod
     def from_json(cls, value: object, currency: str, what: str = "amount") -> Money:
