@@ -88,6 +88,21 @@ def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
     handle_ledger_trade_created(data, dict(event.params))
 
 
+# What a lost mirror_ledger_trade event left undone (Firestore triggers are never retried).
+@scheduler_fn.on_schedule(
+    schedule="every 2 minutes",
+    cpu=1,
+    concurrency=1,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=300,
+    max_instances=1,
+)
+def sweep_unmirrored_trades(event: scheduler_fn.ScheduledEvent) -> None:
+    from smart_routing_firebase.handlers.sweep_unmirrored_trades import handle_sweep
+
+    handle_sweep(event.schedule_time)
+
+
 @scheduler_fn.on_schedule(
     schedule="every 5 minutes",
     cpu=1,

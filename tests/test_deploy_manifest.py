@@ -51,6 +51,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         1, 1, 1024, 300, None, 1, VENUE_SECRETS, schedule("every 5 minutes"),
     ),
     "reconcile_venues": (1, 1, 512, 120, None, 1, VENUE_SECRETS, schedule("every 1 minutes")),
+    "sweep_unmirrored_trades": (1, 1, 512, 300, None, 1, [], schedule("every 2 minutes")),
     "roll_up_tca": (1, 1, 512, 300, None, 1, [], schedule("every 10 minutes")),
     "expirelimitorder": (
         1, 20, 512, 60, None, param("EXPIRELIMITORDER_MAX_INSTANCES"), VENUE_SECRETS,

@@ -91,8 +91,9 @@ def run_scheduled(
 ) -> requests.Response:
     """Run a scheduled function once, as Cloud Scheduler would for the tick `schedule_time`
     (a datetime, naive meaning UTC, sent as RFC 3339 UTC; or the header's text as is; None: the
-    function's own "now"). The emulator serves it at `<name>-0`; it answers 200, or 500 with
-    the error."""
+    function's own "now"). The emulator serves it at `<name>-<generation>`: 0, and one more each
+    time the hub turns background triggers back on (the older ones then answer 204, disabled).
+    It answers 200, or 500 with the error."""
     headers = {}
     if isinstance(schedule_time, datetime):
         if schedule_time.tzinfo is None:
@@ -100,7 +101,16 @@ def run_scheduled(
         schedule_time = schedule_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if schedule_time is not None:
         headers["X-CloudScheduler-ScheduleTime"] = schedule_time
-    return requests.post(f"{FUNCTIONS_URL}/{function}-0", headers=headers, timeout=timeout)
+    for generation in range(MAX_TRIGGER_GENERATIONS):
+        response = requests.post(
+            f"{FUNCTIONS_URL}/{function}-{generation}", headers=headers, timeout=timeout
+        )
+        if response.status_code != 204:
+            return response
+    raise AssertionError(f"{function}: no enabled generation of the emulator's triggers")
+
+
+MAX_TRIGGER_GENERATIONS = 100
 
 
 def firestore_rest(

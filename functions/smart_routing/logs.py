@@ -38,6 +38,7 @@ class LogEvent(StrEnum):
     LIMIT_EXPIRED = "exec.limit_expired"
     MIRROR_SKIPPED = "exec.mirror_skipped"
     MIRROR_REJECTED = "exec.mirror_rejected"
+    MIRROR_SWEEP_SUMMARY = "exec.mirror_sweep_summary"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
     DECISION_RECORD_FAILED = "exec.decision_record_failed"

@@ -5,10 +5,16 @@ smart_routing.portfolio.lots.LotHead) and one document per open lot under it, or
 `sort_key`. A trade that sorts last reads the head and the oldest lots it consumes; a trade
 delivered late undoes and replays the window's later trades, revising their history, in the
 same transaction.
+
+The trade's unmirrored marker (stores/unmirrored.py) is deleted in that transaction, or when
+the trade is refused for good: the sweep finishes whatever a lost event left undone, and a
+trade applied by the trigger and the sweep at once is applied by one transaction only (the
+other finds its history record and changes nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from google.cloud import firestore
@@ -21,6 +27,7 @@ from google.cloud.firestore import (
 )
 from pydantic import TypeAdapter
 
+from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.money import ZERO, Money
 from smart_routing.portfolio.history import (
     TAX_LOT_METHOD,
@@ -40,6 +47,7 @@ from smart_routing.portfolio.lots import (
 from smart_routing.portfolio.mirror_checks import log_mirror_rejected, mirror_problem
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.unmirrored import marker_ref
 
 SORT_KEY = "sort_key"
 _HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
@@ -52,8 +60,10 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
     """Write the history record, the revised history of later trades, the lots head and the
     open lots touched in one transaction, once per trade.
 
-    Returns None when the trade was mirrored before: a redelivered event changes nothing.
+    Returns None when the trade was mirrored before (a redelivered event, or the sweep and
+    the trigger both) and changes nothing but its marker, or when it was refused.
     """
+    marker = marker_ref(db, trade.tenant_id, trade.trade_id)
     history_ref = db.document(paths.history_trade(trade.uid, trade.trade_id))
     head_ref = db.document(paths.tax_lots(trade.uid, trade.symbol))
     open_lots = db.collection(paths.open_lots(trade.uid, trade.symbol))
@@ -62,10 +72,12 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
     def apply(transaction: Transaction) -> MirrorUpdate | None:
         history, stored = _get_both(transaction, history_ref, head_ref)
         if history.exists:
+            transaction.delete(marker)
             return None
         head, legacy = _head(stored, trade.currency)
         source = FirestoreLots(open_lots, transaction) if legacy is None else ListSource(legacy)
         update = apply_to_lots(head, trade, source)
+        transaction.delete(marker)
         if update is None:
             return None
         lots = {lot.trade_id: lot for lot in legacy or []} | update.lots
@@ -82,6 +94,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         update = apply(db.transaction())
     except TooLate as exc:  # retrying will not fix it: logged, never raised
         log_mirror_rejected(str(exc), tenant_id=trade.tenant_id, trade_id=trade.trade_id)
+        marker.delete()
         return None
     if update is None:
         return None
@@ -179,26 +192,45 @@ def _write_lot(
         transaction.set(ref, lot_document(trade, lot))
 
 
-def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, str]) -> None:
-    """The trigger body: `data` is the new ledger document, `params` its path's wildcards.
+MIRRORED, UNCHANGED, REJECTED = "mirrored", "unchanged", "rejected"
 
-    A document that is not a trade the mirror can apply is logged as rejected and left out:
-    retrying will not fix it."""
-    from smart_routing import logs
+
+def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, str]) -> None:
+    """The trigger body: `data` is the new ledger document, `params` its path's wildcards."""
     from smart_routing_firebase.platform.app import firestore_client
+
+    mirror_document(firestore_client(), data, params)
+
+
+def mirror_document(db: Client, data: dict[str, Any] | None, where: dict[str, str]) -> str:
+    """Mirror one ledger document (`where`: its tenant_id and trade_id): MIRRORED, UNCHANGED
+    (applied before, or refused as too late) or REJECTED.
+
+    A document that is not a trade the mirror can apply is logged as rejected and its marker
+    dropped: retrying will not fix it."""
+    from smart_routing import logs
 
     if data is None:
         logs.log_event(
-            logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", reason="no document", **params
+            logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", reason="no document", **where
         )
-        return
+        _drop_marker(db, where)
+        return REJECTED
     try:
         trade = LedgerTrade.model_validate(data)
     except ValueError as exc:
-        log_mirror_rejected(str(exc), **params)
-        return
-    problem = mirror_problem(trade, params.get("tenant_id", ""), params.get("trade_id", ""))
+        log_mirror_rejected(str(exc), **where)
+        _drop_marker(db, where)
+        return REJECTED
+    problem = mirror_problem(trade, where.get("tenant_id", ""), where.get("trade_id", ""))
     if problem is not None:
-        log_mirror_rejected(problem, **params)
-        return
-    mirror_trade(firestore_client(), trade)
+        log_mirror_rejected(problem, **where)
+        _drop_marker(db, where)
+        return REJECTED
+    return MIRRORED if mirror_trade(db, trade) is not None else UNCHANGED
+
+
+def _drop_marker(db: Client, where: dict[str, str]) -> None:
+    """A path the checks refuse names no marker: markers are written under checked ids only."""
+    with contextlib.suppress(InvalidIdentifier):
+        marker_ref(db, where.get("tenant_id", ""), where.get("trade_id", "")).delete()

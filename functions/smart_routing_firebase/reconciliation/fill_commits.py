@@ -19,6 +19,7 @@ from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.positions import HeldPosition, apply_trade, release
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.unmirrored import marker_of
 from smart_routing_firebase.stores.venue_positions import held_from, venue_position_document
 
 BATCH_WRITES = 450  # under Firestore's 500 writes per batch, with room for one order's trades
@@ -65,6 +66,7 @@ class FillCommitter:
             for trade in entry.trades:
                 ref = self.db.document(paths.ledger_trade(trade.tenant_id, trade.trade_id))
                 batch.create(ref, to_document(trade))
+                batch.create(*marker_of(self.db, trade))
             batch.update(
                 entry.snapshot.reference,
                 _order_update(entry),
@@ -137,18 +139,20 @@ def _share_positions(chunks: list[list[PlacedOrder]]) -> bool:
 
 
 def _batches(entries: list[PlacedOrder]) -> Iterator[list[PlacedOrder]]:
-    """The entries in batches under BATCH_WRITES: per order its trades, its document and the
-    positions it moves that the batch does not move already."""
+    """The entries in batches under BATCH_WRITES: per order its trades and their markers, its
+    document and the positions it moves that the batch does not move already."""
     chunk: list[PlacedOrder] = []
     writes = 0
     moved: set[str] = set()
     for entry in entries:
         positions = _position_paths(entry)
-        if chunk and writes + 1 + len(entry.trades) + len(positions - moved) > BATCH_WRITES:
+        # Per trade, its ledger document and its unmirrored marker.
+        own = 1 + 2 * len(entry.trades) + len(positions - moved)
+        if chunk and writes + own > BATCH_WRITES:
             yield chunk
             chunk, writes, moved = [], 0, set()
         chunk.append(entry)
-        writes += 1 + len(entry.trades) + len(positions - moved)
+        writes += own
         moved |= positions
     if chunk:
         yield chunk

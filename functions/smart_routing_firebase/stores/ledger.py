@@ -1,4 +1,5 @@
-"""The ledger in Firestore: tenants/{tenant_id}/ledger_trades/{trade_id}, written with create().
+"""The ledger in Firestore: tenants/{tenant_id}/ledger_trades/{trade_id}, written with create(),
+each with its unmirrored marker (unmirrored.py) in the same write.
 
 A real venue's trade moves its owner's position (user_positions.py) in the same write: staged
 in the execution's commit, or in one transaction with the trade's create."""
@@ -14,6 +15,7 @@ from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import data_of, to_document
 from smart_routing_firebase.stores.one_commit import pending
+from smart_routing_firebase.stores.unmirrored import marker_of
 from smart_routing_firebase.stores.venue_positions import VenuePositions, moves_position
 
 
@@ -30,13 +32,17 @@ class FirestoreLedgerStore:
         commit = pending()
         if commit is not None:
             commit.create(ref, to_document(trade))
+            commit.create(*marker_of(self.db, trade))
             if moves_position(trade):
                 self.positions.stage(commit, trade)
             return trade
         if moves_position(trade):
             return self._append_with_position(ref, trade)
+        batch = self.db.batch()
+        batch.create(ref, to_document(trade))
+        batch.create(*marker_of(self.db, trade))
         try:
-            ref.create(to_document(trade))
+            batch.commit()
         except AlreadyExists:
             stored = self.get(trade.tenant_id, trade.trade_id)
             if stored is None:  # cannot happen: ledger documents are never deleted
@@ -66,6 +72,7 @@ class FirestoreLedgerStore:
                     f"the reconciler has recorded order {trade.client_order_id}'s fills"
                 )
             transaction.create(ref, to_document(trade))
+            transaction.create(*marker_of(self.db, trade))
             self.positions.write(transaction, position, trade)
             if order.exists:
                 qty = float(trade.qty)

@@ -15,6 +15,11 @@ def ledger_trade(tenant_id: str, trade_id: str) -> str:
     return _path("tenants", tenant_id, "ledger_trades", trade_id, "trade_id")
 
 
+def unmirrored_trade(tenant_id: str, trade_id: str) -> str:
+    """A ledger trade the mirror has not applied yet (stores/unmirrored.py)."""
+    return _path("tenants", tenant_id, "unmirrored", trade_id, "trade_id")
+
+
 def decision(tenant_id: str, decision_id: str) -> str:
     return _path("tenants", tenant_id, "decisions", decision_id, "decision_id")
 

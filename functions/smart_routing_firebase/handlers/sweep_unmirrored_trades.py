@@ -1,0 +1,110 @@
+"""The sweep_unmirrored_trades schedule: the mirror's work for every ledger trade whose event
+was lost (Firestore triggers are not retried: an event whose mirror raised is gone).
+
+It reads the unmirrored markers (stores/unmirrored.py) recorded a while before its tick, so
+the trigger normally finishes first, oldest first in pages, and mirrors each trade as the
+trigger would. Each (user, symbol)'s trades go in (timestamp, trade_id) order, the pairs in
+parallel. A trade the trigger applies at the same moment is applied once: the mirror's
+transaction finds the other's history record. A run stopped half way (a crash, its time
+budget) leaves the markers it did not reach for the next one, which is why a rerun, or the
+emulator's health check running the body, is safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.cloud.firestore import Client, DocumentSnapshot
+
+from smart_routing import logs
+from smart_routing_firebase.handlers.mirror_ledger_trade import mirror_document
+from smart_routing_firebase.stores import unmirrored
+
+# The trigger's head start: a marker younger than this at the tick is left to it.
+SETTLE = timedelta(seconds=60)
+PAGE = 300
+WORKERS = 8
+# The run stops taking pages after this (its function's timeout is 300 s).
+BUDGET_S = 200.0
+
+
+def handle_sweep(schedule_time: datetime | None = None) -> Counter[str]:
+    from smart_routing_firebase.platform.app import firestore_client
+
+    return sweep(firestore_client(), _tick(schedule_time))
+
+
+def sweep(db: Client, tick: datetime, budget_s: float = BUDGET_S) -> Counter[str]:
+    """Mirror every trade whose marker was recorded by `tick` - SETTLE; the counts by outcome
+    (`failed`: an error, its marker kept for the next run)."""
+    deadline = time.monotonic() + budget_s
+    tally: Counter[str] = Counter()
+    last: DocumentSnapshot | None = None
+    while time.monotonic() < deadline:
+        page = unmirrored.due(db, tick - SETTLE, PAGE, after=last)
+        if not page:
+            break
+        tally.update(_mirror_page(db, page))
+        last = page[-1]
+        if len(page) < PAGE:
+            break
+    logs.log_counts(logs.LogEvent.MIRROR_SWEEP_SUMMARY, {k: v for k, v in tally.items() if v},
+                    tick=tick.isoformat())  # fmt: skip
+    return tally
+
+
+def _tick(schedule_time: datetime | None) -> datetime:
+    """The tick's time (a header without an offset is UTC), or the current time when later:
+    a late or retried run sees more."""
+    now = datetime.now(UTC)
+    if schedule_time is None:
+        return now
+    if schedule_time.tzinfo is None:
+        schedule_time = schedule_time.replace(tzinfo=UTC)
+    return max(schedule_time, now)
+
+
+def _mirror_page(db: Client, markers: list[DocumentSnapshot]) -> Counter[str]:
+    ledger = db.get_all([unmirrored.ledger_ref_of(db, marker) for marker in markers])
+    by_path = {snapshot.reference.path: snapshot for snapshot in ledger}
+    documents = [
+        (marker, by_path[unmirrored.ledger_ref_of(db, marker).path].to_dict()) for marker in markers
+    ]
+    groups: dict[tuple[Any, Any], list[tuple[DocumentSnapshot, dict[str, Any] | None]]]
+    groups = defaultdict(list)
+    for marker, data in documents:
+        key = (data or {}).get("uid"), (data or {}).get("symbol")
+        groups[key].append((marker, data))
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        counts = pool.map(lambda group: _mirror_in_order(db, group), groups.values())
+        return sum(counts, Counter())
+
+
+def _mirror_in_order(
+    db: Client, group: Iterable[tuple[DocumentSnapshot, dict[str, Any] | None]]
+) -> Counter[str]:
+    """One (user, symbol)'s trades in the order the lots take them, so none replays another."""
+    tally: Counter[str] = Counter()
+    for marker, data in sorted(group, key=lambda item: _order_key(item[1], item[0].id)):
+        tenant = marker.reference.parent.parent
+        where = {"tenant_id": tenant.id if tenant else "", "trade_id": marker.id}
+        try:
+            tally[mirror_document(db, data, where)] += 1
+        except Exception as exc:  # contention, a deadline: the next run tries again
+            tally["failed"] += 1
+            logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", **where,
+                           reason=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+    return tally
+
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _order_key(data: dict[str, Any] | None, trade_id: str) -> tuple[datetime, str]:
+    timestamp = (data or {}).get("timestamp")
+    return (timestamp if isinstance(timestamp, datetime) else _NO_TIME, trade_id)
