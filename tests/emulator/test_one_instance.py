@@ -8,12 +8,7 @@ Firestore emulators (ID tokens verified by the Admin SDK against the Auth emulat
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,78 +16,25 @@ from typing import Any
 import pytest
 import requests
 
-from tools.deploy_manifest import render_manifest
 from tools.emulator_client import User, new_user
-from tools.emulators import PROJECT_ID, ROOT
+from tools.emulators import ROOT
+from tools.one_instance import Instance, InstanceError, running_instance
 
-FUNCTIONS = ROOT / "functions"
 LOG_PATH = ROOT / ".cache" / "one-instance.log"
-START_TIMEOUT_S = 60
 # Several asset classes, so the instance's caches (instruments, quotes, market context,
 # sessions, thresholds) fill from many threads at once.
 ORDERS = [("AAPL", 1), ("MSFT", 2), ("ETH/USD", 0.01), ("EUR/USD", 1000), ("SOL/USD", 0.5)]
 
 
-def concurrency() -> int:
-    return int(render_manifest()["endpoints"]["execute_strategy"]["concurrency"])
-
-
-def project_env() -> dict[str, str]:
-    """functions/.env.<project>, as the CLI loads it for the emulated functions."""
-    lines = (FUNCTIONS / f".env.{PROJECT_ID}").read_text().splitlines()
-    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def instance(emulators) -> Iterator[tuple[str, int]]:
-    """The URL of one cold execute_strategy instance, and its thread count."""
-    threads, port = concurrency(), free_port()
-    env = {
-        **os.environ,  # the emulators' addresses and the project, from the package fixture
-        **project_env(),
-        "FUNCTION_TARGET": "execute_strategy",
-        "FUNCTION_SIGNATURE_TYPE": "http",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "THREADS": str(threads),
-        "PYTHONUNBUFFERED": "1",
-    }
-    LOG_PATH.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOG_PATH, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "functions_framework"],
-            cwd=FUNCTIONS, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+def instance(emulators) -> Iterator[Instance]:
+    """One cold execute_strategy instance, on the emulators the package fixture started."""
     try:
-        wait_until_listening(process, port)
-        yield f"http://127.0.0.1:{port}/", threads
-        assert process.poll() is None, "the instance died while serving"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_until_listening(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the instance exited with {process.returncode}: see {LOG_PATH}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"the instance did not listen within {START_TIMEOUT_S}s: see {LOG_PATH}")
+        with running_instance("execute_strategy", LOG_PATH) as started:
+            yield started
+            assert started.process.poll() is None, "the instance died while serving"
+    except InstanceError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def call(url: str, user: User, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -103,7 +45,7 @@ def call(url: str, user: User, data: dict[str, Any]) -> tuple[int, dict[str, Any
 
 
 def test_one_instance_serves_its_concurrency_at_once_from_cold(db, tenant_id, instance):
-    url, threads = instance
+    url, threads = instance.url, instance.threads
     assert threads == 80  # what the manifest deploys
     with ThreadPoolExecutor(max_workers=16) as pool:
         users = list(pool.map(lambda _: new_user(tenant_id), range(threads // 2)))
