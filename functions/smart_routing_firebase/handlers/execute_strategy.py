@@ -20,7 +20,7 @@ from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
-from smart_routing_firebase.stores.decisions import record_decision
+from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import attempt_in_one_commit, run_in_one_commit
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
