@@ -42,6 +42,8 @@ class LogEvent(StrEnum):
     DECISION_RECORD_FAILED = "exec.decision_record_failed"
     TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
     MARKOUT_SUMMARY = "exec.markout_summary"
+    TRADING_STATE_CHANGED = "exec.trading_state_changed"
+    TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

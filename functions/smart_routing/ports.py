@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         OrderRequest,
         Position,
     )
+    from smart_routing.domain.trading_state import TradingStatus
     from smart_routing.gate.fees import FeeSchedule
 
     # The market's depth, qualified: OrderBook below is the port where orders are recorded.
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
     from smart_routing.market.quotes import Bar, Quote
     from smart_routing.portfolio.ledger import LedgerTrade
     from smart_routing.portfolio.paper_account import PaperAccount
+
+
+class TradingStates(Protocol):
+    """The kill switch: the status an owner's orders trade under (the stricter of the
+    tenant's and the user's). May raise when it cannot be read: the order is then refused."""
+
+    def status_of(self, owner: AccountOwner) -> TradingStatus: ...
 
 
 class Clock(Protocol):
