@@ -34,6 +34,16 @@ def execute_strategy(request: https_fn.CallableRequest) -> dict:
     return handle_execute_strategy(request)
 
 
+# The kill switch: a tenant's admin sets the tenant's or a user's trading state (on_call's
+# type hint, as above, is not what it returns).
+@request_guard.reject_malformed  # type: ignore[arg-type]
+@https_fn.on_call(memory=options.MemoryOption.MB_256, timeout_sec=30)
+def set_trading_state(request: https_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.set_trading_state import handle_set_trading_state
+
+    return handle_set_trading_state(request)
+
+
 @firestore_fn.on_document_created(document="tenants/{tenant_id}/ledger_trades/{trade_id}")
 def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     from smart_routing_firebase.handlers.mirror_ledger_trade import handle_ledger_trade_created

@@ -251,6 +251,9 @@ def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
         raise HttpsError(FunctionsErrorCode.UNAVAILABLE, result.message)
     if result.status is ExecutionStatus.INVALID:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, result.message)
+    if result.routing is not None and result.routing.trading_state is not None:
+        # The kill switch: nothing placed, nothing recorded, and raising releases the key.
+        raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, result.message)
     record_decision(svc.db, svc.runner, run_request, result, DecisionSource.CALLABLE)
     return response_of(result)
 

@@ -29,6 +29,20 @@ def markout(tenant_id: str, trade_id: str, horizon: str) -> str:
     return f"{ledger_trade(tenant_id, trade_id)}/markouts/{check_id(horizon, 'horizon')}"
 
 
+def tenant_trading_state(tenant_id: str) -> str:
+    """The tenant's trading state (the kill switch); readable by the tenant's users."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/trading_state"
+
+
+def user_trading_state(tenant_id: str, uid: str) -> str:
+    return _path("tenants", tenant_id, "user_trading_states", uid, "uid")
+
+
+def audit_log(tenant_id: str) -> str:
+    """The tenant's audit log: one document per change, readable by its admins alone."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/audit_log"
+
+
 def execution_claim(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "executions", client_order_id, "client_order_id")
 
