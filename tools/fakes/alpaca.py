@@ -39,6 +39,8 @@ class FakeAlpaca:
     def __init__(self, latency_s: float = 0.0) -> None:
         self.server = FakeServer(latency_s=latency_s)
         self.quotes: dict[str, tuple[float, float] | None] = {}
+        # (bid size, ask size) in Alpaca's units; (3, 2) unless set_quote says otherwise.
+        self.quote_sizes: dict[str, tuple[float, float]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_mode = "fill"
         self.reject_message = "insufficient buying power"
@@ -78,8 +80,13 @@ class FakeAlpaca:
     def url(self) -> str:
         return self.server.url
 
-    def set_quote(self, symbol: str, bid: float, ask: float) -> None:
+    def set_quote(
+        self, symbol: str, bid: float, ask: float, bid_size: float = 3, ask_size: float = 2
+    ) -> None:
+        """Sizes in Alpaca's units: round lots of 100 shares for a stock, coins for crypto,
+        contracts for an option."""
         self.quotes[symbol] = (bid, ask)
+        self.quote_sizes[symbol] = (bid_size, ask_size)
 
     def drop_quote(self, symbol: str) -> None:
         """The symbol is missing from quote responses."""
@@ -102,8 +109,9 @@ class FakeAlpaca:
             if touch is None:
                 continue
             bid, ask = touch
-            quotes[symbol] = {"t": _now(), "bp": bid, "bs": 3, "bx": "V", "ap": ask, "as": 2,
-                              "ax": "V", "c": ["R"], "z": "C"}  # fmt: skip
+            bid_size, ask_size = self.quote_sizes.get(symbol, (3, 2))
+            quotes[symbol] = {"t": _now(), "bp": bid, "bs": bid_size, "bx": "V", "ap": ask,
+                              "as": ask_size, "ax": "V", "c": ["R"], "z": "C"}  # fmt: skip
         return 200, {"quotes": quotes}
 
     def _orderbooks(self, request: Request) -> tuple[int, Any]:
