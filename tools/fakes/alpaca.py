@@ -43,6 +43,9 @@ class FakeAlpaca:
         self.quote_sizes: dict[str, tuple[float, float]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_mode = "fill"
+        # The status an order that rests (order_mode "accept") is answered with: any of
+        # Alpaca's, for the statuses the venue reports while an order may still fill.
+        self.resting_status = "accepted"
         self.reject_message = "insufficient buying power"
         self.cash = 100_000.0
         self.assets: dict[str, dict[str, Any]] = {}
@@ -190,7 +193,7 @@ class FakeAlpaca:
         bid, ask = self._touch(body["symbol"]) or (100.0, 100.02)
         price = ask if body["side"] == "buy" else bid
         filled = {"fill": qty, "partial": qty / 2, "accept": Decimal(0)}[self.order_mode]
-        status = {"fill": "filled", "partial": "partially_filled", "accept": "accepted"}
+        status = {"fill": "filled", "partial": "partially_filled", "accept": self.resting_status}
         order = _order(body, status[self.order_mode], Decimal(0), None)
         self.orders[client_id] = order
         if filled:
