@@ -40,6 +40,7 @@ def world(db, emulators):
         "expiry task": f"limit_expiry_tasks/expire-{tenant}",
         "decision": f"tenants/{tenant}/decisions/d1",
         "tca daily": f"tenants/{tenant}/tca_daily/2026-03-02",
+        "execution issue": f"tenants/{tenant}/execution_issues/not_placed-o1",
     }
     for target, path in documents.items():
         # A decision names its user: the owner's own record.
@@ -59,7 +60,9 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            # the JS side): a plain list of the collection is refused.
            ("the owner", "decision", "get"),
            ("the tenant's admin", "tca daily", "get"),
-           ("the tenant's admin", "tca daily", "list")}  # fmt: skip
+           ("the tenant's admin", "tca daily", "list"),
+           ("the tenant's admin", "execution issue", "get"),
+           ("the tenant's admin", "execution issue", "list")}  # fmt: skip
 IDENTITIES = [
     "no auth",
     "another user",
@@ -68,7 +71,7 @@ IDENTITIES = [
     "another tenant's admin",
 ]
 TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
-           "expiry task", "decision", "tca daily"]  # fmt: skip
+           "expiry task", "decision", "tca daily", "execution issue"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 

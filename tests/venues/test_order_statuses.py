@@ -114,6 +114,9 @@ def request(symbol, key, side, qty=Decimal(2), price=None):
 
 
 class Book:
+    def record_submitting(self, owner, request, venue):
+        pass
+
     def record(self, owner, order):
         pass
 

@@ -68,6 +68,7 @@ class FakeAlpaca:
             ("GET", "/v1beta3/crypto/us/bars", self._bars),
             ("POST", "/v2/orders", self._submit),
             ("GET", "/v2/orders:by_client_order_id", self._by_client_id),
+            ("GET", "/v2/orders/", self._by_id),
             ("DELETE", "/v2/orders/", self._cancel),
             ("GET", "/v2/account/activities/FILL", self._fill_activities),
             ("GET", "/v2/account", self._account),
@@ -298,6 +299,13 @@ class FakeAlpaca:
         if qty % step != 0:
             return f"qty must be a multiple of {step}"
         return None
+
+    def _by_id(self, request: Request) -> tuple[int, Any]:
+        order_id = request.path.removeprefix("/v2/orders/")
+        order = next((o for o in self.orders.values() if o["id"] == order_id), None)
+        if order is None:
+            return 404, {"code": 40410000, "message": "order not found"}
+        return 200, order
 
     def _by_client_id(self, request: Request) -> tuple[int, Any]:
         order = self.orders.get(request.query["client_order_id"][0])
