@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from smart_routing.market.trading_calendar import trading_date
-from smart_routing.portfolio.history import LotState, apply_trade
 from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lots import LotState, apply_trade
 from tools.emulator_client import call, new_user
 from tools.emulators import ROOT, client_environment, running_emulators
 

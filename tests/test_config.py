@@ -130,3 +130,12 @@ def test_halted_symbols_have_no_simulated_quote():
     assert market.get_quote("HALT", AssetClass.EQUITY) is None
     with pytest.raises(ConfigError, match="EXEC_SIM_HALTED"):
         load_config({"EXEC_SIM_HALTED": "NOT A SYMBOL"})
+
+
+def test_the_reference_price_age_is_a_positive_number_of_seconds():
+    assert load_config({}).routing.reference_price_max_age_s == 300
+    config = load_config({"EXEC_REFERENCE_PRICE_MAX_AGE_S": "90"})
+    assert config.routing.reference_price_max_age_s == 90
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="EXEC_REFERENCE_PRICE_MAX_AGE_S"):
+            load_config({"EXEC_REFERENCE_PRICE_MAX_AGE_S": bad})

@@ -396,19 +396,39 @@ def test_a_missing_quote_under_fail_open_passes_the_cost_check_with_a_warning(
     assert warning["severity"] == "WARNING" and "fail-open" in warning["reason"]
 
 
-def test_a_market_order_with_no_price_at_all_follows_the_fail_mode(market, clock):
+def test_a_market_order_with_no_price_at_all_is_refused_in_either_fail_mode(market, clock):
     market.remove_quote("AAPL")
     broker = ScriptedBroker(OrderStatus.FILLED, 10)
     opened = engine_with(market, clock, broker=broker).execute_intent(buy())
-    assert opened.status is ExecutionStatus.FILLED  # the seed's fail-open: allowed
-    assert "no price to check size and buying power (no quote): left to the venue" in (
-        opened.routing.reason
+    assert opened.status is ExecutionStatus.REJECTED
+    assert opened.message.startswith(
+        "Quote unavailable (no quote): no price was available to check the size and buying power"
     )
     closed_router = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED), enabled=False)
     held = engine_with(market, clock, broker=broker, router=closed_router).execute_intent(buy())
-    # Even with the cost check off, an order that cannot be sized is held when fail-closed.
-    assert held.status is ExecutionStatus.DOWNGRADED
-    assert held.message.endswith("fail-closed: order held")
+    assert held.status is ExecutionStatus.REJECTED
+    assert broker.submitted == []
+
+
+def test_the_last_quote_the_instance_saw_sizes_an_order_when_the_feed_breaks(market, clock):
+    """A million-share buy on a 100 USD account, with the quote feed down: fail-open skips the
+    cost check, and the last quote seen still sizes the order, so buying power refuses it."""
+    market.set_quote("AAPL", 189.99, 190.01)
+    broker = ScriptedBroker(OrderStatus.FILLED, 10)
+    broker.get_account = lambda asset_class=None, owner=None: AccountSnapshot(
+        cash=100, buying_power=100, as_of=clock.now()
+    )
+    engine = engine_with(market, clock, broker=broker)
+    assert engine.execute_intent(buy(qty=Decimal("0.5"))).status is ExecutionStatus.FILLED
+    market.remove_quote("AAPL")
+    clock.advance(60)
+    huge = engine.execute_intent(buy(qty=1_000_000))
+    assert huge.status is ExecutionStatus.REJECTED
+    assert huge.routing.cost_check is CostCheck.UNAVAILABLE
+    assert huge.routing.price == Decimal("190.01") and "above the equity maximum" in huge.message
+    thousand = engine.execute_intent(buy(qty=1000))
+    assert thousand.status is ExecutionStatus.REJECTED
+    assert "insufficient buying power" in thousand.message
     assert len(broker.submitted) == 1
 
 

@@ -13,6 +13,7 @@ from smart_routing.domain.orders import AccountSnapshot, OrderIntent, Position
 from smart_routing.gate.decision import CostCheck, GateAction
 from smart_routing.gate.policy import FailMode, RoutingPolicy, Threshold
 from smart_routing.gate.router import SmartRouter
+from smart_routing.market.context import MarketContext
 from smart_routing.market.conversion import Conversion
 from smart_routing.market.quotes import Quote
 
@@ -107,7 +108,12 @@ def test_a_bad_quote_is_unavailable_never_cheap(clock, bid, ask, age_s):
     bad = quote(clock, bid, ask, "AAPL", age_s)
     opened = SmartRouter().decide(order, spec, bad, clock.now(), account(clock))
     assert opened.cost_check is CostCheck.UNAVAILABLE and opened.spread_pct is None
-    assert opened.should_execute and "fail-open" in opened.reason
+    if age_s:  # stale, but its prices are prices: it sizes the order, fail-open lets it go
+        assert opened.should_execute and "fail-open" in opened.reason
+        assert "sized at a quote 30s old" in opened.reason
+    else:  # no price to size it by: refused, whatever the fail mode
+        assert opened.action is GateAction.REJECT
+        assert "no price was available to check the size" in opened.reason
     closed = SmartRouter(RoutingPolicy(fail_mode=FailMode.CLOSED))
     held = closed.decide(order, spec, bad, clock.now(), account(clock))
     assert held.downgraded and "fail-closed" in held.reason
@@ -119,7 +125,7 @@ def test_without_a_quote_the_reason_says_why(clock):
     decision = SmartRouter().decide(
         order, spec, None, clock.now(), account(clock), quote_error="TimeoutError: slow"
     )
-    assert decision.should_execute and "TimeoutError: slow" in decision.reason
+    assert decision.action is GateAction.REJECT and "TimeoutError: slow" in decision.reason
 
 
 def test_the_max_quote_age_is_configurable(clock):
@@ -252,3 +258,42 @@ def test_an_absurd_notional_is_text_in_json_never_infinity(clock):
     document = decision.model_dump(mode="json")
     assert document["notional"] == "1.9001E+310"
     json.dumps(document, allow_nan=False)  # valid JSON: no Infinity
+
+
+def test_fail_open_skips_the_cost_check_never_the_size_checks(clock):
+    """The seed's fail-open lets an order through without a usable quote, but only once its
+    size, notional cap and buying power are checked at a reference price; with none, it is
+    refused and nothing is sent."""
+    huge = OrderIntent(symbol="AAPL", side="buy", qty=1_000_000)
+    spec = INSTRUMENTS.get_instrument("AAPL", huge.asset_class)
+    small_account = account(clock, cash="100")
+    for mode in FailMode:
+        router = SmartRouter(RoutingPolicy(fail_mode=mode), enabled=mode is FailMode.OPEN)
+        unpriced = router.decide(huge, spec, None, clock.now(), small_account, quote_error="down")
+        assert unpriced.action is GateAction.REJECT and not unpriced.should_execute
+        assert "no price was available to check the size" in unpriced.reason
+    seen = quote(clock, "189.99", "190.01", "AAPL", age_s=120)
+    market = MarketContext(last_quote=seen)
+    sized = SmartRouter().decide(huge, spec, None, clock.now(), small_account,
+                                 quote_error="down", market=market)  # fmt: skip
+    assert sized.action is GateAction.REJECT and sized.price == D("190.01")
+    assert "above the equity maximum" in sized.reason  # the notional cap, at the reference
+    thousand = OrderIntent(symbol="AAPL", side="buy", qty=1000)
+    broke = SmartRouter().decide(thousand, spec, None, clock.now(), small_account,
+                                 quote_error="down", market=market)  # fmt: skip
+    assert broke.action is GateAction.REJECT and "insufficient buying power" in broke.reason
+    one = OrderIntent(symbol="AAPL", side="buy", qty=1)
+    allowed = SmartRouter().decide(one, spec, None, clock.now(), account(clock),
+                                   quote_error="down", market=market)  # fmt: skip
+    assert allowed.should_execute and allowed.cost_check is CostCheck.UNAVAILABLE
+    assert "fail-open" in allowed.reason and "sized at a quote 120s old" in allowed.reason
+
+
+def test_a_reference_quote_older_than_its_bound_prices_nothing(clock):
+    one = OrderIntent(symbol="AAPL", side="buy", qty=1)
+    spec = INSTRUMENTS.get_instrument("AAPL", one.asset_class)
+    old = MarketContext(last_quote=quote(clock, "189.99", "190.01", "AAPL", age_s=301))
+    refused = SmartRouter().decide(one, spec, None, clock.now(), account(clock), market=old)
+    assert refused.action is GateAction.REJECT and "in the last 300s" in refused.reason
+    patient = SmartRouter(RoutingPolicy(reference_price_max_age_s=600))
+    assert patient.decide(one, spec, None, clock.now(), account(clock), market=old).should_execute

@@ -169,11 +169,11 @@ def test_a_market_data_outage_is_reported_not_raised(runtime):
     runtime.broker.market_data = Down()
     runtime.engine.market_data = Down()
     result = StrategyRunner(runtime.engine).run(manual())
-    assert result.routing.should_execute  # fail-open
-    assert result.routing.cost_check is CostCheck.UNAVAILABLE
+    assert result.routing.cost_check is CostCheck.UNAVAILABLE  # fail-open skips the cost check
     assert "data feed down" in result.routing.reason
-    assert result.status is ExecutionStatus.ERROR  # the paper broker cannot price without data
-    assert "venue unavailable" in result.message
+    # ... but with no price to size the order by, nothing is sent.
+    assert result.status is ExecutionStatus.REJECTED
+    assert "no price was available to check the size" in result.message
 
 
 def test_one_gate_decision_is_logged_per_run(runtime, log_records):

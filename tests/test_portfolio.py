@@ -8,20 +8,20 @@ from hypothesis import strategies as st
 
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_portfolio import InMemoryPortfolio
+from smart_routing.domain.identifiers import symbol_key
+from smart_routing.domain.money import Money
 from smart_routing.market.trading_calendar import trading_date
-from smart_routing.portfolio.history import (
+from smart_routing.portfolio.holding_term import HoldingTerm, holding_term
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lots import (
     MAX_APPLIED,
-    HoldingTerm,
     ListSource,
     LotState,
     TooLate,
     apply_to_lots,
     apply_trade,
-    holding_term,
-    mirror_problem,
-    symbol_key,
 )
-from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.mirror_checks import mirror_problem
 
 START = FixedClock().now()
 
@@ -288,7 +288,7 @@ def bad(**changes):
         (bad(price=D(0)), "qty and price must be positive"),
         (bad(qty=D("NaN")), "qty must be a finite number"),
         (bad(price=D("Infinity")), "price must be a finite number"),
-        (bad(fees=D(-1)), "notional and fees must not be negative"),
+        (bad(fees=Money(D(-1), "USD")), "notional and fees must not be negative"),
         (bad(tenant_id="other"), "tenant_id differs"),
         (bad(trade_id="t9"), "trade_id differs"),
         (bad(uid="x/y"), "uid must not contain '/'"),

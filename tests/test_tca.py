@@ -19,7 +19,7 @@ from smart_routing.execution.fill_rules import OrderFills, trade_for_fill
 from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.fees import FeeSchedule
 from smart_routing.gate.router import SmartRouter
-from smart_routing.portfolio.history import LotState, apply_trade
+from smart_routing.portfolio.lots import LotState, apply_trade
 
 AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 OWNER = AccountOwner(tenant_id="t1", uid="u1")

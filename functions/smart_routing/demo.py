@@ -9,7 +9,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from smart_routing.config.engine_config import EngineConfig
-from smart_routing.domain.money import format_money
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
 from smart_routing.runtime import LocalRuntime, build_local_runtime
 
@@ -98,7 +97,7 @@ def _print_summary(runtime: LocalRuntime, log_text: str) -> None:
         if record.realized_gain is not None:
             print(
                 f"  {record.symbol} sell {record.qty:f}: cost basis "
-                f"{format_money(record.cost_basis, record.currency)}, realized gain "
-                f"{format_money(record.realized_gain, record.currency)} (FIFO)"
+                f"{record.cost_basis.formatted()}, realized gain "
+                f"{record.realized_gain.formatted()} (FIFO)"
             )
     print("log events: " + ", ".join(f"{name} x{count}" for name, count in sorted(events.items())))

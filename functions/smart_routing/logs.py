@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, SupportsFloat
 
 import orjson
 
@@ -71,8 +71,11 @@ def redact(text: str) -> str:
 
 
 def _json_default(value: Any) -> Any:
-    """Decimals are numbers in a log line, as at every JSON boundary; anything else, its str."""
-    return float(value) if isinstance(value, Decimal) else str(value)
+    """Decimals are numbers in a log line, as at every JSON boundary, and so is Money (its
+    amount, through its __float__); anything else, its str."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return float(value) if isinstance(value, SupportsFloat) else str(value)
 
 
 def log_event(event: LogEvent, severity: str = "INFO", **fields: Any) -> None:

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from smart_routing.market.trading_calendar import trading_date
-from smart_routing.portfolio.history import LotState, apply_trade
 from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lots import LotState, apply_trade
 from smart_routing_firebase.handlers import mirror_ledger_trade
 from smart_routing_firebase.handlers.mirror_ledger_trade import (
     FirestoreLots,

@@ -105,15 +105,28 @@ MARKET_DATA_FAULTS = [
 @pytest.mark.parametrize("fault", MARKET_DATA_FAULTS, ids=lambda f: f"{f.kind}-{f.status}")
 @pytest.mark.parametrize("mode", list(FailMode))
 def test_a_market_data_failure_follows_the_fail_mode(fake_alpaca, make_engine, fault, mode):
+    """Fail-open skips the cost check, sizing the order at the last quote the engine saw."""
+    engine = make_engine(mode)
+    assert engine.execute_intent(intent=buy(key="seen")).status is ExecutionStatus.FILLED
     fake_alpaca.server.inject(fault)
-    result = make_engine(mode).execute_intent(intent=buy())
+    result = engine.execute_intent(intent=buy())
     assert result.routing.spread_pct is None
     assert "Quote unavailable (" in result.routing.reason
     if mode is FailMode.OPEN:
         assert result.status is ExecutionStatus.FILLED
+        assert "sized at a quote" in result.routing.reason
     else:
         assert result.status is ExecutionStatus.DOWNGRADED
-        assert fake_alpaca.orders == {}
+    assert len(fake_alpaca.orders) == (2 if mode is FailMode.OPEN else 1)
+
+
+@pytest.mark.parametrize("fault", MARKET_DATA_FAULTS, ids=lambda f: f"{f.kind}-{f.status}")
+def test_with_no_price_at_all_nothing_reaches_the_venue(fake_alpaca, make_engine, fault):
+    fake_alpaca.server.inject(fault)
+    result = make_engine(FailMode.OPEN).execute_intent(intent=buy())
+    assert result.status is ExecutionStatus.REJECTED
+    assert "no price was available to check the size" in result.routing.reason
+    assert fake_alpaca.orders == {}
 
 
 @pytest.mark.parametrize(("bid", "ask", "problem"), [(0, 0, "not positive"), (101, 100, "crossed")])
@@ -253,10 +266,12 @@ def test_the_account_snapshot(fake_alpaca, make_engine, alpaca_broker):
 
 def test_no_key_appears_in_logs_errors_or_records(fake_alpaca, make_engine, capsys):
     echo = {"message": f"bad credentials {ALPACA_KEY} / {ALPACA_SECRET}"}
-    fake_alpaca.server.inject(Fault("status", "/v2/stocks", status=401, body=echo))
-    fake_alpaca.server.inject(Fault("status", "/v2/orders", method="POST", status=403, body=echo))
     ledger = InMemoryLedgerStore()
     engine = make_engine(ledger=ledger)
+    # A quote seen first sizes the next order when its quote request fails (fail-open).
+    assert engine.execute_intent(intent=buy(key="seen")).status is ExecutionStatus.FILLED
+    fake_alpaca.server.inject(Fault("status", "/v2/stocks", status=401, body=echo))
+    fake_alpaca.server.inject(Fault("status", "/v2/orders", method="POST", status=403, body=echo))
     rejected = engine.execute_intent(intent=buy(key="a"))
     filled = engine.execute_intent(intent=buy(key="b"))
     assert rejected.status is ExecutionStatus.REJECTED and filled.status is ExecutionStatus.FILLED

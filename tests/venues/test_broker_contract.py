@@ -24,6 +24,7 @@ from smart_routing.adapters.simulated_market import simulated_market
 from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.money import Money
 from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
@@ -115,7 +116,7 @@ def _paper() -> Venue:
     broker = TimesOutAfterTaking(paper)
 
     def reject() -> str:
-        accounts._accounts[owner] = PaperAccount(cash=Decimal(0))
+        accounts._accounts[owner] = PaperAccount(cash=Money(Decimal(0), "USD"))
         return "insufficient buying power"
 
     return Venue(

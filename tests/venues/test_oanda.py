@@ -110,8 +110,17 @@ def test_a_resting_limit_order_is_accepted(fake, make_engine):
 )  # fmt: skip
 @pytest.mark.parametrize("mode", list(FailMode))
 def test_a_pricing_failure_follows_the_fail_mode(fake, make_engine, fault, mode):
+    """Fail-open skips the cost check, sizing the order at the last price the engine saw;
+    with no price at all, nothing is sent."""
     fake.server.inject(fault)
-    result = make_engine(mode).execute_intent(intent=buy())
+    unpriced = make_engine(mode).execute_intent(intent=buy(key="unpriced"))
+    assert "Quote unavailable" in unpriced.routing.reason
+    held = ExecutionStatus.REJECTED if mode is FailMode.OPEN else ExecutionStatus.DOWNGRADED
+    assert unpriced.status is held
+    engine = make_engine(mode)
+    assert engine.execute_intent(intent=buy(key="seen")).status is ExecutionStatus.FILLED
+    fake.server.inject(fault)
+    result = engine.execute_intent(intent=buy())
     assert "Quote unavailable" in result.routing.reason
     expected = ExecutionStatus.FILLED if mode is FailMode.OPEN else ExecutionStatus.DOWNGRADED
     assert result.status is expected

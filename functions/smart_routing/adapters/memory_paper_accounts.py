@@ -69,5 +69,5 @@ class InMemoryPaperAccounts:
     def _account(self, owner: AccountOwner) -> PaperAccount:
         account = self._accounts.get(owner)
         if account is None:
-            account = self._accounts[owner] = PaperAccount(cash=self.starting_cash)
+            account = self._accounts[owner] = PaperAccount.opened(self.starting_cash)
         return account

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import threading
 
-from smart_routing.portfolio.history import (
-    LotState,
-    PortfolioHistoryRecord,
-    TaxLot,
-    TooLate,
-    apply_trade,
-    log_history_written,
-    log_mirror_rejected,
-    mirror_problem,
-    symbol_key,
-)
+from smart_routing.domain.identifiers import symbol_key
+from smart_routing.portfolio.history import PortfolioHistoryRecord, log_history_written
 from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lot_book import TaxLot
+from smart_routing.portfolio.lots import LotState, TooLate, apply_trade
+from smart_routing.portfolio.mirror_checks import log_mirror_rejected, mirror_problem
 
 
 class InMemoryPortfolio:

@@ -24,7 +24,7 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected, VenueUnavailable
 from smart_routing.domain.fills import VenueFill
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, format_qty, round_money
+from smart_routing.domain.money import ZERO, Money, format_qty
 from smart_routing.domain.orders import (
     AccountOwner,
     AccountSnapshot,
@@ -139,7 +139,7 @@ class PaperBroker:
         part = rest.model_copy(update={"qty": qty})
         fee = estimate_fees(self.fees, spec, part.side, qty, price)
         settled = settle(account, part, spec, price, fee, self._in_usd, self.forex_margin_rate)
-        filled = _with_fill(order, qty, price, fee, self.clock.now())
+        filled = _with_fill(order, qty, price, fee.amount, self.clock.now())
         return _Filled(settled, filled.model_copy(update={"fill_mid": quote.mid}), qty, price, fee)
 
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
@@ -181,12 +181,12 @@ class PaperBroker:
             raise VenueUnavailable(f"paper broker cannot price {symbol}: {problem}")
         return quote
 
-    def _in_usd(self, amount: Decimal, currency: str) -> Decimal:
-        if currency == ACCOUNT_CURRENCY:
-            return amount
-        symbol, asset_class, inverse = conversion_pair(currency, ACCOUNT_CURRENCY)
+    def _in_usd(self, money: Money) -> Money:
+        if money.currency == ACCOUNT_CURRENCY:
+            return money
+        symbol, asset_class, inverse = conversion_pair(money.currency, ACCOUNT_CURRENCY)
         rate = conversion_from_quote(self._quote(symbol, asset_class), inverse).rate
-        return round_money(amount * rate, ACCOUNT_CURRENCY)
+        return Money(money.amount * rate, ACCOUNT_CURRENCY).rounded()
 
     def _opened(self, request: OrderRequest) -> Order:
         self._next_id += 1
@@ -256,7 +256,7 @@ class _Filled(NamedTuple):
     order: Order
     qty: Decimal
     price: Decimal
-    fee: Decimal
+    fee: Money
 
 
 def _venue_fill(filled: _Filled) -> VenueFill:
@@ -275,7 +275,7 @@ def _venue_fill(filled: _Filled) -> VenueFill:
         qty=filled.qty,
         price=filled.price,
         cum_qty=order.filled_qty,
-        fees=filled.fee,
+        fees=filled.fee.amount,
         filled_at=order.filled_at,
         mid=order.fill_mid,
     )

@@ -27,6 +27,7 @@ from smart_routing.gate.policy import (
     DEFAULT_MAX_ADV_FRACTION,
     DEFAULT_MAX_ORDER_NOTIONAL,
     DEFAULT_MAX_QUOTE_AGE_S,
+    DEFAULT_REFERENCE_PRICE_MAX_AGE_S,
     DEFAULT_WAIT_INTERVAL_S,
     FailMode,
     RoutingPolicy,
@@ -102,6 +103,9 @@ def _routing_policy(env: Mapping[str, str]) -> RoutingPolicy:
     return RoutingPolicy(
         thresholds=thresholds,
         max_quote_age_s=env_positive(env, "EXEC_MAX_QUOTE_AGE_S", DEFAULT_MAX_QUOTE_AGE_S),
+        reference_price_max_age_s=env_positive(
+            env, "EXEC_REFERENCE_PRICE_MAX_AGE_S", DEFAULT_REFERENCE_PRICE_MAX_AGE_S
+        ),
         fail_mode=_fail_mode(env, "EXEC_ROUTING_FAIL_MODE", FailMode.OPEN),
         max_order_notional=caps,
         forex_margin_rate=margin,

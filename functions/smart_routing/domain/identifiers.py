@@ -63,3 +63,8 @@ def _valid(value: str) -> str:
 
 # For models: a string field that must be a valid document id.
 DocumentId = Annotated[str, AfterValidator(_valid)]
+
+
+def symbol_key(symbol: str) -> str:
+    """A document id for a symbol ('BTC/USD' has a slash, which a document id cannot)."""
+    return symbol.replace("/", "-")

@@ -1,8 +1,13 @@
 """Exact money: Decimal amounts in a named currency, rounded to that currency's minor unit.
 
-Floats appear only at the boundaries (JSON, Firestore, venue payloads). `Amount` is the one
-place a Decimal becomes a JSON number: a value on its grid has few enough significant digits
-that the float written is the decimal read back (0.2 stays 0.2, 11000.30 stays 11000.3).
+`Money` is an amount that knows its currency: adding, subtracting or comparing two currencies
+raises CurrencyMismatch. Quantities and prices stay bare Decimals on the instrument's grid.
+
+Floats appear only at the boundaries (JSON, Firestore, venue payloads). `_to_json_number` is
+the one place a Decimal becomes a JSON number, for `Amount` and `Money` alike: a value on its
+grid has few enough significant digits that the float written is the decimal read back (0.2
+stays 0.2, 11000.30 stays 11000.3). Money is stored as that bare number beside the model's
+own `currency` field (`CurrencyModel`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,18 @@ from decimal import (
     localcontext,
 )
 from functools import cache
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import PlainSerializer
+from pydantic import (
+    BaseModel,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from smart_routing.domain.assets import CRYPTO_ASSETS
 
@@ -156,7 +170,7 @@ def format_money(amount: Decimal, currency: str) -> str:
     """'11,000.30 USD', '150,020 JPY': grouped, at the currency's minor unit."""
     if amount.adjusted() >= _SCIENTIFIC_FROM:
         return f"{amount:.3e} {currency}"
-    places = -minor_unit(currency).as_tuple().exponent
+    places = -int(minor_unit(currency).as_tuple().exponent)
     return f"{round_money(amount, currency):,.{places}f} {currency}"
 
 
@@ -167,3 +181,255 @@ def format_qty(value: Decimal) -> str:
     if -12 <= value.adjusted() < _SCIENTIFIC_FROM:
         return f"{value:f}"
     return f"{value:e}"
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were added, subtracted or compared."""
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"cannot combine an amount in {left} with one in {right}")
+
+
+# What Money may be scaled by, and compared with as a bare amount (a number has no currency).
+_SCALARS = (Decimal, int)
+_NUMBERS = (Decimal, int, float)
+
+
+class Money:
+    """An exact amount in a currency; immutable, and cheap (two slots).
+
+    Same-currency `+`, `-` and comparisons are exact Decimal arithmetic; another currency raises
+    CurrencyMismatch. A bare number has no currency to mismatch: it compares by amount
+    (`fees == 0`), and `0 + money` is money, so `sum()` works. Scaling by a Decimal or an int
+    keeps every digit; `rounded()` goes to the currency's minor unit.
+    """
+
+    __slots__ = ("amount", "currency")
+    amount: Decimal
+    currency: str
+
+    def __init__(self, amount: Decimal | int, currency: str) -> None:
+        if type(amount) is not Decimal:
+            if isinstance(amount, bool) or not isinstance(amount, _SCALARS):
+                raise TypeError(f"a Money amount is a Decimal, got {type(amount).__name__}")
+            amount = Decimal(amount)
+        if type(currency) is not str or not currency:
+            raise ValueError(f"a Money currency is a non-empty code, got {currency!r}")
+        _set_amount(self, amount)
+        _set_currency(self, currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(ZERO, currency)
+
+    @classmethod
+    def from_json(cls, value: object, currency: str, what: str = "amount") -> Money:
+        """The Money a stored or received number stands for (see `to_json`)."""
+        return cls(to_decimal(value, what), currency)
+
+    def to_json(self) -> float | str:
+        """The number JSON, Firestore and log lines carry: the amount alone, as `Amount` is."""
+        return _to_json_number(self.amount)
+
+    def rounded(self, rounding: str = ROUND_HALF_EVEN) -> Money:
+        """To the currency's minor unit (see `round_money`)."""
+        return Money(round_money(self.amount, self.currency, rounding), self.currency)
+
+    def formatted(self) -> str:
+        """'11,000.30 USD' (see `format_money`)."""
+        return format_money(self.amount, self.currency)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Money is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Money is immutable")
+
+    def _same(self, other: Money) -> Money:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency)
+        return other
+
+    def __add__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            return Money(self.amount + self._same(other).amount, self.currency)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> Money:
+        if type(other) is int and other == 0:  # sum()'s start
+            return self
+        return NotImplemented
+
+    def __sub__(self, other: object) -> Money:
+        if isinstance(other, Money):
+            return Money(self.amount - self._same(other).amount, self.currency)
+        return NotImplemented
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: object) -> Money:
+        if isinstance(factor, _SCALARS) and not isinstance(factor, bool):
+            return Money(self.amount * factor, self.currency)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: object) -> Money:
+        if isinstance(divisor, _SCALARS) and not isinstance(divisor, bool):
+            return Money(self.amount / divisor, self.currency)
+        return NotImplemented
+
+    def _amount_of(self, other: object) -> Decimal | int | float | None:
+        """The amount to compare with: another Money's (same currency only) or a bare
+        number's; None for anything else."""
+        if isinstance(other, Money):
+            return self._same(other).amount
+        if isinstance(other, _NUMBERS) and not isinstance(other, bool):
+            return other
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        amount = self._amount_of(other)
+        return NotImplemented if amount is None else self.amount == amount
+
+    def __lt__(self, other: object) -> bool:
+        amount = self._amount_of(other)
+        return NotImplemented if amount is None else self.amount < amount
+
+    def __le__(self, other: object) -> bool:
+        amount = self._amount_of(other)
+        return NotImplemented if amount is None else self.amount <= amount
+
+    def __gt__(self, other: object) -> bool:
+        amount = self._amount_of(other)
+        return NotImplemented if amount is None else self.amount > amount
+
+    def __ge__(self, other: object) -> bool:
+        amount = self._amount_of(other)
+        return NotImplemented if amount is None else self.amount >= amount
+
+    def __hash__(self) -> int:
+        return hash(self.amount)  # equal to the bare amount it equals
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def __float__(self) -> float:
+        return float(self.amount)
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency}"
+
+    def __reduce__(self) -> tuple[type[Money], tuple[Decimal, str]]:
+        return (Money, (self.amount, self.currency))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """A field holds a Money; a `CurrencyModel` turns the stored bare number into one."""
+        return core_schema.no_info_plain_validator_function(
+            _validated_money,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                Money.to_json, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "number"}
+
+
+# The slots' own setters: construction skips the __setattr__ that keeps Money immutable.
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
+
+
+def _validated_money(value: object) -> Money:
+    if isinstance(value, Money):
+        return value
+    raise ValueError(f"expected an amount with its currency (Money), got {value!r}")
+
+
+def _money_shape(annotation: object) -> str | None:
+    """'one' for a Money (or optional Money) field, 'map' for a dict of them, 'nested' for a
+    list of CurrencyModels, else None."""
+    if annotation is Money or (get_origin(annotation) in _UNIONS and Money in get_args(annotation)):
+        return "one"
+    if get_origin(annotation) is dict and get_args(annotation)[1:] == (Money,):
+        return "map"
+    item = get_args(annotation)[0] if get_origin(annotation) is list else None
+    if isinstance(item, type) and issubclass(item, CurrencyModel):
+        return "nested"
+    return None
+
+
+_UNIONS = (Union, UnionType)
+
+
+class CurrencyModel(BaseModel):
+    """A model whose Money fields are all in its own `currency` field's currency, and are
+    stored and answered as bare numbers beside it (the stored shapes of the bare-Decimal
+    days). A bare number given for a Money field, or its bare-number default, is read in that
+    currency; so are the items of a list of CurrencyModels stored without their own (a part
+    of a record, whose `currency` field is `Field(exclude=True)`)."""
+
+    # (name, shape, default) of each field holding Money; the currency field's default.
+    _money_fields: ClassVar[tuple[tuple[str, str, object], ...]] = ()
+    _default_currency: ClassVar[object] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = cls.model_fields
+        cls._money_fields = tuple(
+            (name, shape, field.default)
+            for name, field in fields.items()
+            if (shape := _money_shape(field.annotation))
+        )
+        cls._default_currency = fields["currency"].default
+
+    @model_validator(mode="before")
+    @classmethod
+    def _amounts_in_currency(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        currency = data.get("currency", cls._default_currency)
+        if not isinstance(currency, str) or not currency:
+            return data  # the currency field's own validation says what is wrong
+        wrapped = dict(data)
+        for name, shape, default in cls._money_fields:
+            value = data.get(name, default)
+            if name not in data and not isinstance(value, _SCALARS):
+                continue  # a default that is not a bare amount (a factory, None) stays
+            if shape == "one":
+                wrapped[name] = _in_currency(value, currency, name)
+            elif shape == "nested" and isinstance(value, list):
+                wrapped[name] = [
+                    {"currency": currency} | item if isinstance(item, dict) else item
+                    for item in value
+                ]
+            elif isinstance(value, dict):
+                wrapped[name] = {
+                    k: _in_currency(v, currency, f"{name}.{k}") for k, v in value.items()
+                }
+        return wrapped
+
+
+def _in_currency(value: object, currency: str, what: str) -> object:
+    if value is None:
+        return value
+    if isinstance(value, Money):
+        if value.currency != currency:
+            raise CurrencyMismatch(currency, value.currency)
+        return value
+    return Money.from_json(value, currency, what)

@@ -46,6 +46,7 @@ class MarketContextCache:
         self._stats: dict[tuple[str, AssetClass], tuple[float, MarketStats | None, str | None]]
         self._stats = {}
         self._spreads: dict[tuple[str, Session], tuple[Decimal, int]] = {}
+        self._last_quotes: dict[str, Quote] = {}
         self._lock = threading.Lock()
 
     def prefetch(self, instruments: Iterable[tuple[str, AssetClass]]) -> None:
@@ -63,6 +64,7 @@ class MarketContextCache:
         cached = self._fresh(symbol, asset_class) or self._fetch_stats(symbol, asset_class)
         _, stats, error = cached
         typical = self._spreads.get((symbol, session))
+        last_quote = self._last_quotes.get(symbol)
         if quote is not None:
             self._observe(symbol, session, quote)
         return MarketContext(
@@ -75,6 +77,7 @@ class MarketContextCache:
                 else f"running mean of {typical[1]} spreads seen in {session}"
             ),
             stats_error=error,
+            last_quote=last_quote,
         )
 
     def _fresh(
@@ -111,6 +114,7 @@ class MarketContextCache:
         spread = (quote.ask - quote.bid) * 2 / (quote.ask + quote.bid)
         key = (symbol, session)
         with self._lock:
+            self._last_quotes[symbol] = quote
             seen = self._spreads.get(key)
             if seen is None:
                 self._spreads[key] = (spread, 1)

@@ -11,7 +11,6 @@ from smart_routing.domain.money import ZERO, format_money, format_qty, round_mon
 from smart_routing.domain.orders import AccountSnapshot, OrderSide
 from smart_routing.gate.decision import GateAction, SmartRoutingDecision
 from smart_routing.gate.draft import Draft
-from smart_routing.gate.policy import FailMode
 from smart_routing.market.conversion import Conversion
 
 
@@ -25,21 +24,23 @@ def account_check(
     reason = draft.cost_note or "all checks passed"
     if problem is None and _needs_money(draft, account):
         if draft.notional is None:
-            return _unpriced(draft, reason)
+            return _unpriced(draft)
         problem = _money_problem(draft, account, conversion)
     if problem is not None:
         return draft.decision(GateAction.REJECT, problem)
     return draft.decision(GateAction.EXECUTE, reason)
 
 
-def _unpriced(draft: Draft, reason: str) -> SmartRoutingDecision:
-    """No price at all (no quote with prices, no limit): size and buying power cannot be
-    checked, and the fail mode decides, as it does for the cost check."""
-    unchecked = f"no price to check size and buying power ({draft.cost_problem})"
-    if draft.rules.policy.fail_mode is FailMode.CLOSED:
-        return draft.decision(GateAction.WAIT, f"{unchecked}; fail-closed: order held")
+def _unpriced(draft: Draft) -> SmartRoutingDecision:
+    """No price at all (no usable quote, no reference quote recent enough, no limit): the size,
+    the notional cap and buying power cannot be checked, so nothing is sent, in either fail
+    mode (the fail mode decides the cost check alone)."""
+    bound = draft.rules.policy.reference_price_max_age_s
     return draft.decision(
-        GateAction.EXECUTE, f"{reason}; {unchecked}: left to the venue (fail-open)"
+        GateAction.REJECT,
+        f"Quote unavailable ({draft.cost_problem}): no price was available to check the size "
+        f"and buying power (no quote with prices in the last {bound:g}s, no limit price); "
+        "nothing sent",
     )
 
 

@@ -4,6 +4,7 @@ rule (docs/cost-model.md). With no usable quote the fail mode decides the cost c
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +25,9 @@ _NO_DEPTH = "no depth shown; no volume for the impact model"
 _NO_CONTEXT_RULE = "spread (volatility rule skipped: no market context)"
 
 
-def price_from(draft: Draft, quote: Quote | None, usable_for_cost: bool) -> None:
-    """The price the order is sized at: the limit, else the touch it would cross. A quote too
-    old to judge cost by still sizes the order, when its prices are prices."""
+def price_from(draft: Draft, quote: Quote | None, usable_for_cost: bool, now: datetime) -> None:
+    """The price the order is sized at: the limit, else the touch it would cross, else the
+    touch of a reference quote (see `reference_quote`)."""
     fields, spec, side = draft.fields, draft.spec, draft.intent.side
     limit = fields.get("limit_price")
     spread = half = None
@@ -42,15 +43,38 @@ def price_from(draft: Draft, quote: Quote | None, usable_for_cost: bool) -> None
         )
     if isinstance(limit, Decimal):
         draft.price = limit
-    elif quote is not None and (usable_for_cost or has_prices(quote)):
+    elif quote is not None and usable_for_cost:
         draft.price = quote.ask if side is OrderSide.BUY else quote.bid
+    else:
+        reference = reference_quote(draft, quote, now)
+        if reference is not None:
+            draft.price = reference.ask if side is OrderSide.BUY else reference.bid
+            age_s = (now - reference.as_of).total_seconds()
+            draft.price_note = f"sized at a quote {age_s:.0f}s old"
     if draft.price is not None:
         draft.notional = spec.notional(draft.qty, draft.price)
-        draft.fees = estimate_fees(draft.rules.fees, spec, side, draft.qty, draft.price)
+        draft.fees = estimate_fees(draft.rules.fees, spec, side, draft.qty, draft.price).amount
         fields.update(price=draft.price, notional=draft.notional, estimated_fees=draft.fees)
     if spread is not None and half is not None and quote is not None:
         draft.half = half
         draft.terms = _crossing_terms(draft, quote, spread, half)
+
+
+def reference_quote(draft: Draft, quote: Quote | None, now: datetime) -> Quote | None:
+    """With no usable quote, a price to size the order by, so its size and buying power are
+    checked in either fail mode: the quote at hand when its prices are prices, else the last
+    quote this instance found usable for the symbol; either no older than
+    EXEC_REFERENCE_PRICE_MAX_AGE_S. None when there is none."""
+    market = draft.market
+    bound = draft.rules.policy.reference_price_max_age_s
+    for candidate in (quote, market.last_quote if market is not None else None):
+        if (
+            candidate is not None
+            and has_prices(candidate)
+            and (now - candidate.as_of).total_seconds() <= bound
+        ):
+            return candidate
+    return None
 
 
 def _crossing_terms(draft: Draft, quote: Quote, spread: Decimal, half: Decimal) -> dict[str, Any]:
@@ -208,5 +232,7 @@ def _unavailable(draft: Draft, problem: str) -> SmartRoutingDecision | None:
         return draft.decision(
             GateAction.WAIT, f"Quote unavailable ({problem}); fail-closed: order held"
         )
-    draft.cost_note = f"Quote unavailable ({problem}); fail-open: order allowed"
+    draft.cost_note = f"Quote unavailable ({problem}); fail-open: cost check skipped"
+    if draft.price_note:
+        draft.cost_note = f"{draft.cost_note}, {draft.price_note}"
     return None

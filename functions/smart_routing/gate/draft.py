@@ -34,7 +34,8 @@ class Draft:
 
     __slots__ = (
         "bound", "cost_note", "cost_problem", "fees", "fields", "half", "intent", "market",
-        "notional", "price", "qty", "rules", "share", "spec", "terms", "threshold",
+        "notional", "price", "price_note", "qty", "rules", "share", "spec", "terms",
+        "threshold",
     )  # fmt: skip
 
     def __init__(
@@ -59,6 +60,7 @@ class Draft:
         self.notional: Decimal | None = None
         self.fees: Decimal | None = None
         self.cost_note = ""
+        self.price_note = ""  # how a reference quote sized the order, when one did
         self.cost_problem: str | None = None
         self.market: MarketContext | None = None
         # The cost model's terms, once the order is priced on a usable quote (cost_model.py).

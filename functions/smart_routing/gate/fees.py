@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, round_money
+from smart_routing.domain.money import ZERO, Money, round_money
 from smart_routing.domain.orders import OrderSide
 
 _MILLION = Decimal(1_000_000)
@@ -43,7 +43,7 @@ class FeeSchedule(BaseModel):
 
 def estimate_fees(
     schedule: FeeSchedule, spec: InstrumentSpec, side: OrderSide, qty: Decimal, price: Decimal
-) -> Decimal:
+) -> Money:
     """The fees of filling `qty` at `price`, in the instrument's quote currency, rounded up to
     its minor unit (regulators and venues round fees up)."""
     notional = qty * price * spec.multiplier
@@ -63,4 +63,4 @@ def estimate_fees(
                 fee += qty * schedule.options_taf_per_contract
         case AssetClass.FOREX:
             fee = qty * schedule.forex_per_million_units / _MILLION
-    return round_money(fee, spec.quote_currency, rounding=ROUND_UP)
+    return Money(round_money(fee, spec.quote_currency, ROUND_UP), spec.quote_currency)

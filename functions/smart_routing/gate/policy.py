@@ -41,12 +41,14 @@ DEFAULT_MAX_ADV_FRACTION = Decimal("0.1")
 DEFAULT_IMPACT_Y = 1.0
 # The scheduled strategies run every 5 minutes: the wait the volatility rule prices.
 DEFAULT_WAIT_INTERVAL_S = 300.0
+# With no usable quote, a quote this old at most still sizes an order (never judges its cost).
+DEFAULT_REFERENCE_PRICE_MAX_AGE_S = 300.0
 
 
 class FailMode(StrEnum):
     """What to do when no usable quote is available."""
 
-    OPEN = "open"  # let the order through (the seed's behaviour)
+    OPEN = "open"  # skip the cost check (the seed's behaviour); size is still checked
     CLOSED = "closed"  # hold the order as WAIT
 
 
@@ -64,6 +66,7 @@ class RoutingPolicy(BaseModel):
         default_factory=lambda: default_thresholds(DEFAULT_MAX_SPREAD_PCT, DEFAULT_SOURCE)
     )
     max_quote_age_s: float = Field(default=DEFAULT_MAX_QUOTE_AGE_S, gt=0)
+    reference_price_max_age_s: float = Field(default=DEFAULT_REFERENCE_PRICE_MAX_AGE_S, gt=0)
     fail_mode: FailMode = FailMode.OPEN
     max_order_notional: dict[AssetClass, Decimal] = Field(
         default_factory=lambda: dict(DEFAULT_MAX_ORDER_NOTIONAL)

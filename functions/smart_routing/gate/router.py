@@ -127,7 +127,7 @@ class SmartRouter:
         if quote is not None:
             problem = quote_problem(quote, now, self.policy.max_quote_age_s)
         draft.market = market
-        price_from(draft, quote, usable_for_cost=problem is None)
+        price_from(draft, quote, usable_for_cost=problem is None, now=now)
         draft.cost_problem = problem
         too_big = participation_check(draft)
         if too_big is not None:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from smart_routing.domain.assets import AssetClass
-from smart_routing.market.quotes import Bar
+from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import OrderBook
 
 # Minutes in one trading day of each class: how one-minute figures scale to daily ones.
@@ -44,6 +44,9 @@ class MarketContext:
     typical_spread_pct: Decimal | None = None  # this symbol's usual spread in this session
     typical_source: str = "none observed"
     stats_error: str | None = None  # why there are no stats, when there are none
+    # The last quote this instance found usable for the symbol: a reference price that sizes
+    # an order when no usable quote is at hand (never one that judges its cost).
+    last_quote: Quote | None = None
 
 
 def stats_from_bars(bars: Sequence[Bar], asset_class: AssetClass) -> MarketStats:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import Amount, round_money
+from smart_routing.domain.money import Amount, CurrencyModel, Money
 from smart_routing.domain.orders import Order, OrderSide
 from smart_routing.domain.slippage import (
     Arrival,
@@ -21,11 +21,11 @@ from smart_routing.gate.fees import FeeSchedule, estimate_fees
 from smart_routing.market.trading_calendar import trading_date
 
 
-class LedgerTrade(BaseModel):
+class LedgerTrade(CurrencyModel):
     """Stored at tenants/{tenant_id}/ledger_trades/{trade_id}. Never updated.
 
     Money is in `currency`, the instrument's quote currency: price and notional on its grid,
-    fees to its minor unit. Stored as numbers (see money.Amount).
+    fees to its minor unit. Stored as numbers (see money.CurrencyModel).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,8 +38,8 @@ class LedgerTrade(BaseModel):
     side: OrderSide
     qty: Amount
     price: Amount
-    notional: Amount
-    fees: Amount
+    notional: Money
+    fees: Money
     currency: str
     estimated_slippage: Amount | None
     strategy_id: str
@@ -58,16 +58,16 @@ class LedgerTrade(BaseModel):
     effective_spread_pct: Amount | None = None
 
 
-def _venue_fee(order: Order, spec: InstrumentSpec, price: Amount) -> Amount | None:
+def _venue_fee(order: Order, spec: InstrumentSpec, price: Amount) -> Money | None:
     """The venue's fee in the trade's currency: as reported, or (a fee in the pair's base
     currency, as OANDA charges a USD account on USD/JPY) times the fill price."""
     if order.fees is None:
         return None
     currency = order.fee_currency or spec.quote_currency
     if currency == spec.quote_currency:
-        return order.fees
+        return Money(order.fees, spec.quote_currency)
     if currency == spec.base and spec.asset_class in (AssetClass.FOREX, AssetClass.CRYPTO):
-        return order.fees * price
+        return Money(order.fees * price, spec.quote_currency)
     return None
 
 
@@ -106,8 +106,8 @@ def trade_from_fill(
         side=order.side,
         qty=order.filled_qty,
         price=price,
-        notional=spec.notional(order.filled_qty, price),
-        fees=round_money(fees, spec.quote_currency),
+        notional=Money(spec.notional(order.filled_qty, price), spec.quote_currency),
+        fees=fees.rounded(),
         currency=spec.quote_currency,
         estimated_slippage=estimated_slippage,
         strategy_id=strategy_id,

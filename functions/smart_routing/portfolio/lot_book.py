@@ -11,26 +11,32 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from smart_routing.domain.money import ZERO, Amount
+from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
 
+_Total = TypeVar("_Total", Decimal, Money)
 # The most lots one read asks for; pages double up to it.
 MAX_PAGE = 256
 
 
-class TaxLot(BaseModel):
+class TaxLot(CurrencyModel):
     """What remains of one buy: its quantity and what that quantity cost (notional plus fees,
     in the trade's currency). Keeping the total, not a unit cost, keeps it exact: a partial
-    sale takes its share rounded to the cent and leaves the exact remainder."""
+    sale takes its share rounded to the cent and leaves the exact remainder.
+
+    Its currency is not written with it: a lot document has its trade's beside it, and a lot
+    in the applied window takes the window entry's."""
 
     model_config = ConfigDict(frozen=True)
 
+    currency: str = Field(exclude=True)
     trade_id: str
     qty: Amount
-    cost: Amount
+    cost: Money
     opened_at: AwareDatetime
     acquired_on: date  # the buy's trading date: where its holding period starts
 
@@ -59,13 +65,15 @@ class LotSource(Protocol):
         ...
 
 
-class LotDelta(BaseModel):
+class LotDelta(CurrencyModel):
     """What the changed lots add to the totals."""
 
     model_config = ConfigDict(frozen=True)
 
+    currency: str
     qty: Amount = ZERO
-    cost: Amount = ZERO
+    # CurrencyModel reads a bare default in the model's own currency: a typed Money needs one.
+    cost: Money = ZERO  # type: ignore[assignment]
     open_lots: int = 0
 
 
@@ -116,13 +124,16 @@ class LotBook:
             if lot != self._stored[trade_id]
         }
 
-    def delta(self) -> LotDelta:
+    def delta(self, currency: str) -> LotDelta:
+        """What the changes add to the totals; the lots' cost is in `currency`."""
         changes = self.changes()
         before = [self._stored[trade_id] for trade_id in changes]
         after = list(changes.values())
+        no_cost = Money.zero(currency)
         return LotDelta(
-            qty=_total(after, "qty") - _total(before, "qty"),
-            cost=_total(after, "cost") - _total(before, "cost"),
+            currency=currency,
+            qty=_total(after, "qty", ZERO) - _total(before, "qty", ZERO),
+            cost=_total(after, "cost", no_cost) - _total(before, "cost", no_cost),
             open_lots=sum(lot is not None for lot in after)
             - sum(lot is not None for lot in before),
         )
@@ -149,5 +160,5 @@ def _by_key(lot: TaxLot) -> tuple[datetime, str]:
     return lot.key
 
 
-def _total(lots: list[TaxLot | None], field: str) -> Amount:
-    return sum((getattr(lot, field) for lot in lots if lot is not None), ZERO)
+def _total(lots: list[TaxLot | None], field: str, zero: _Total) -> _Total:
+    return sum((getattr(lot, field) for lot in lots if lot is not None), zero)

@@ -15,42 +15,55 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import ZERO, Amount, format_money, format_qty, round_money
+from smart_routing.domain.money import ZERO, CurrencyMismatch, Money, format_qty
 from smart_routing.domain.orders import AccountSnapshot, OrderRequest, OrderSide, Position
 from smart_routing.portfolio import positions as held_positions
 
 ACCOUNT_CURRENCY = "USD"
 DEFAULT_STARTING_CASH = Decimal(100_000)
 
-# Converts an amount in a currency to the account's (USD); may raise VenueUnavailable.
-ToAccountCurrency = Callable[[Decimal, str], Decimal]
+# Converts an amount to the account's currency (USD), rounded; may raise VenueUnavailable.
+ToAccountCurrency = Callable[[Money], Money]
 
 
 class PaperAccount(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     currency: str = ACCOUNT_CURRENCY
-    cash: Amount
+    cash: Money
     positions: dict[str, Position] = Field(default_factory=dict)
-    # USD held as margin by each open forex position, by symbol.
-    margin: dict[str, Amount] = Field(default_factory=dict)
+    # Held as margin by each open forex position, by symbol, in the account's currency.
+    margin: dict[str, Money] = Field(default_factory=dict)
     # Profit or loss realized by reducing each position, in its quote currency, by symbol.
-    realized_pnl: dict[str, Amount] = Field(default_factory=dict)
+    realized_pnl: dict[str, Money] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cash_and_margin_in_account_currency(self) -> PaperAccount:
+        for amount in (self.cash, *self.margin.values()):
+            if amount.currency != self.currency:
+                raise CurrencyMismatch(self.currency, amount.currency)
+        return self
+
+    @classmethod
+    def opened(cls, starting_cash: Decimal) -> PaperAccount:
+        """A new account holding `starting_cash` in the account currency."""
+        return cls(cash=Money(starting_cash, ACCOUNT_CURRENCY))
 
     @property
-    def buying_power(self) -> Decimal:
-        return max(self.cash - sum(self.margin.values(), ZERO), ZERO)
+    def buying_power(self) -> Money:
+        zero = Money.zero(self.currency)
+        return max(self.cash - sum(self.margin.values(), zero), zero)
 
     def snapshot(self, as_of: datetime) -> AccountSnapshot:
         return AccountSnapshot(
             currency=self.currency,
-            cash=self.cash,
-            buying_power=self.buying_power,
+            cash=self.cash.amount,
+            buying_power=self.buying_power.amount,
             positions=dict(self.positions),
             as_of=as_of,
         )
@@ -61,7 +74,7 @@ def settle(
     request: OrderRequest,
     spec: InstrumentSpec,
     price: Decimal,
-    fee: Decimal,
+    fee: Money,
     to_usd: ToAccountCurrency,
     forex_margin_rate: Decimal,
 ) -> PaperAccount:
@@ -70,7 +83,7 @@ def settle(
     Raises OrderRejected, naming only this account's figures, when it cannot take the fill.
     Every conversion happens before the new account is built, so a failure changes nothing.
     """
-    fee_usd = to_usd(fee, spec.quote_currency)
+    fee_usd = to_usd(fee)
     held = account.positions.get(request.symbol)
     if spec.asset_class is AssetClass.FOREX:
         cash, margin = _settle_forex(account, request, spec, price, held, fee_usd, to_usd,
@@ -82,7 +95,7 @@ def settle(
     realized = dict(account.realized_pnl)
     pnl = held_positions.realized(held, signed, price, spec.multiplier, spec.quote_currency)
     if pnl:
-        realized[request.symbol] = realized.get(request.symbol, ZERO) + pnl
+        realized[request.symbol] = realized.get(request.symbol, Money.zero(pnl.currency)) + pnl
     moved = held_positions.moved(held, request.symbol, request.asset_class, signed, price)
     if moved.qty == 0:
         positions.pop(request.symbol, None)
@@ -104,16 +117,16 @@ def _settle_cash(
     spec: InstrumentSpec,
     price: Decimal,
     held: Position | None,
-    fee_usd: Decimal,
+    fee_usd: Money,
     to_usd: ToAccountCurrency,
-) -> Decimal:
-    cost = to_usd(spec.notional(request.qty, price), spec.quote_currency)
+) -> Money:
+    cost = to_usd(Money(spec.notional(request.qty, price), spec.quote_currency))
     if request.side is OrderSide.BUY:
         needed = cost + fee_usd
         if needed > account.buying_power:
             raise OrderRejected(
-                f"insufficient buying power: order needs {format_money(needed, 'USD')}, "
-                f"buying power is {format_money(account.buying_power, 'USD')}"
+                f"insufficient buying power: order needs {needed.formatted()}, "
+                f"buying power is {account.buying_power.formatted()}"
             )
         return account.cash - cost
     held_qty = held.qty if held else ZERO
@@ -131,33 +144,33 @@ def _settle_forex(
     spec: InstrumentSpec,
     price: Decimal,
     held: Position | None,
-    fee_usd: Decimal,
+    fee_usd: Money,
     to_usd: ToAccountCurrency,
     margin_rate: Decimal,
-) -> tuple[Decimal, dict[str, Decimal]]:
+) -> tuple[Money, dict[str, Money]]:
     held_qty = held.qty if held else ZERO
     buying = request.side is OrderSide.BUY
     opposite = held_qty < 0 if buying else held_qty > 0
     closing = min(request.qty, abs(held_qty)) if opposite else ZERO
     opening = request.qty - closing
-    notional_usd = to_usd(spec.notional(opening, price), spec.quote_currency)
-    needed = round_money(notional_usd * margin_rate, ACCOUNT_CURRENCY)
+    notional_usd = to_usd(Money(spec.notional(opening, price), spec.quote_currency))
+    needed = (notional_usd * margin_rate).rounded()
     if needed + fee_usd > account.buying_power:
         raise OrderRejected(
             f"insufficient margin: opening {format_qty(opening)} {request.symbol} needs "
-            f"{format_money(needed, 'USD')}, buying power is "
-            f"{format_money(account.buying_power, 'USD')}"
+            f"{needed.formatted()}, buying power is {account.buying_power.formatted()}"
         )
     cash, margin = account.cash, dict(account.margin)
     if closing:
         assert held is not None  # closing implies a position
         direction = 1 if held_qty > 0 else -1
-        pnl = (price - held.avg_price) * closing * direction * spec.multiplier
-        cash += to_usd(round_money(pnl, spec.quote_currency), spec.quote_currency)
-        held_margin = margin.pop(request.symbol, ZERO)
-        released = round_money(held_margin * closing / abs(held_qty), ACCOUNT_CURRENCY)
+        pnl = Money((price - held.avg_price) * closing * direction * spec.multiplier,
+                    spec.quote_currency)  # fmt: skip
+        cash += to_usd(pnl.rounded())
+        held_margin = margin.pop(request.symbol, Money.zero(account.currency))
+        released = (held_margin * closing / abs(held_qty)).rounded()
         if held_margin - released:
             margin[request.symbol] = held_margin - released
     if opening:
-        margin[request.symbol] = margin.get(request.symbol, ZERO) + needed
+        margin[request.symbol] = margin.get(request.symbol, Money.zero(account.currency)) + needed
     return cash, margin

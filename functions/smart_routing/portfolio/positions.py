@@ -15,18 +15,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.instruments import OPTION_MULTIPLIER
-from smart_routing.domain.money import ZERO, Amount, format_qty, round_money
+from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money, format_qty
 from smart_routing.domain.orders import OrderSide, Position
 from smart_routing.portfolio.ledger import LedgerTrade
 
 
-class HeldPosition(BaseModel):
-    """A user's position at a real venue, with the sells it has reserved, by client_order_id."""
+class HeldPosition(CurrencyModel):
+    """A user's position at a real venue, with the sells it has reserved, by client_order_id;
+    what it realized is in its quote currency, `currency`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -35,7 +36,8 @@ class HeldPosition(BaseModel):
     currency: str
     qty: Amount = ZERO
     avg_cost: Amount = ZERO
-    realized_pnl: Amount = ZERO
+    # CurrencyModel reads a bare default in the model's own currency: a typed Money needs one.
+    realized_pnl: Money = ZERO  # type: ignore[assignment]
     reservations: dict[str, Amount] = Field(default_factory=dict)
 
     @property
@@ -47,7 +49,7 @@ class HeldPosition(BaseModel):
         return self.qty - self.reserved
 
     @property
-    def cost_basis(self) -> Decimal:
+    def cost_basis(self) -> Money:
         return cost_basis(self.qty, self.avg_cost, self.asset_class, self.currency)
 
     def as_position(self) -> Position:
@@ -60,19 +62,20 @@ def multiplier_of(asset_class: AssetClass) -> Decimal:
     return OPTION_MULTIPLIER if asset_class is AssetClass.OPTIONS else Decimal(1)
 
 
-def cost_basis(qty: Decimal, avg_cost: Decimal, asset_class: AssetClass, currency: str) -> Decimal:
-    return round_money(qty * avg_cost * multiplier_of(asset_class), currency)
+def cost_basis(qty: Decimal, avg_cost: Decimal, asset_class: AssetClass, currency: str) -> Money:
+    return Money(qty * avg_cost * multiplier_of(asset_class), currency).rounded()
 
 
 def realized(
     held: Position | None, signed: Decimal, price: Decimal, multiplier: Decimal, currency: str
-) -> Decimal:
-    """What reducing a position realizes against its average price (before fees)."""
+) -> Money:
+    """What reducing a position realizes against its average price (before fees), in the
+    quote `currency`."""
     if held is None or held.qty == 0 or (held.qty > 0) == (signed > 0):
-        return ZERO
+        return Money.zero(currency)
     closed = min(abs(signed), abs(held.qty))
     direction = 1 if held.qty > 0 else -1
-    return round_money((price - held.avg_price) * closed * direction * multiplier, currency)
+    return Money((price - held.avg_price) * closed * direction * multiplier, currency).rounded()
 
 
 def moved(

@@ -26,7 +26,7 @@ from statistics import median
 from typing import Any
 
 from smart_routing.domain.assets import AssetClass
-from smart_routing.domain.money import ZERO, round_money
+from smart_routing.domain.money import ZERO, Money
 from smart_routing.domain.orders import OrderSide
 from smart_routing.execution.decision_record import DecisionAction, DecisionRecord
 from smart_routing.market.trading_calendar import trading_date
@@ -46,13 +46,19 @@ class HeldOrder:
     first: DecisionRecord
     downgrades: int
     executed_by: DecisionRecord | None
-    paid: Decimal | None  # what its execution's fills paid, scaled to the held qty; None: none
+    paid: Money | None  # what its execution's fills paid, scaled to the held qty; None: none
 
     @property
-    def saved(self) -> Decimal | None:
-        if self.paid is None or self.first.estimated_spread_cost is None:
-            return None
-        return self.first.estimated_spread_cost - self.paid
+    def estimated_cost(self) -> Money | None:
+        """The spread cost its first decision estimated, where that decision named it and its
+        currency."""
+        cost, currency = self.first.estimated_spread_cost, self.first.currency
+        return None if cost is None or not currency else Money(cost, currency)
+
+    @property
+    def saved(self) -> Money | None:
+        estimated = self.estimated_cost
+        return None if self.paid is None or estimated is None else estimated - self.paid
 
 
 def roll_up(
@@ -119,11 +125,11 @@ def _held(
     filled_qty = sum((t.qty for t in priced), ZERO)
     if not priced or filled_qty <= 0 or first.qty <= 0:
         return HeldOrder(first, downgrades, executed, None)
-    paid = sum((trade_spread_cost(t) for t in priced), ZERO)
+    paid = sum((trade_spread_cost(t) for t in priced), Money.zero(priced[0].currency))
     return HeldOrder(first, downgrades, executed, paid * first.qty / filled_qty)
 
 
-def trade_spread_cost(trade: LedgerTrade) -> Decimal:
+def trade_spread_cost(trade: LedgerTrade) -> Money:
     """What the fill paid against its decision's mid, in the trade's currency (positive is a
     cost): side * (price - arrival mid) * notional / price."""
     assert trade.arrival_mid is not None
@@ -194,19 +200,15 @@ def _metrics(parts: _Parts, filled: set[str]) -> dict[str, Any]:
         "filled_orders": filled_orders,
         "fill_rate": _rate(filled_orders, len(orders)),
         "trades": len(trades),
-        "volume": _by_currency((t.currency, t.notional) for t in trades),
-        "fees": _by_currency((t.currency, t.fees) for t in trades),
+        "volume": _by_currency(t.notional for t in trades),
+        "fees": _by_currency(t.fees for t in trades),
         "estimated_slippage_bps": _stats(t.estimated_slippage for t in trades),
         "realized_slippage_bps": _stats(t.realized_slippage_pct for t in trades),
         "held_orders": len(held),
         "held_orders_filled": len(executed),
-        "cost_saved": _by_currency(
-            (h.first.currency or "", h.saved) for h in executed if h.saved is not None
-        ),
+        "cost_saved": _by_currency(h.saved for h in executed if h.saved is not None),
         "spread_cost_not_paid_unfilled": _by_currency(
-            (h.first.currency or "", h.first.estimated_spread_cost)
-            for h in held
-            if h.saved is None and h.first.estimated_spread_cost is not None
+            h.estimated_cost for h in held if h.saved is None and h.estimated_cost is not None
         ),
     }
 
@@ -228,11 +230,12 @@ def _stats(values: Iterable[Decimal | None]) -> dict[str, Any]:
     }
 
 
-def _by_currency(amounts: Iterable[tuple[str, Decimal]]) -> dict[str, float]:
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for currency, amount in amounts:
-        totals[currency] += amount
-    return {ccy: float(round_money(total, ccy)) for ccy, total in sorted(totals.items()) if ccy}
+def _by_currency(amounts: Iterable[Money]) -> dict[str, float | str]:
+    """Each currency's total, rounded to its minor unit, as the stored number."""
+    totals: dict[str, Money] = {}
+    for money in amounts:
+        totals[money.currency] = totals.get(money.currency, Money.zero(money.currency)) + money
+    return {ccy: total.rounded().to_json() for ccy, total in sorted(totals.items())}
 
 
 # Fills recorded by the reconciler after their day ended (a resting order, a late venue

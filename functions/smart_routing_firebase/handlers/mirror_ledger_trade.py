@@ -1,7 +1,7 @@
 """The ledger trigger's work: mirror a ledger trade into the user's history and FIFO lots.
 
 The lots of a (user, symbol) are a head document (totals and the window of applied trades,
-smart_routing.portfolio.history.LotHead) and one document per open lot under it, ordered by
+smart_routing.portfolio.lots.LotHead) and one document per open lot under it, ordered by
 `sort_key`. A trade that sorts last reads the head and the oldest lots it consumes; a trade
 delivered late undoes and replays the window's later trades, revising their history, in the
 same transaction.
@@ -21,22 +21,23 @@ from google.cloud.firestore import (
 )
 from pydantic import TypeAdapter
 
-from smart_routing.domain.money import ZERO
+from smart_routing.domain.money import ZERO, Money
 from smart_routing.portfolio.history import (
     TAX_LOT_METHOD,
+    PortfolioHistoryRecord,
+    log_history_written,
+)
+from smart_routing.portfolio.ledger import LedgerTrade
+from smart_routing.portfolio.lot_book import TaxLot, lot_sort_key
+from smart_routing.portfolio.lots import (
     AppliedTrade,
     ListSource,
     LotHead,
     MirrorUpdate,
-    PortfolioHistoryRecord,
     TooLate,
     apply_to_lots,
-    log_history_written,
-    log_mirror_rejected,
-    mirror_problem,
 )
-from smart_routing.portfolio.ledger import LedgerTrade
-from smart_routing.portfolio.lot_book import TaxLot, lot_sort_key
+from smart_routing.portfolio.mirror_checks import log_mirror_rejected, mirror_problem
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import to_document
 
@@ -62,7 +63,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         history, stored = _get_both(transaction, history_ref, head_ref)
         if history.exists:
             return None
-        head, legacy = _head(stored)
+        head, legacy = _head(stored, trade.currency)
         source = FirestoreLots(open_lots, transaction) if legacy is None else ListSource(legacy)
         update = apply_to_lots(head, trade, source)
         if update is None:
@@ -71,7 +72,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         transaction.create(history_ref, to_document(update.record))
         for trade_id, basis in update.revised.items():
             earlier = db.document(paths.history_trade(trade.uid, trade_id))
-            transaction.update(earlier, basis.model_dump(mode="json"))
+            transaction.update(earlier, basis.model_dump(mode="json", exclude={"currency"}))
         for trade_id, lot in lots.items():
             _write_lot(transaction, open_lots.document(trade_id), trade, lot)
         transaction.set(head_ref, head_document(trade, update.head))
@@ -116,25 +117,27 @@ def _get_both(
     return by_path[first.path], by_path[second.path]
 
 
-def _head(snapshot: DocumentSnapshot) -> tuple[LotHead, list[TaxLot] | None]:
-    """The head, and the open lots when it is of the earlier layout that held them all."""
+def _head(snapshot: DocumentSnapshot, currency: str) -> tuple[LotHead, list[TaxLot] | None]:
+    """The head, and the open lots when it is of the earlier layout that held them all.
+    Their money is in `currency`, the symbol's (its trades')."""
     stored = snapshot.to_dict() or {}
     if "lots" in stored:
-        return _legacy_head(stored)
+        return _legacy_head(stored, currency)
     head = {key: stored[key] for key in _HEAD_FIELDS if stored.get(key) is not None}
     window = _WINDOW.validate_json(stored["applied"]) if "applied" in stored else []
-    return LotHead.model_validate(head | {"applied": window}), None
+    return LotHead.model_validate(head | {"currency": currency, "applied": window}), None
 
 
-def _legacy_head(stored: dict[str, Any]) -> tuple[LotHead, list[TaxLot]]:
+def _legacy_head(stored: dict[str, Any], currency: str) -> tuple[LotHead, list[TaxLot]]:
     """A head of the earlier layout: its lots move to their own documents in this
     transaction. Its log does not say what each sell took, so nothing in it can be undone:
     it counts as folded, and a trade sorting before its latest is TooLate."""
-    lots = [TaxLot.model_validate(lot) for lot in stored["lots"]]
+    lots = [TaxLot.model_validate({"currency": currency} | lot) for lot in stored["lots"]]
     applied = stored.get("applied") or []
     head = LotHead(
+        currency=currency,
         qty=sum((lot.qty for lot in lots), ZERO),
-        cost=sum((lot.cost for lot in lots), ZERO),
+        cost=sum((lot.cost for lot in lots), Money.zero(currency)),
         open_lots=len(lots),
         folded_through=AppliedTrade.model_validate(applied[-1]) if applied else None,
     )
@@ -150,7 +153,7 @@ def head_document(trade: LedgerTrade, head: LotHead) -> dict[str, Any]:
         "tax_lot_method": TAX_LOT_METHOD,
         "currency": trade.currency,
         "qty": float(head.qty),
-        "cost": float(head.cost),
+        "cost": None if head.cost is None else head.cost.to_json(),
         "open_lots": head.open_lots,
         "last_applied": {"timestamp": last.timestamp, "trade_id": last.trade_id},
         "applied": _WINDOW.dump_json(head.applied).decode(),

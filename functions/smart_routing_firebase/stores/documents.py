@@ -26,6 +26,13 @@ def without_none(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
+def data_of(snapshot: Any) -> dict[str, Any]:
+    """The fields of a snapshot that exists (a query's result, or one checked with `.exists`)."""
+    data = snapshot.to_dict()
+    assert data is not None, f"{snapshot.reference.path} does not exist"
+    return data
+
+
 def field_or_none(snapshot: Any, name: str) -> Any:
     """One field of a document snapshot, or None where the document has none (`get` copies
     just that field)."""

@@ -12,7 +12,7 @@ from google.cloud.firestore import Client, DocumentReference, Transaction
 from smart_routing.domain.errors import FillAlreadyRecorded
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing_firebase.stores import paths
-from smart_routing_firebase.stores.documents import to_document
+from smart_routing_firebase.stores.documents import data_of, to_document
 from smart_routing_firebase.stores.one_commit import pending
 from smart_routing_firebase.stores.venue_positions import VenuePositions, moves_position
 
@@ -61,7 +61,7 @@ class FirestoreLedgerStore:
             order = by_path[order_ref.path]
             if stored.exists:
                 return LedgerTrade.model_validate(stored.to_dict())
-            if order.exists and (order.to_dict().get("recorded_qty") or 0) > 0:
+            if order.exists and (data_of(order).get("recorded_qty") or 0) > 0:
                 raise FillAlreadyRecorded(
                     f"the reconciler has recorded order {trade.client_order_id}'s fills"
                 )

@@ -21,13 +21,13 @@ from google.cloud.firestore import Client, Transaction
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing.adapters.paper_broker import PaperBroker
-from smart_routing.domain.assets import parse_symbol
+from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import OrderRejected
-from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.money import ZERO, Money
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase.stores import paths
-from smart_routing_firebase.stores.documents import ORDER_TIMES, to_document
+from smart_routing_firebase.stores.documents import ORDER_TIMES, data_of, to_document
 from smart_routing_firebase.stores.one_commit import PendingCommit, pending
 from smart_routing_firebase.stores.venue_positions import position_document
 
@@ -63,7 +63,7 @@ class FirestorePaperAccounts:
         def run(transaction: Transaction) -> Order:
             stored = order_ref.get(transaction=transaction)
             if stored.exists:
-                return _order_from(stored.to_dict())
+                return _order_from(data_of(stored))
             before = self._from_snapshot(owner, account_ref.get(transaction=transaction))
             after, order = apply(before)
             if after is not None:
@@ -147,7 +147,7 @@ class FirestorePaperAccounts:
         )
         working = []
         for snapshot in query.stream():
-            data = snapshot.to_dict()
+            data = data_of(snapshot)
             owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
             working.append((owner, _order_from(data)))
         return sorted(working, key=lambda item: item[1].submitted_at)
@@ -157,7 +157,7 @@ class FirestorePaperAccounts:
             filter=FieldFilter("client_order_id", "==", client_order_id)
         )
         for snapshot in query.stream():  # a real venue's order may share the id: not ours
-            data = snapshot.to_dict()
+            data = data_of(snapshot)
             # An order left unknown has no broker yet (DocumentSnapshot.get would raise).
             if data.get("broker") == PAPER_VENUE:
                 return _order_from(data)
@@ -165,7 +165,7 @@ class FirestorePaperAccounts:
 
     def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:
         if not snapshot.exists:
-            return PaperAccount(cash=self.starting_cash)
+            return PaperAccount.opened(self.starting_cash)
         data = snapshot.to_dict()
         if data.get("tenant_id") != owner.tenant_id:
             # A uid's account belongs to the tenant it was opened in; never mix two.
@@ -174,13 +174,17 @@ class FirestorePaperAccounts:
         for item in data.get("positions", []):
             held = Position.model_validate(item)
             positions[held.symbol] = held
+        currency = data["currency"]
         return PaperAccount(
-            currency=data["currency"],
-            cash=to_decimal(data["cash"][data["currency"]], "cash"),
+            currency=currency,
+            cash=Money.from_json(data["cash"][currency], currency, "cash"),
             positions=positions,
-            margin={k: to_decimal(v, "margin") for k, v in data.get("margin", {}).items()},
+            margin={
+                k: Money.from_json(v, currency, "margin") for k, v in data.get("margin", {}).items()
+            },
             realized_pnl={
-                k: to_decimal(v, "realized_pnl") for k, v in data.get("realized_pnl", {}).items()
+                k: Money.from_json(v, _quote_currency_of(k, positions), "realized_pnl")
+                for k, v in data.get("realized_pnl", {}).items()
             },
         )
 
@@ -204,11 +208,11 @@ def _account_document(owner: AccountOwner, account: PaperAccount) -> dict[str, A
     return {
         "tenant_id": owner.tenant_id,
         "currency": account.currency,
-        "cash": {account.currency: float(account.cash)},
-        "buying_power": float(account.buying_power),
+        "cash": {account.currency: account.cash.to_json()},
+        "buying_power": account.buying_power.to_json(),
         "positions": [held.model_dump(mode="json") for held in account.positions.values()],
-        "margin": {symbol: float(amount) for symbol, amount in account.margin.items()},
-        "realized_pnl": {symbol: float(pnl) for symbol, pnl in account.realized_pnl.items()},
+        "margin": {symbol: amount.to_json() for symbol, amount in account.margin.items()},
+        "realized_pnl": {symbol: pnl.to_json() for symbol, pnl in account.realized_pnl.items()},
         "updated_at": datetime.now(UTC),
     }
 
@@ -216,13 +220,22 @@ def _account_document(owner: AccountOwner, account: PaperAccount) -> dict[str, A
 def _position_document(
     owner: AccountOwner, held: Position, account: PaperAccount
 ) -> dict[str, Any]:
-    realized = account.realized_pnl.get(held.symbol, ZERO)
-    return position_document(owner.tenant_id, held, realized, _quote_currency(held))
+    realized = account.realized_pnl.get(held.symbol)
+    if realized is None:
+        realized = Money.zero(_quote_currency(held.symbol, held.asset_class))
+    return position_document(owner.tenant_id, held, realized)
 
 
-def _quote_currency(held: Position) -> str:
-    instrument = parse_symbol(held.symbol, held.asset_class)
+def _quote_currency(symbol: str, asset_class: AssetClass | None) -> str:
+    instrument = parse_symbol(symbol, asset_class)
     return instrument.quote_currency or ACCOUNT_CURRENCY
+
+
+def _quote_currency_of(symbol: str, positions: dict[str, Position]) -> str:
+    """The currency a symbol's realized P&L is in: its quote currency (the stored map holds
+    bare numbers, as the position documents do)."""
+    held = positions.get(symbol)
+    return _quote_currency(symbol, held.asset_class if held else None)
 
 
 def _order_document(owner: AccountOwner, order: Order) -> dict[str, Any]:

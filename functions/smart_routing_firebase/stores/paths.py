@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from smart_routing.domain.identifiers import check_id
-from smart_routing.portfolio.history import symbol_key
+from smart_routing.domain.identifiers import check_id, symbol_key
 
 
 def ledger_trade(tenant_id: str, trade_id: str) -> str:

@@ -20,7 +20,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import OrderRejected
-from smart_routing.domain.money import ZERO, to_decimal
+from smart_routing.domain.money import ZERO, Money, to_decimal
 from smart_routing.domain.orders import AccountOwner, OrderRequest, Position
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.positions import (
@@ -31,31 +31,31 @@ from smart_routing.portfolio.positions import (
     reserve,
 )
 from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.documents import data_of
 from smart_routing_firebase.stores.one_commit import PendingCommit
 
 PAPER_VENUE = PaperBroker.name
 RESERVE_ATTEMPTS = 20
 
 
-def position_document(
-    tenant_id: str, held: Position, realized_pnl: Decimal, currency: str
-) -> dict[str, Any]:
-    """The position as its owner reads it, on any venue."""
+def position_document(tenant_id: str, held: Position, realized_pnl: Money) -> dict[str, Any]:
+    """The position as its owner reads it, on any venue; money in the quote currency."""
+    currency = realized_pnl.currency
     return {
         "tenant_id": tenant_id,
         "symbol": held.symbol,
         "asset_class": held.asset_class.value,
         "qty": float(held.qty),
         "avg_cost": float(held.avg_price),
-        "cost_basis": float(cost_basis(held.qty, held.avg_price, held.asset_class, currency)),
-        "realized_pnl": float(realized_pnl),
+        "cost_basis": cost_basis(held.qty, held.avg_price, held.asset_class, currency).to_json(),
+        "realized_pnl": realized_pnl.to_json(),
         "currency": currency,
         "updated_at": datetime.now(UTC),
     }
 
 
 def venue_position_document(tenant_id: str, venue: str, held: HeldPosition) -> dict[str, Any]:
-    document = position_document(tenant_id, held.as_position(), held.realized_pnl, held.currency)
+    document = position_document(tenant_id, held.as_position(), held.realized_pnl)
     return {
         **document,
         "venue": venue,
@@ -73,7 +73,7 @@ def held_from(data: dict[str, Any] | None) -> HeldPosition | None:
         currency=data["currency"],
         qty=to_decimal(data["qty"], "qty"),
         avg_cost=to_decimal(data["avg_cost"], "avg_cost"),
-        realized_pnl=to_decimal(data.get("realized_pnl", 0), "realized_pnl"),
+        realized_pnl=data.get("realized_pnl", 0),
         reservations={
             k: to_decimal(v, "reserved") for k, v in (data.get("reservations") or {}).items()
         },
@@ -101,7 +101,7 @@ class VenuePositions:
         )
         held = {}
         for snapshot in query.stream():
-            data = snapshot.to_dict()
+            data = data_of(snapshot)
             position = held_from(data) if data.get("tenant_id") == owner.tenant_id else None
             if position is not None and position.qty != 0:
                 held[position.symbol] = position.as_position()
