@@ -76,13 +76,20 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     handle_reconcile(event.schedule_time)
 
 
-@firestore_fn.on_document_created(
+# On write, not create: a real venue's order is created `submitting` before the venue answers.
+@firestore_fn.on_document_written(
     document="tenants/{tenant_id}/orders/{client_order_id}", secrets=VENUE_SECRETS
 )
-def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
-    from smart_routing_firebase.handlers.reconcile_new_order import handle_order_created
+def reconcile_new_order(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from smart_routing_firebase.handlers.reconcile_new_order import handle_order_written
 
-    handle_order_created(event.data.to_dict() if event.data is not None else None)
+    before, after = event.data.before, event.data.after
+    handle_order_written(
+        before.to_dict() if before is not None else None,
+        after.to_dict() if after is not None else None,
+    )
 
 
 # A fallback limit order's time to live (smart_routing_firebase/reconciliation/limit_expiry.py).

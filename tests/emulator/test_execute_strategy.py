@@ -23,7 +23,7 @@ ROUTING_FIELDS = {
 
 COST_MODEL_FIELDS = {
     "session", "threshold_pct", "spread_pct", "spread_cost_pct", "impact_pct", "fees_pct",
-    "crossing_cost_pct", "effective_spread_pct", "depth", "impact_y", "bars",
+    "crossing_cost_pct", "effective_spread_pct", "depth", "touch_size", "impact_y", "bars",
     "sigma_per_minute", "sigma_daily", "adv", "participation", "wait_interval_s",
     "typical_spread_pct", "typical_source", "drift_pct", "wait_cost_pct", "rule", "verdict",
 }  # fmt: skip

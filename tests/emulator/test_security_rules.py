@@ -43,6 +43,7 @@ def world(db, emulators):
         "tenant trading state": f"tenants/{tenant}/settings/trading_state",
         "user trading state": f"tenants/{tenant}/user_trading_states/{owner}",
         "audit log": f"tenants/{tenant}/audit_log/a1",
+        "execution issue": f"tenants/{tenant}/execution_issues/not_placed-o1",
     }
     for target, path in documents.items():
         # A decision names its user: the owner's own record.
@@ -72,7 +73,9 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the tenant's admin", "user trading state", "get"),
            ("the tenant's admin", "user trading state", "list"),
            ("the tenant's admin", "audit log", "get"),
-           ("the tenant's admin", "audit log", "list")}  # fmt: skip
+           ("the tenant's admin", "audit log", "list"),
+           ("the tenant's admin", "execution issue", "get"),
+           ("the tenant's admin", "execution issue", "list")}  # fmt: skip
 IDENTITIES = [
     "no auth",
     "another user",
@@ -82,7 +85,7 @@ IDENTITIES = [
 ]
 TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
            "expiry task", "decision", "tca daily", "tenant trading state", "user trading state",
-           "audit log"]  # fmt: skip
+           "audit log", "execution issue"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 

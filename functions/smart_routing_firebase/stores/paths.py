@@ -74,6 +74,11 @@ def order(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
 
 
+def execution_issue(tenant_id: str, issue_id: str) -> str:
+    """What could not be placed for the tenant (an order, a fill), listed for its admins."""
+    return _path("tenants", tenant_id, "execution_issues", issue_id, "issue_id")
+
+
 def reconciliation(venue: str) -> str:
     """A venue account's reconciler state: the cursor into its fills."""
     return f"reconciliation/{check_id(venue, 'venue')}"
