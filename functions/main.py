@@ -9,7 +9,43 @@ from firebase_functions import firestore_fn, https_fn, options, params, schedule
 from smart_routing_firebase.platform import app, request_guard
 from smart_routing_firebase.platform.deployment import REGION
 
-options.set_global_options(region=REGION, max_instances=10)
+# One vCPU or more, or Cloud Functions forces concurrency to 1 (set_global_options' own default
+# is "gcf_gen1", a fraction of a CPU). Each function still states its own settings below; what
+# they allow and cost is in docs/deploy.md.
+options.set_global_options(region=REGION, cpu=1)
+
+# Instance limits, chosen at deploy time (the CLI asks, or reads functions/.env.<project>). The
+# scheduled functions run one tick at a time: one instance, one request.
+EXECUTE_STRATEGY_MIN_INSTANCES = params.IntParam(
+    "EXECUTE_STRATEGY_MIN_INSTANCES",
+    default=1,
+    description="execute_strategy instances kept warm (billed while idle); 0 saves that cost",
+)
+EXECUTE_STRATEGY_MAX_INSTANCES = params.IntParam(
+    "EXECUTE_STRATEGY_MAX_INSTANCES",
+    default=100,
+    description="execute_strategy instances at most, each serving 80 requests at once",
+)
+SET_TRADING_STATE_MAX_INSTANCES = params.IntParam(
+    "SET_TRADING_STATE_MAX_INSTANCES",
+    default=5,
+    description="set_trading_state instances at most (a tenant admin's kill switch: rare calls)",
+)
+MIRROR_LEDGER_TRADE_MAX_INSTANCES = params.IntParam(
+    "MIRROR_LEDGER_TRADE_MAX_INSTANCES",
+    default=50,
+    description="mirror_ledger_trade instances at most, each applying 80 trades at once",
+)
+RECONCILE_NEW_ORDER_MAX_INSTANCES = params.IntParam(
+    "RECONCILE_NEW_ORDER_MAX_INSTANCES",
+    default=5,
+    description="reconcile_new_order instances at most, each running 4 reconciler passes at once",
+)
+EXPIRELIMITORDER_MAX_INSTANCES = params.IntParam(
+    "EXPIRELIMITORDER_MAX_INSTANCES",
+    default=10,
+    description="expirelimitorder instances at most, each canceling 20 limit orders at once",
+)
 
 # Venue keys: Secret Manager, bound only to the functions that trade. Unset, each venue's
 # asset classes trade on the paper broker over the simulated market.
@@ -27,7 +63,15 @@ app.initialize()
 # firebase_functions types on_call as returning the function it wraps; it returns a function of
 # the raw flask Request, which is what reject_malformed takes.
 @request_guard.reject_malformed  # type: ignore[arg-type]
-@https_fn.on_call(memory=options.MemoryOption.MB_512, timeout_sec=60, secrets=VENUE_SECRETS)
+@https_fn.on_call(
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.GB_1,
+    timeout_sec=60,
+    min_instances=EXECUTE_STRATEGY_MIN_INSTANCES,
+    max_instances=EXECUTE_STRATEGY_MAX_INSTANCES,
+    secrets=VENUE_SECRETS,
+)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
 
@@ -37,14 +81,27 @@ def execute_strategy(request: https_fn.CallableRequest) -> dict:
 # The kill switch: a tenant's admin sets the tenant's or a user's trading state (on_call's
 # type hint, as above, is not what it returns).
 @request_guard.reject_malformed  # type: ignore[arg-type]
-@https_fn.on_call(memory=options.MemoryOption.MB_256, timeout_sec=30)
+@https_fn.on_call(
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.MB_256,
+    timeout_sec=30,
+    max_instances=SET_TRADING_STATE_MAX_INSTANCES,
+)
 def set_trading_state(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.set_trading_state import handle_set_trading_state
 
     return handle_set_trading_state(request)
 
 
-@firestore_fn.on_document_created(document="tenants/{tenant_id}/ledger_trades/{trade_id}")
+@firestore_fn.on_document_created(
+    document="tenants/{tenant_id}/ledger_trades/{trade_id}",
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=60,
+    max_instances=MIRROR_LEDGER_TRADE_MAX_INSTANCES,
+)
 def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
     from smart_routing_firebase.handlers.mirror_ledger_trade import handle_ledger_trade_created
 
@@ -54,8 +111,11 @@ def mirror_ledger_trade(event: firestore_fn.Event[firestore_fn.DocumentSnapshot 
 
 @scheduler_fn.on_schedule(
     schedule="every 5 minutes",
+    cpu=1,
+    concurrency=1,
+    memory=options.MemoryOption.GB_1,
     timeout_sec=300,
-    memory=options.MemoryOption.MB_512,
+    max_instances=1,
     secrets=VENUE_SECRETS,
 )
 def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
@@ -66,8 +126,11 @@ def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
 
 @scheduler_fn.on_schedule(
     schedule="every 1 minutes",
-    timeout_sec=120,
+    cpu=1,
+    concurrency=1,
     memory=options.MemoryOption.MB_512,
+    timeout_sec=120,
+    max_instances=1,
     secrets=VENUE_SECRETS,
 )
 def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
@@ -77,8 +140,16 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
 
 
 # On write, not create: a real venue's order is created `submitting` before the venue answers.
+# Each event runs a whole reconciler pass over the venues: few at once, to spare the venues'
+# rate limits, which order submission shares.
 @firestore_fn.on_document_written(
-    document="tenants/{tenant_id}/orders/{client_order_id}", secrets=VENUE_SECRETS
+    document="tenants/{tenant_id}/orders/{client_order_id}",
+    cpu=1,
+    concurrency=4,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=120,
+    max_instances=RECONCILE_NEW_ORDER_MAX_INSTANCES,
+    secrets=VENUE_SECRETS,
 )
 def reconcile_new_order(
     event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
@@ -96,7 +167,11 @@ def reconcile_new_order(
 # Task queue ids take no "_": hence the name.
 @tasks_fn.on_task_dispatched(
     retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=10),
+    cpu=1,
+    concurrency=20,
     memory=options.MemoryOption.MB_512,
+    timeout_sec=60,
+    max_instances=EXPIRELIMITORDER_MAX_INSTANCES,
     secrets=VENUE_SECRETS,
 )
 def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
@@ -108,7 +183,14 @@ def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
         raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
-@scheduler_fn.on_schedule(schedule="every 10 minutes", timeout_sec=300)
+@scheduler_fn.on_schedule(
+    schedule="every 10 minutes",
+    cpu=1,
+    concurrency=1,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=300,
+    max_instances=1,
+)
 def roll_up_tca(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.handlers.roll_up_tca import handle_tca_rollup
 

@@ -7,6 +7,7 @@ text carries them.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -56,13 +57,17 @@ LEDGER_WRITE_FAILED = LogEvent.LEDGER_WRITE_FAILED
 ACCOUNT_UNAVAILABLE = LogEvent.ACCOUNT_UNAVAILABLE
 
 REDACTED = "[redacted]"
-_secrets: set[str] = set()
+# Replaced, never changed in place, so a thread redacting never sees it change size.
+_secrets: frozenset[str] = frozenset()
+_lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
     """Never log this value. Short values are refused: they would redact ordinary text."""
+    global _secrets
     if value and len(value) >= 8:
-        _secrets.add(value)
+        with _lock:
+            _secrets = _secrets | {value}
 
 
 def redact(text: str) -> str:
@@ -92,5 +97,7 @@ def log_counts(event: LogEvent, counts: Mapping[str, int], **fields: Any) -> Non
 def _write(record: dict[str, Any]) -> None:
     # orjson: the stdlib encoder costs ~10 µs a line here, a tenth of the engine's budget.
     line = orjson.dumps(record, default=_json_default).decode()
-    sys.stdout.write((redact(line) if _secrets else line) + "\n")
-    sys.stdout.flush()
+    line = (redact(line) if _secrets else line) + "\n"
+    with _lock:  # one line at a time, whole, from every request thread
+        sys.stdout.write(line)
+        sys.stdout.flush()

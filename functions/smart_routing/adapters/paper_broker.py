@@ -13,6 +13,7 @@ owner's buying power, no short of what may not be shorted, and it charges the fe
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -76,7 +77,8 @@ class PaperBroker:
         self.forex_margin_rate = forex_margin_rate
         # Unique across instances and restarts: a uuid, not a counter from 1.
         self._id_prefix = f"paper-{uuid.uuid4().hex[:12]}"
-        self._next_id = 0
+        # next() on a count is atomic: request threads sharing the broker never share an id.
+        self._ids = itertools.count(1)
 
     def venue_for(self, asset_class: AssetClass) -> str:
         return self.name
@@ -189,10 +191,9 @@ class PaperBroker:
         return Money(money.amount * rate, ACCOUNT_CURRENCY).rounded()
 
     def _opened(self, request: OrderRequest) -> Order:
-        self._next_id += 1
         return Order(
             broker=self.name,
-            broker_order_id=f"{self._id_prefix}-{self._next_id:06d}",
+            broker_order_id=f"{self._id_prefix}-{next(self._ids):06d}",
             client_order_id=request.client_order_id,
             symbol=request.symbol,
             asset_class=request.asset_class,

@@ -10,6 +10,7 @@ the limit order, priced at its limit: the fallback skips the cost check and noth
 from __future__ import annotations
 
 import copy
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -61,15 +62,18 @@ def apply_fallback(
 
 
 _PASSIVE: WeakKeyDictionary[SmartRouter, SmartRouter] = WeakKeyDictionary()
+_PASSIVE_LOCK = threading.Lock()
 
 
 def passive_router(router: SmartRouter) -> SmartRouter:
     """The same gate with the cost check off (size, buying power and position still apply),
     made once per router."""
-    passive = _PASSIVE.get(router)
-    if passive is None:
-        passive = _PASSIVE[router] = copy.copy(router)
-        passive.enabled = False
+    with _PASSIVE_LOCK:
+        passive = _PASSIVE.get(router)
+        if passive is None:
+            passive = copy.copy(router)
+            passive.enabled = False
+            _PASSIVE[router] = passive
     return passive
 
 

@@ -1,13 +1,15 @@
-"""The firebase_admin app and the Firestore client, initialized once per instance."""
+"""The firebase_admin app and the Firestore client, initialized once per instance (however
+many request threads ask first)."""
 
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import TYPE_CHECKING
 
 import firebase_admin
 from firebase_admin import credentials
+
+from smart_routing_firebase.platform.once import once
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client
@@ -32,8 +34,10 @@ def is_emulated() -> bool:
     return any(os.environ.get(name) for name in _EMULATOR_HOSTS)
 
 
+@once
 def initialize() -> firebase_admin.App:
-    """The default app: anonymous credentials against the emulators, default ones in the cloud."""
+    """The default app: anonymous credentials against the emulators, default ones in the cloud.
+    One already initialized in this process (a test's, say) is used as it is."""
     try:
         return firebase_admin.get_app()
     except ValueError:
@@ -45,7 +49,7 @@ def initialize() -> firebase_admin.App:
     return firebase_admin.initialize_app()
 
 
-@cache
+@once
 def firestore_client() -> Client:
     from firebase_admin import firestore
 

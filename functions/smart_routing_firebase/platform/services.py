@@ -4,7 +4,6 @@ asset class whose venue has no keys) and the Firestore ledger, built once per in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 from google.cloud.firestore import Client
 
@@ -15,6 +14,7 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.once import once
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
@@ -33,9 +33,11 @@ class Services:
     paper_accounts: FirestorePaperAccounts
 
 
-@cache
+@once
 def services() -> Services:
-    """Raises ConfigError on a malformed EXEC_* setting: the instance cannot serve."""
+    """Built once per instance, by the first of the request threads that ask at once (the
+    others wait for it). Raises ConfigError on a malformed EXEC_* setting: the instance cannot
+    serve."""
     config = load_config()
     clock = SystemClock()
     db = firestore_client()
