@@ -26,6 +26,11 @@ EXECUTE_STRATEGY_MAX_INSTANCES = params.IntParam(
     default=100,
     description="execute_strategy instances at most, each serving 80 requests at once",
 )
+SET_TRADING_STATE_MAX_INSTANCES = params.IntParam(
+    "SET_TRADING_STATE_MAX_INSTANCES",
+    default=5,
+    description="set_trading_state instances at most (a tenant admin's kill switch: rare calls)",
+)
 MIRROR_LEDGER_TRADE_MAX_INSTANCES = params.IntParam(
     "MIRROR_LEDGER_TRADE_MAX_INSTANCES",
     default=50,
@@ -71,6 +76,22 @@ def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
 
     return handle_execute_strategy(request)
+
+
+# The kill switch: a tenant's admin sets the tenant's or a user's trading state (on_call's
+# type hint, as above, is not what it returns).
+@request_guard.reject_malformed  # type: ignore[arg-type]
+@https_fn.on_call(
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.MB_256,
+    timeout_sec=30,
+    max_instances=SET_TRADING_STATE_MAX_INSTANCES,
+)
+def set_trading_state(request: https_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.set_trading_state import handle_set_trading_state
+
+    return handle_set_trading_state(request)
 
 
 @firestore_fn.on_document_created(
@@ -133,9 +154,10 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     handle_reconcile(event.schedule_time)
 
 
+# On write, not create: a real venue's order is created `submitting` before the venue answers.
 # Each event runs a whole reconciler pass over the venues: few at once, to spare the venues'
 # rate limits, which order submission shares.
-@firestore_fn.on_document_created(
+@firestore_fn.on_document_written(
     document="tenants/{tenant_id}/orders/{client_order_id}",
     cpu=1,
     concurrency=4,
@@ -144,10 +166,16 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     max_instances=RECONCILE_NEW_ORDER_MAX_INSTANCES,
     secrets=VENUE_SECRETS,
 )
-def reconcile_new_order(event: firestore_fn.Event[firestore_fn.DocumentSnapshot | None]) -> None:
-    from smart_routing_firebase.handlers.reconcile_new_order import handle_order_created
+def reconcile_new_order(
+    event: firestore_fn.Event[firestore_fn.Change[firestore_fn.DocumentSnapshot | None]],
+) -> None:
+    from smart_routing_firebase.handlers.reconcile_new_order import handle_order_written
 
-    handle_order_created(event.data.to_dict() if event.data is not None else None)
+    before, after = event.data.before, event.data.after
+    handle_order_written(
+        before.to_dict() if before is not None else None,
+        after.to_dict() if after is not None else None,
+    )
 
 
 # A fallback limit order's time to live (smart_routing_firebase/reconciliation/limit_expiry.py).

@@ -10,6 +10,7 @@ import pytest
 from tools.deploy_manifest import render_manifest
 from tools.emulators import PROJECT_ID, ROOT
 
+ORDERS = "tenants/{tenant_id}/orders/{client_order_id}"
 VENUE_SECRETS = ["ALPACA_API_KEY", "ALPACA_SECRET_KEY", "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID"]
 
 
@@ -17,11 +18,11 @@ def param(name: str) -> str:
     return f"{{{{ params.{name} }}}}"
 
 
-def firestore_created(document: str) -> dict[str, Any]:
+def firestore_event(document: str, event: str = "created") -> dict[str, Any]:
     return {
         "eventFilterPathPatterns": {"document": document},
         "eventFilters": {"database": "(default)", "namespace": "(default)"},
-        "eventType": "google.cloud.firestore.document.v1.created",
+        "eventType": f"google.cloud.firestore.document.v1.{event}",
         # firebase-functions 0.6.0 cannot turn retries on: a sweep redoes what a lost event
         # left undone (see README, "Delivery").
         "retry": False,
@@ -41,11 +42,16 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     ),
     "mirror_ledger_trade": (
         1, 80, 512, 60, None, param("MIRROR_LEDGER_TRADE_MAX_INSTANCES"), [],
-        {"eventTrigger": firestore_created("tenants/{tenant_id}/ledger_trades/{trade_id}")},
+        {"eventTrigger": firestore_event("tenants/{tenant_id}/ledger_trades/{trade_id}")},
     ),
     "reconcile_new_order": (
         1, 4, 512, 120, None, param("RECONCILE_NEW_ORDER_MAX_INSTANCES"), VENUE_SECRETS,
-        {"eventTrigger": firestore_created("tenants/{tenant_id}/orders/{client_order_id}")},
+        # On write: a real venue's order is created `submitting` before the venue answers.
+        {"eventTrigger": firestore_event(ORDERS, "written")},
+    ),
+    "set_trading_state": (
+        1, 80, 256, 30, None, param("SET_TRADING_STATE_MAX_INSTANCES"), [],
+        {"callableTrigger": {}},
     ),
     "run_scheduled_strategies": (
         1, 1, 1024, 300, None, 1, VENUE_SECRETS, schedule("every 5 minutes"),
@@ -67,6 +73,7 @@ EXPECTED_PARAMS = {
     "MIRROR_LEDGER_TRADE_MAX_INSTANCES": 50,
     "RECONCILE_NEW_ORDER_MAX_INSTANCES": 5,
     "EXPIRELIMITORDER_MAX_INSTANCES": 10,
+    "SET_TRADING_STATE_MAX_INSTANCES": 5,
 }
 
 

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 
-from smart_routing.domain.money import Amount, CurrencyMismatch, CurrencyModel, Money
+from smart_routing.domain.currency_model import CurrencyModel
+from smart_routing.domain.money import Amount, CurrencyMismatch, Money
 
 amounts = st.decimals(min_value=-(10**12), max_value=10**12, places=8, allow_nan=False)
 # At most 15 significant digits: what a double carries exactly, as every stored amount does.

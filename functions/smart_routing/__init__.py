@@ -1,7 +1,9 @@
-"""Multi-asset smart order routing: the pure core.
+"""Multi-asset smart order routing: the pure core, in packages by concept (domain, market,
+gate, portfolio, strategies, execution, tca, config, adapters, replay; ports.py).
 
-Imports nothing from Firebase or Google Cloud; its collaborators (market data, broker, ledger
-store, clock) come in through the protocols in `smart_routing.ports`.
+Imports nothing from Firebase, Google Cloud or the venues; its collaborators (market data,
+broker, ledger store, clock) come in through the protocols in `smart_routing.ports`. Each
+package's docstring says what it owns and what it may import (tests/test_architecture.py).
 
 The public names below load on first use, so a function that needs only part of the core
 (the ledger mirror, say) does not pay at cold start for the rest.

@@ -34,6 +34,9 @@ class LogEvent(StrEnum):
     RECONCILE_FAILED = "exec.reconcile_failed"
     RECONCILE_DRIFT = "exec.reconcile_drift"
     ORDER_RESOLVED = "exec.order_resolved"
+    ORDER_RECORD_FAILED = "exec.order_record_failed"
+    ORDER_NOT_PLACED = "exec.order_not_placed"
+    RECONCILE_ABANDONED_FILL = "exec.reconcile_abandoned_fill"
     LIMIT_EXPIRY_ENQUEUED = "exec.limit_expiry_enqueued"
     LIMIT_EXPIRED = "exec.limit_expired"
     MIRROR_SKIPPED = "exec.mirror_skipped"
@@ -44,6 +47,8 @@ class LogEvent(StrEnum):
     DECISION_RECORD_FAILED = "exec.decision_record_failed"
     TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
     MARKOUT_SUMMARY = "exec.markout_summary"
+    TRADING_STATE_CHANGED = "exec.trading_state_changed"
+    TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from smart_routing.domain.assets import AssetClass
-    from smart_routing.domain.fills import FillPage
+    from smart_routing.domain.fills import FillPage, VenueFill
     from smart_routing.domain.instruments import InstrumentSpec
     from smart_routing.domain.orders import (
         AccountOwner,
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         OrderRequest,
         Position,
     )
+    from smart_routing.domain.trading_state import TradingStatus
     from smart_routing.gate.fees import FeeSchedule
 
     # The market's depth, qualified: OrderBook below is the port where orders are recorded.
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
     from smart_routing.market.quotes import Bar, Quote
     from smart_routing.portfolio.ledger import LedgerTrade
     from smart_routing.portfolio.paper_account import PaperAccount
+
+
+class TradingStates(Protocol):
+    """The kill switch: the status an owner's orders trade under (the stricter of the
+    tenant's and the user's). May raise when it cannot be read: the order is then refused."""
+
+    def status_of(self, owner: AccountOwner) -> TradingStatus: ...
 
 
 class Clock(Protocol):
@@ -150,6 +158,20 @@ class LedgerStore(Protocol):
 class OrderBook(Protocol):
     """Where every order placed at a real venue is recorded, with its latest known state."""
 
+    def record_submitting(self, owner: AccountOwner, request: OrderRequest, venue: str) -> None:
+        """Before the venue is called: the order's document, `submitting`, written at once, so
+        whatever happens after the venue takes it, the reconciler finds it by client_order_id.
+        Raises when it cannot be written (then the order must not be sent)."""
+        ...
+
+    def record_refused(self, owner: AccountOwner, request: OrderRequest, reason: str) -> None:
+        """The venue refused the order: `rejected`, with its reason."""
+        ...
+
+    def discard_submitting(self, owner: AccountOwner, client_order_id: str) -> None:
+        """The order certainly never reached the venue: its `submitting` document goes."""
+        ...
+
     def record(self, owner: AccountOwner, order: Order) -> None: ...
 
     def record_unknown(self, owner: AccountOwner, request: OrderRequest, cause: str) -> None:
@@ -187,6 +209,11 @@ class FillSource(Protocol):
     venue: str
 
     def fills_since(self, cursor: str | None, limit: int) -> FillPage: ...
+
+    def client_order_id_of(self, fill: VenueFill) -> str | None:
+        """The client_order_id of the fill's order, as the venue knows it (None: the venue
+        has none for it). Raises `VenueUnavailable` when it cannot be asked."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from smart_routing.ports import (
     LedgerStore,
     MarketDataProvider,
     PaperAccountStore,
+    TradingStates,
     VenuePorts,
 )
 
@@ -85,9 +86,11 @@ def configured_engine(
     ledger: LedgerStore,
     clock: Clock,
     venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
+    trading_states: TradingStates | None = None,
 ) -> ExecutionEngine:
     """An engine with the configured gate, switches and default identity, on these ports;
-    `venues`: the classes priced on several venues (venue_selection.py)."""
+    `venues`: the classes priced on several venues (venue_selection.py); `trading_states`:
+    the kill switch (None: everyone trades)."""
     return ExecutionEngine(
         broker=broker,
         market_data=market_data,
@@ -101,4 +104,5 @@ def configured_engine(
         wide_spread_action=config.wide_spread_action,
         limit_ttl_s=config.limit_ttl_s,
         venues=venues,
+        trading_states=trading_states,
     )

@@ -2,8 +2,12 @@
 keeps each user to what that user owns there.
 
 The paper venue records its own orders in the transaction that settles them; a real venue's
-orders are recorded here, as the venue reports them, and as `unknown` when the outcome of a
-submission is unclear (the engine then looks the order up, and what it finds is recorded too).
+orders are recorded here: `submitting` before the venue is called (if that cannot be written,
+nothing is sent), then as the venue reports them, `rejected` with the venue's reason, and
+`unknown` when the outcome of a submission is unclear (the engine then looks the order up, and
+what it finds is recorded too). A write that fails after the venue answered is logged
+(`exec.order_record_failed`) and leaves the document as it was, for the reconciler to resolve
+by client_order_id: the outcome stands and nothing is sent again.
 
 The venue's account is the platform's, shared by its users: its money pays for every order,
 but what one user may sell is what that user holds (`UserPositions`). The gate sees the
@@ -12,6 +16,8 @@ position before it is sent, so concurrent sells never sell the same units twice.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
@@ -45,34 +51,79 @@ class RecordingBroker:
         return self.inner.venue_for(asset_class)
 
     def submit_order(self, request: OrderRequest) -> Order:
+        """The order's document exists (`submitting`) before the venue is called; a write that
+        fails after the venue took the order leaves it so, for the reconciler to resolve by
+        client_order_id, and the order the venue reported is returned all the same."""
         owner = request.owner
         if owner is not None:
             self._owners[request.client_order_id] = owner
         reserved = self._reserve(request)
+        if owner is not None:
+            self._record_submitting(owner, request, reserved)
         try:
             order = self.inner.submit_order(request)
         except OrderOutcomeUnknown as exc:  # it may be working: its reservation stays
             if owner is not None:
-                self.book.record_unknown(owner, request, str(exc))
+                self._record_unknown(owner, request, str(exc))
             raise
-        except (OrderRejected, VenueUnavailable):  # certainly not placed
+        except (OrderRejected, VenueUnavailable) as exc:  # certainly not placed
             if reserved:
                 self._release(request)
+            if owner is not None:
+                self._not_placed(owner, request, exc)
             raise
         if owner is not None:
             known = {"strategy_id": request.strategy_id, "arrival": request.arrival,
                      "expires_at": request.expires_at, "fallback": request.fallback}  # fmt: skip
-            self.book.record(owner, order.model_copy(update=known))
+            recorded = order.model_copy(update=known)
+            self._write(lambda: self.book.record(owner, recorded), order.client_order_id)
         if reserved and not order.is_working:
             # What filled is on its way to the ledger, which takes it off the reservation.
             self._release(request, order)
         return order
 
+    def _record_unknown(self, owner: AccountOwner, request: OrderRequest, cause: str) -> None:
+        cid = request.client_order_id
+        self._write(lambda: self.book.record_unknown(owner, request, cause), cid)
+
+    def _record_submitting(
+        self, owner: AccountOwner, request: OrderRequest, reserved: bool
+    ) -> None:
+        try:
+            self.book.record_submitting(owner, request, self.name)
+        except Exception as exc:  # nothing was sent: say so, never "maybe placed"
+            if reserved:
+                self._release(request)
+            raise VenueUnavailable(
+                f"the order could not be recorded before sending: {type(exc).__name__}"
+            ) from exc
+
+    def _not_placed(self, owner: AccountOwner, request: OrderRequest, exc: Exception) -> None:
+        """A refusal is recorded with its reason; an order that never reached the venue has
+        no document left (the caller is told, and may retry with the same key)."""
+        cid = request.client_order_id
+        if isinstance(exc, OrderRejected):
+            reason = exc.reason
+            self._write(lambda: self.book.record_refused(owner, request, reason), cid)
+        else:
+            self._write(lambda: self.book.discard_submitting(owner, cid), cid)
+
+    @staticmethod
+    def _write(write: Callable[[], None], client_order_id: str) -> None:
+        """A write after the venue answered: when it fails, the `submitting` document stays,
+        the reconciler resolves it by client_order_id, and the outcome stands."""
+        try:
+            write()
+        except Exception as exc:
+            logs.log_event(logs.LogEvent.ORDER_RECORD_FAILED, severity="ERROR",
+                           client_order_id=client_order_id,
+                           error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+
     def get_order_by_client_id(self, client_order_id: str) -> Order | None:
         order = self.inner.get_order_by_client_id(client_order_id)
         owner = self._owners.get(client_order_id)
         if order is not None and owner is not None:
-            self.book.record(owner, order)
+            self._write(lambda: self.book.record(owner, order), client_order_id)
         return order
 
     def cancel_order(

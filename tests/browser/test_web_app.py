@@ -256,3 +256,26 @@ def test_a_screenshot_of_the_main_view(open_page):
     page.screenshot(path=str(path), full_page=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
+
+
+def test_the_user_sees_the_trading_state_that_binds_them_live(open_page, db):
+    """The kill switch as the user sees it: their tenant's state and their own, the stricter
+    shown with its reason, updated live as the admin changes it."""
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+    user = new_user(tenant)
+    page = open_page()
+    sign_in(page, user.email, user.password)
+    shown = page.get_by_test_id("trading-state")
+    expect(shown).to_have_text("Trading is active.")
+    db.document(f"tenants/{tenant}/user_trading_states/{user.uid}").set(
+        {"state": "reducing", "reason": "risk review"}
+    )
+    expect(shown).to_contain_text("Trading is reducing")
+    expect(shown).to_contain_text("Set for your account: risk review.")
+    db.document(f"tenants/{tenant}/settings/trading_state").set(
+        {"state": "halted", "reason": "venue outage"}
+    )
+    expect(shown).to_have_text(
+        "Trading is halted: no new orders are accepted. Set for your platform: venue outage."
+    )
+    assert page.page_errors == []

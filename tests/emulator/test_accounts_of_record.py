@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from smart_routing.domain.orders import AccountOwner
-from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from tools.emulator_client import call, firestore_rest, run_scheduled
 
 STARTING_CASH = Decimal(100_000)

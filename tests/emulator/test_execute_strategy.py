@@ -23,7 +23,7 @@ ROUTING_FIELDS = {
 
 COST_MODEL_FIELDS = {
     "session", "threshold_pct", "spread_pct", "spread_cost_pct", "impact_pct", "fees_pct",
-    "crossing_cost_pct", "effective_spread_pct", "depth", "impact_y", "bars",
+    "crossing_cost_pct", "effective_spread_pct", "depth", "touch_size", "impact_y", "bars",
     "sigma_per_minute", "sigma_daily", "adv", "participation", "wait_interval_s",
     "typical_spread_pct", "typical_source", "drift_pct", "wait_cost_pct", "rule", "verdict",
 }  # fmt: skip
@@ -160,10 +160,13 @@ def test_an_unknown_strategy_is_not_found(make_user, tenant_id):
     assert outcome.code == "NOT_FOUND" and "martingale" in outcome.error["message"]
 
 
-def test_a_venue_that_cannot_fill_is_unavailable(db, make_user, tenant_id):
+def test_an_order_no_price_can_size_is_refused_before_the_venue(db, make_user, tenant_id):
+    """No quote for HALT, ever: fail-open skips the cost check, but with no price to check its
+    size and buying power the order is refused, and nothing reaches the paper venue."""
     outcome = call("execute_strategy", buy("HALT"), make_user(tenant_id).id_token)
-    assert outcome.code == "UNAVAILABLE"
-    assert "venue unavailable" in outcome.error["message"]
+    assert outcome.code is None and outcome.result["status"] == "rejected"
+    assert "no price was available to check the size" in outcome.result["message"]
+    assert outcome.result["order"] is None
     assert ledger_ids(db, tenant_id) == []
 
 

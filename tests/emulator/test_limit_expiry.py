@@ -26,7 +26,7 @@ from smart_routing_firebase.reconciliation.limit_expiry import (
     task_id_for,
 )
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
-from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from tools.emulator_client import run_scheduled
 
 CASH = Decimal(100_000)

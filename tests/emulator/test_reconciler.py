@@ -12,7 +12,7 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import AccountOwner, OrderRequest
 from smart_routing.portfolio.positions import HeldPosition
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
-from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from smart_routing_firebase.stores.venue_positions import VenuePositions, venue_position_document
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call, run_scheduled

@@ -40,6 +40,10 @@ def world(db, emulators):
         "expiry task": f"limit_expiry_tasks/expire-{tenant}",
         "decision": f"tenants/{tenant}/decisions/d1",
         "tca daily": f"tenants/{tenant}/tca_daily/2026-03-02",
+        "tenant trading state": f"tenants/{tenant}/settings/trading_state",
+        "user trading state": f"tenants/{tenant}/user_trading_states/{owner}",
+        "audit log": f"tenants/{tenant}/audit_log/a1",
+        "execution issue": f"tenants/{tenant}/execution_issues/not_placed-o1",
     }
     for target, path in documents.items():
         # A decision names its user: the owner's own record.
@@ -59,7 +63,19 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            # the JS side): a plain list of the collection is refused.
            ("the owner", "decision", "get"),
            ("the tenant's admin", "tca daily", "get"),
-           ("the tenant's admin", "tca daily", "list")}  # fmt: skip
+           ("the tenant's admin", "tca daily", "list"),
+           # The kill switch: the tenant's state binds all its users, a user's state its user;
+           # the admin sees every state and the audit log.
+           ("the owner", "tenant trading state", "get"),
+           ("another user", "tenant trading state", "get"),
+           ("the tenant's admin", "tenant trading state", "get"),
+           ("the owner", "user trading state", "get"),
+           ("the tenant's admin", "user trading state", "get"),
+           ("the tenant's admin", "user trading state", "list"),
+           ("the tenant's admin", "audit log", "get"),
+           ("the tenant's admin", "audit log", "list"),
+           ("the tenant's admin", "execution issue", "get"),
+           ("the tenant's admin", "execution issue", "list")}  # fmt: skip
 IDENTITIES = [
     "no auth",
     "another user",
@@ -68,7 +84,8 @@ IDENTITIES = [
     "another tenant's admin",
 ]
 TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
-           "expiry task", "decision", "tca daily"]  # fmt: skip
+           "expiry task", "decision", "tca daily", "tenant trading state", "user trading state",
+           "audit log", "execution issue"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 

@@ -106,6 +106,37 @@ def test_fills_recorded_by_the_reconciler_move_the_position_once(db, fakes, symb
     assert after["reserved"] == 0
 
 
+# Alpaca's statuses for an order that may still fill (stopped guarantees a fill, suspended and
+# done_for_day resume, the rest have not ended): none frees the sell's reservation.
+STILL_FILLING = ["stopped", "suspended", "done_for_day", "pending_new", "pending_cancel",
+                 "pending_replace", "pending_review", "accepted_for_bidding", "calculated",
+                 "held"]  # fmt: skip
+
+
+@pytest.mark.parametrize("venue_status", STILL_FILLING)
+def test_a_sell_keeps_its_reservation_while_the_venue_may_still_fill_it(
+    db, fakes, symbol, venue_status
+):
+    alpaca, _ = fakes
+    tenant = f"pos-{uuid.uuid4().hex[:6]}"
+    user = new_user(tenant)
+    assert trade(user, symbol, "buy", 2)["status"] == "filled"
+    alpaca.order_mode = "accept"
+    try:
+        coid = trade(user, symbol, "sell", 2)["order"]["client_order_id"]
+    finally:
+        alpaca.order_mode = "fill"
+    alpaca.order(coid)["status"] = venue_status
+    reconcile()
+    order = db.document(f"tenants/{tenant}/orders/{coid}").get().to_dict()
+    assert order["status"] in ("new", "accepted") and position(db, user, symbol)["reserved"] == 2
+    refused = trade(user, symbol, "sell", 1)
+    assert refused["status"] == "rejected" and len(sells_at_venue(alpaca, symbol)) == 1
+    alpaca.cancel(coid)
+    reconcile()
+    assert position(db, user, symbol)["reservations"] == {}
+
+
 def test_ten_concurrent_sells_of_one_unit_reach_the_venue_once(db, fakes, symbol):
     alpaca, _ = fakes
     user = new_user(f"pos-{uuid.uuid4().hex[:6]}")

@@ -10,56 +10,37 @@ from decimal import Decimal
 import pytest
 from oandapyV20.endpoints import orders
 
-from smart_routing import logs
-from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, OrderStatus, OrderType
 from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.policy import FailMode
-from tests.venues.conftest import engine_on
+from tests.venues.conftest import OANDA_TOKEN
 from tools.fakes.http import Fault
-from tools.fakes.oanda import ACCOUNT_ID, FakeOanda
-from venues.instrument_specs import CachedInstruments
+from tools.fakes.oanda import ACCOUNT_ID
 from venues.oanda import broker as oanda_broker
 from venues.oanda.broker import OandaBroker
-from venues.oanda.client import oanda_api
-from venues.oanda.instruments import OandaInstruments
 from venues.oanda.market_data import OandaQuoteSource
-from venues.quote_sources import VenueMarketData
-from venues.settings import OandaSettings
 
-TOKEN = "oanda-token-0123456789abcdef-0123456789abcdef"
+TOKEN = OANDA_TOKEN
 HANG_S = 1.5
 ORDERS = f"/v3/accounts/{ACCOUNT_ID}/orders"
 PRICING = f"/v3/accounts/{ACCOUNT_ID}/pricing"
 
 
 @pytest.fixture
-def fake():
-    server = FakeOanda().start()
-    yield server
-    server.server.stop()
+def fake(fake_oanda):
+    return fake_oanda
 
 
 @pytest.fixture
-def api(fake):
-    logs.register_secret(TOKEN)
-    settings = OandaSettings(access_token=TOKEN, account_id=ACCOUNT_ID, api_url=fake.url)
-    return oanda_api(settings, timeout_s=0.5)
+def api(oanda_client):
+    return oanda_client
 
 
 @pytest.fixture
-def make_engine(api):
-    def make(fail_mode=FailMode.OPEN, ledger=None):
-        clock = SystemClock()
-        source = OandaQuoteSource(api, ACCOUNT_ID, sleep=lambda _: None)
-        instruments = CachedInstruments(OandaInstruments(api, ACCOUNT_ID), clock, ttl_s=0.0)
-        market_data = VenueMarketData({AssetClass.FOREX: source}, clock, ttl_s=0.0)
-        broker = OandaBroker(api, ACCOUNT_ID, instruments)
-        return engine_on(broker, market_data, instruments, clock, fail_mode, ledger)
-
-    return make
+def make_engine(make_oanda_engine):
+    return make_oanda_engine
 
 
 def buy(symbol="EUR/USD", qty=10_000.0, key="fx-1", **kwargs):

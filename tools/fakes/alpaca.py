@@ -39,8 +39,13 @@ class FakeAlpaca:
     def __init__(self, latency_s: float = 0.0) -> None:
         self.server = FakeServer(latency_s=latency_s)
         self.quotes: dict[str, tuple[float, float] | None] = {}
+        # (bid size, ask size) in Alpaca's units; (3, 2) unless set_quote says otherwise.
+        self.quote_sizes: dict[str, tuple[float, float]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.order_mode = "fill"
+        # The status an order that rests (order_mode "accept") is answered with: any of
+        # Alpaca's, for the statuses the venue reports while an order may still fill.
+        self.resting_status = "accepted"
         self.reject_message = "insufficient buying power"
         self.cash = 100_000.0
         self.assets: dict[str, dict[str, Any]] = {}
@@ -63,6 +68,7 @@ class FakeAlpaca:
             ("GET", "/v1beta3/crypto/us/bars", self._bars),
             ("POST", "/v2/orders", self._submit),
             ("GET", "/v2/orders:by_client_order_id", self._by_client_id),
+            ("GET", "/v2/orders/", self._by_id),
             ("DELETE", "/v2/orders/", self._cancel),
             ("GET", "/v2/account/activities/FILL", self._fill_activities),
             ("GET", "/v2/account", self._account),
@@ -78,8 +84,13 @@ class FakeAlpaca:
     def url(self) -> str:
         return self.server.url
 
-    def set_quote(self, symbol: str, bid: float, ask: float) -> None:
+    def set_quote(
+        self, symbol: str, bid: float, ask: float, bid_size: float = 3, ask_size: float = 2
+    ) -> None:
+        """Sizes in Alpaca's units: round lots of 100 shares for a stock, coins for crypto,
+        contracts for an option."""
         self.quotes[symbol] = (bid, ask)
+        self.quote_sizes[symbol] = (bid_size, ask_size)
 
     def drop_quote(self, symbol: str) -> None:
         """The symbol is missing from quote responses."""
@@ -102,8 +113,9 @@ class FakeAlpaca:
             if touch is None:
                 continue
             bid, ask = touch
-            quotes[symbol] = {"t": _now(), "bp": bid, "bs": 3, "bx": "V", "ap": ask, "as": 2,
-                              "ax": "V", "c": ["R"], "z": "C"}  # fmt: skip
+            bid_size, ask_size = self.quote_sizes.get(symbol, (3, 2))
+            quotes[symbol] = {"t": _now(), "bp": bid, "bs": bid_size, "bx": "V", "ap": ask,
+                              "as": ask_size, "ax": "V", "c": ["R"], "z": "C"}  # fmt: skip
         return 200, {"quotes": quotes}
 
     def _orderbooks(self, request: Request) -> tuple[int, Any]:
@@ -182,7 +194,7 @@ class FakeAlpaca:
         bid, ask = self._touch(body["symbol"]) or (100.0, 100.02)
         price = ask if body["side"] == "buy" else bid
         filled = {"fill": qty, "partial": qty / 2, "accept": Decimal(0)}[self.order_mode]
-        status = {"fill": "filled", "partial": "partially_filled", "accept": "accepted"}
+        status = {"fill": "filled", "partial": "partially_filled", "accept": self.resting_status}
         order = _order(body, status[self.order_mode], Decimal(0), None)
         self.orders[client_id] = order
         if filled:
@@ -287,6 +299,13 @@ class FakeAlpaca:
         if qty % step != 0:
             return f"qty must be a multiple of {step}"
         return None
+
+    def _by_id(self, request: Request) -> tuple[int, Any]:
+        order_id = request.path.removeprefix("/v2/orders/")
+        order = next((o for o in self.orders.values() if o["id"] == order_id), None)
+        if order is None:
+            return 404, {"code": 40410000, "message": "order not found"}
+        return 200, order
 
     def _by_client_id(self, request: Request) -> tuple[int, Any]:
         order = self.orders.get(request.query["client_order_id"][0])

@@ -55,6 +55,7 @@ class FakeOanda:
     def __init__(self, latency_s: float = 0.0) -> None:
         self.server = FakeServer(latency_s=latency_s)
         self.prices: dict[str, tuple[float, float] | None] = {}
+        self.liquidity: dict[str, int] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # by client id
         self.transactions: dict[str, dict[str, Any]] = {}
         self.order_mode = "fill"
@@ -112,8 +113,12 @@ class FakeOanda:
     def url(self) -> str:
         return self.server.url
 
-    def set_price(self, instrument: str, bid: float, ask: float) -> None:
+    def set_price(
+        self, instrument: str, bid: float, ask: float, liquidity: int = 10_000_000
+    ) -> None:
+        """`liquidity`: the units available at the bid and at the ask, as OANDA reports them."""
         self.prices[instrument] = (bid, ask)
+        self.liquidity[instrument] = liquidity
 
     def price_requests(self) -> int:
         return len(self.server.requests_to(f"/v3/accounts/{ACCOUNT_ID}/pricing"))
@@ -128,10 +133,11 @@ class FakeOanda:
             if touch is None:
                 continue
             bid, ask = touch
+            liquidity = self.liquidity.get(instrument, 10_000_000)
             prices.append({
                 "type": "PRICE", "instrument": instrument, "time": _now(), "status": "tradeable",
-                "tradeable": True, "bids": [{"price": f"{bid:.5f}", "liquidity": 10000000}],
-                "asks": [{"price": f"{ask:.5f}", "liquidity": 10000000}],
+                "tradeable": True, "bids": [{"price": f"{bid:.5f}", "liquidity": liquidity}],
+                "asks": [{"price": f"{ask:.5f}", "liquidity": liquidity}],
                 "closeoutBid": f"{bid:.5f}", "closeoutAsk": f"{ask:.5f}",
             })  # fmt: skip
         return 200, {"prices": prices, "time": _now()}

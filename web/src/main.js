@@ -9,6 +9,7 @@ import { watchPositions } from "./positions.js";
 import { setupTaxExport } from "./tax.js";
 import { watchTca } from "./tca.js";
 import { setupTicket } from "./ticket.js";
+import { watchTradingState } from "./trading-state.js";
 
 export const NO_TENANT_MESSAGE =
   "This account is not enabled for trading (it has no tenant). You can still read your own history.";
@@ -27,6 +28,7 @@ async function start() {
   const ticket = setupTicket(functions, { onQuote: (symbol, mid) => positions?.quote(symbol, mid) });
   let stopHistory = () => {};
   let stopTca = () => {};
+  let stopTradingState = () => {};
   let stopTax = () => {};
 
   $("sign-in-form").addEventListener("submit", async (event) => {
@@ -46,8 +48,10 @@ async function start() {
   onAuthStateChanged(auth, async (user) => {
     stopHistory();
     stopTca();
+    stopTradingState();
     stopTax();
-    stopTca = stopTax = () => {};
+    stopTca = stopTax = stopTradingState = () => {};
+    $("trading-state").hidden = true;
     positions?.stop();
     positions = null;
     ticket.enable(false);
@@ -69,6 +73,7 @@ async function start() {
     stopHistory = watchHistory(db, user.uid);
     positions = watchPositions(db, user.uid);
     stopTca = watchTca(db, user.uid, tenant);
+    stopTradingState = watchTradingState(db, tenant, user.uid);
     stopTax = setupTaxExport(db, user.uid);
   });
 }

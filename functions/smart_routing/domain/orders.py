@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -59,6 +60,19 @@ class OrderStatus(StrEnum):
 
 
 WORKING_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
+
+
+def status_by_meaning(
+    venue_status: str, done: Mapping[str, OrderStatus], filled_qty: Decimal
+) -> OrderStatus:
+    """What a venue's own status means for fills. One of `done` (the venue will fill no more of
+    the order) is that status; any other can still fill, a status the venue has added since
+    included (the safe side: a sell keeps its reservation until the venue says it is done),
+    and is partially_filled once some of it filled."""
+    ended = done.get(venue_status)
+    if ended is not None:
+        return ended
+    return OrderStatus.PARTIALLY_FILLED if filled_qty > 0 else OrderStatus.ACCEPTED
 
 
 class OrderIntent(BaseModel):
@@ -160,6 +174,9 @@ class Order(BaseModel):
     order_type: OrderType
     limit_price: Amount | None = None
     status: OrderStatus
+    # The venue's own word for the status (Alpaca's `stopped`, OANDA's `TRIGGERED`), where it
+    # says more than `status`, which is what it means for fills.
+    venue_status: str | None = None
     filled_qty: Amount = ZERO
     filled_avg_price: Amount | None = None
     # The fee the venue reported for the fill, in `fee_currency` (None: the instrument's quote

@@ -23,7 +23,12 @@ from smart_routing.domain.orders import (
     account_owner,
     client_order_id_for,
 )
-from smart_routing.execution.gate_inputs import conversion_for, fetch_quote, read_account
+from smart_routing.execution.gate_inputs import (
+    conversion_for,
+    fetch_quote,
+    read_account,
+    trading_status,
+)
 from smart_routing.execution.market_context import MarketContextCache
 from smart_routing.execution.result import (
     GATE_STATUS,
@@ -50,6 +55,7 @@ from smart_routing.ports import (
     InstrumentSource,
     LedgerStore,
     MarketDataProvider,
+    TradingStates,
     VenuePorts,
 )
 
@@ -74,6 +80,7 @@ class ExecutionEngine:
         wide_spread_action: WideSpreadAction = WideSpreadAction.WAIT,
         limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
         venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
+        trading_states: TradingStates | None = None,
     ) -> None:
         """`venues`: per asset class, the venues to price each order on when more than one
         lists it (venue_selection.py); a class with one venue or none uses the ports above."""
@@ -91,6 +98,7 @@ class ExecutionEngine:
         )
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
+        self.trading_states = trading_states  # None: everyone trades (the embedded default)
         self._choices = {
             asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
             for asset_class, ports in (venues or {}).items()
@@ -204,11 +212,13 @@ class ExecutionEngine:
         assert intent.asset_class is not None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
-        decision = self.router.precheck(intent, spec, now)
+        owner = self.owner_of(intent.tenant_id, intent.uid)
+        trading = trading_status(self.trading_states, owner)
+        decision = self.router.precheck(intent, spec, now, trading)
         if decision is None:
             if quote is None and quote_error is None:
                 quote, quote_error = fetch_quote(self.market_data, intent.symbol, spec)
-            account = read_account(self.broker, spec, self.owner_of(intent.tenant_id, intent.uid))
+            account = read_account(self.broker, spec, owner)
             conversion = conversion_for(
                 self.market_data, spec, account, now, self.router.policy.max_quote_age_s
             )
@@ -224,10 +234,11 @@ class ExecutionEngine:
                 quote_error,
                 prechecked=True,
                 market=market,
+                trading=trading,
             )
             decision = apply_fallback(
                 self.router, self.wide_spread_action, self.limit_ttl_s, intent, spec, decision,
-                now, account, conversion,
+                now, account, conversion, trading,
             )  # fmt: skip
         return decision
 
@@ -262,6 +273,7 @@ class ExecutionEngine:
             uid=self.uid,
             wide_spread_action=self.wide_spread_action,
             limit_ttl_s=self.limit_ttl_s,
+            trading_states=self.trading_states,
         )
 
     def precheck(self, intent: OrderIntent) -> SmartRoutingDecision | None:
@@ -272,7 +284,8 @@ class ExecutionEngine:
         if self._choices and intent.asset_class in self._choices:
             return None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
-        decision = self.router.precheck(intent, spec, self.clock.now())
+        trading = trading_status(self.trading_states, self.owner_of(intent.tenant_id, intent.uid))
+        decision = self.router.precheck(intent, spec, self.clock.now(), trading)
         if decision is not None:
             log_decision(decision)
         return decision

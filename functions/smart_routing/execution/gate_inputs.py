@@ -8,9 +8,10 @@ from datetime import datetime
 from smart_routing import logs
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.orders import AccountOwner, AccountSnapshot
+from smart_routing.domain.trading_state import ACTIVE, TradingState, TradingStatus
 from smart_routing.market.conversion import Conversion, conversion_from_quote, conversion_pair
 from smart_routing.market.quotes import Quote, quote_problem
-from smart_routing.ports import Broker, MarketDataProvider
+from smart_routing.ports import Broker, MarketDataProvider, TradingStates
 
 
 def fetch_quote(
@@ -58,3 +59,16 @@ def conversion_for(
     if quote is None or quote_problem(quote, now, max_quote_age_s) is not None:
         return None
     return conversion_from_quote(quote, inverse)
+
+
+def trading_status(states: TradingStates | None, owner: AccountOwner) -> TradingStatus:
+    """The state the owner's orders trade under; one that cannot be read halts the order (a
+    kill switch never fails open)."""
+    if states is None:
+        return ACTIVE
+    try:
+        return states.status_of(owner)
+    except Exception as exc:
+        error = market_data_error(exc)
+        logs.log_event(logs.LogEvent.TRADING_STATE_UNAVAILABLE, severity="ERROR", error=error)
+        return TradingStatus(TradingState.HALTED, reason=f"its state could not be read: {error}")

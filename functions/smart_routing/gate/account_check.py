@@ -9,6 +9,7 @@ from decimal import Decimal
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.money import ZERO, format_money, format_qty, round_money
 from smart_routing.domain.orders import AccountSnapshot, OrderSide
+from smart_routing.domain.trading_state import TradingState
 from smart_routing.gate.decision import GateAction, SmartRoutingDecision
 from smart_routing.gate.draft import Draft
 from smart_routing.market.conversion import Conversion
@@ -20,6 +21,11 @@ def account_check(
     if account is None:
         return draft.decision(GateAction.REJECT, "the account could not be read; nothing sent")
     draft.fields["account_currency"] = account.currency
+    if draft.trading.state is TradingState.REDUCING and not _shrinks_position(draft, account):
+        held = format_qty(account.position_qty(draft.spec.symbol))
+        return draft.refused_by_trading_state(
+            f"only orders that shrink an existing position (holding {held} {draft.spec.symbol})"
+        )
     problem = _position_problem(draft, account)
     reason = draft.cost_note or "all checks passed"
     if problem is None and _needs_money(draft, account):
@@ -29,6 +35,14 @@ def account_check(
     if problem is not None:
         return draft.decision(GateAction.REJECT, problem)
     return draft.decision(GateAction.EXECUTE, reason)
+
+
+def _shrinks_position(draft: Draft, account: AccountSnapshot) -> bool:
+    """A buy that covers at most the short held, or a sell of at most the long held."""
+    held = account.position_qty(draft.spec.symbol)
+    if draft.intent.side is OrderSide.BUY:
+        return held < 0 and draft.qty <= -held
+    return held > 0 and draft.qty <= held
 
 
 def _unpriced(draft: Draft) -> SmartRoutingDecision:

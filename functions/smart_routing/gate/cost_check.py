@@ -118,6 +118,7 @@ def _crossing_terms(draft: Draft, quote: Quote, spread: Decimal, half: Decimal) 
         "crossing_cost_pct": spread_cost + impact + fees_pct,
         "effective_spread_pct": effective,
         "depth": depth,
+        "touch_size": touch if touch is not None and touch.is_finite() else None,
         "impact_y": policy.impact_y,
         "wait_interval_s": policy.wait_interval_s,
     }

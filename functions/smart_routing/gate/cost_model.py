@@ -87,6 +87,9 @@ class CostModel:
     effective_spread_pct: Amount
     depth: str
     impact_y: float
+    # The size at the touch the order would cross, in the instrument's units (shares, coins,
+    # contracts, forex units); None when the venue shows none.
+    touch_size: Amount | None = None
     bars: int = 0
     sigma_per_minute: Amount | None = None
     sigma_daily: Amount | None = None

@@ -95,6 +95,8 @@ class SmartRoutingDecision:
     # "limit": the cost check failed and the engine's limit fallback placed a passive limit
     # instead of waiting (see limit_fallback.py); None otherwise.
     fallback: str | None = None
+    # The trading state ("reducing", "halted") that refused the order; None otherwise.
+    trading_state: str | None = None
     # Every venue priced, when more than one lists the instrument (venue_selection.py).
     candidates: list[VenueCandidate] | None = None
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.money import ZERO, format_qty
 from smart_routing.domain.orders import OrderIntent, OrderType, QtyRounding
+from smart_routing.domain.trading_state import ACTIVE, TradingState, TradingStatus
 from smart_routing.gate.cost_model import CostModel
 from smart_routing.gate.decision import CostCheck, GateAction, SmartRoutingDecision
 from smart_routing.gate.fees import FeeSchedule
@@ -35,7 +36,7 @@ class Draft:
     __slots__ = (
         "bound", "cost_note", "cost_problem", "fees", "fields", "half", "intent", "market",
         "notional", "price", "price_note", "qty", "rules", "share", "spec", "terms",
-        "threshold",
+        "threshold", "trading",
     )  # fmt: skip
 
     def __init__(
@@ -44,8 +45,9 @@ class Draft:
         intent: OrderIntent,
         spec: InstrumentSpec,
         terms: tuple[Session, Threshold, str],
+        trading: TradingStatus = ACTIVE,
     ) -> None:
-        self.rules, self.intent, self.spec = rules, intent, spec
+        self.rules, self.intent, self.spec, self.trading = rules, intent, spec, trading
         session, self.threshold, self.bound = terms
         self.fields: dict[str, Any] = {
             "session": session,
@@ -78,13 +80,19 @@ class Draft:
         return SmartRoutingDecision.from_fields(fields)
 
     def precheck(self, now: datetime) -> SmartRoutingDecision | None:
-        """Tradable today, then the quantity on the grid."""
+        """Not halted, tradable today, then the quantity on the grid."""
+        if self.trading.state is TradingState.HALTED:
+            return self.refused_by_trading_state("no new orders")
         spec = self.spec
         if not spec.tradable or spec.expiry is not None:  # else nothing depends on the date
             problem = spec.tradability_problem(now.astimezone(NEW_YORK).date())
             if problem is not None:
                 return self.decision(GateAction.REJECT, problem)
         return self.check_qty()
+
+    def refused_by_trading_state(self, rule: str) -> SmartRoutingDecision:
+        self.fields["trading_state"] = self.trading.state.value
+        return self.decision(GateAction.REJECT, f"{self.trading.describe()}: {rule}")
 
     def check_qty(self) -> SmartRoutingDecision | None:
         intent, spec = self.intent, self.spec

@@ -19,6 +19,7 @@ from weakref import WeakKeyDictionary
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.money import format_qty
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent, OrderType
+from smart_routing.domain.trading_state import ACTIVE, TradingStatus
 from smart_routing.gate.decision import CostCheck, GateAction, SmartRoutingDecision
 from smart_routing.gate.router import SmartRouter
 from smart_routing.market.conversion import Conversion
@@ -44,6 +45,7 @@ def apply_fallback(
     now: datetime,
     account: AccountSnapshot | None,
     conversion: Conversion | None = None,
+    trading: TradingStatus = ACTIVE,
 ) -> SmartRoutingDecision:
     """The gate's `decision` as the engine acts on it: unchanged unless the fallback applies;
     then the fallback limit's decision, from `router`'s other checks at the limit price."""
@@ -54,7 +56,7 @@ def apply_fallback(
         return decision
     checked = passive_router(router).decide(
         limit_intent(intent, price), spec, decision.quote, now, account, conversion,
-        prechecked=True,
+        prechecked=True, trading=trading,
     )  # fmt: skip
     return fallback_decision(decision, checked, ttl_s)
 

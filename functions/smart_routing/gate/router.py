@@ -1,6 +1,8 @@
 """The one pre-trade gate: whether an intent becomes an order, and why not.
 
 Checks, in order, stopping at the first that fails:
+0. trading state (the kill switch): halted sends nothing; reducing, checked with the account,
+   sends only what shrinks a position held;
 1. instrument: tradable today (not expired, listed, not halted by the venue);
 2. quantity: on the instrument's grid (a typed qty off the grid is invalid; a computed one is
    rounded down, and rounding to zero sends nothing); limit prices go to the tick;
@@ -29,6 +31,7 @@ from functools import lru_cache
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.instruments import InstrumentSpec
 from smart_routing.domain.orders import AccountSnapshot, OrderIntent
+from smart_routing.domain.trading_state import ACTIVE, TradingStatus
 from smart_routing.gate.account_check import account_check
 from smart_routing.gate.cost_check import cost_check, participation_check, price_from
 from smart_routing.gate.decision import SmartRoutingDecision
@@ -94,13 +97,17 @@ class SmartRouter:
         return found
 
     def precheck(
-        self, intent: OrderIntent, spec: InstrumentSpec, now: datetime
+        self,
+        intent: OrderIntent,
+        spec: InstrumentSpec,
+        now: datetime,
+        trading: TradingStatus = ACTIVE,
     ) -> SmartRoutingDecision | None:
         """The checks that need no quote (instrument, quantity): a failing decision, or None.
 
         Run before any quote is fetched, so an expired option costs no market-data call.
         """
-        return self._draft(intent, spec, now).precheck(now)
+        return self._draft(intent, spec, now, trading).precheck(now)
 
     def decide(
         self,
@@ -113,12 +120,14 @@ class SmartRouter:
         quote_error: str | None = None,
         prechecked: bool = False,
         market: MarketContext | None = None,
+        trading: TradingStatus = ACTIVE,
     ) -> SmartRoutingDecision:
         """Every check in order. `quote_error` says why there is no quote, when there is none;
         `account` None means the account could not be read (the order is not sent);
         `prechecked` says `precheck` already passed for this intent and spec; `market` is
-        what recent bars, the book and the spreads seen say (None: the plain spread rule)."""
-        draft = self._draft(intent, spec, now)
+        what recent bars, the book and the spreads seen say (None: the plain spread rule);
+        `trading` is the state the owner's orders trade under (the kill switch)."""
+        draft = self._draft(intent, spec, now, trading)
         failed = None if prechecked else draft.precheck(now)
         if failed is not None:
             return failed
@@ -137,9 +146,12 @@ class SmartRouter:
             return held
         return account_check(draft, account, conversion)
 
-    def _draft(self, intent: OrderIntent, spec: InstrumentSpec, now: datetime) -> Draft:
+    def _draft(
+        self, intent: OrderIntent, spec: InstrumentSpec, now: datetime, trading: TradingStatus
+    ) -> Draft:
         assert intent.asset_class is not None  # OrderIntent fills it in
-        return Draft(self, intent, spec, self.terms(intent.asset_class, intent.max_spread_pct, now))
+        terms = self.terms(intent.asset_class, intent.max_spread_pct, now)
+        return Draft(self, intent, spec, terms, trading)
 
 
 @lru_cache(maxsize=256)

@@ -13,7 +13,8 @@ from pydantic import AwareDatetime, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
-from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
+from smart_routing.domain.currency_model import CurrencyModel
+from smart_routing.domain.money import ZERO, Amount, Money
 from smart_routing.domain.orders import OrderSide
 from smart_routing.portfolio.holding_term import HoldingTerm
 from smart_routing.portfolio.ledger import LedgerTrade

@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import AwareDatetime, ConfigDict
 
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.currency_model import CurrencyModel
 from smart_routing.domain.instruments import InstrumentSpec
-from smart_routing.domain.money import Amount, CurrencyModel, Money
+from smart_routing.domain.money import Amount, Money
 from smart_routing.domain.orders import Order, OrderSide
 from smart_routing.domain.slippage import (
     Arrival,

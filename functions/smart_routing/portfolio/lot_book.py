@@ -16,7 +16,8 @@ from typing import Protocol, TypeVar
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
+from smart_routing.domain.currency_model import CurrencyModel
+from smart_routing.domain.money import ZERO, Amount, Money
 
 _Total = TypeVar("_Total", Decimal, Money)
 # The most lots one read asks for; pages double up to it.

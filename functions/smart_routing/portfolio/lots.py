@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money
+from smart_routing.domain.currency_model import CurrencyModel
+from smart_routing.domain.money import ZERO, Amount, Money
 from smart_routing.domain.orders import OrderSide
 from smart_routing.portfolio.history import (
     LotBasis,

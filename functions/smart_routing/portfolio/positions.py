@@ -18,9 +18,10 @@ from decimal import Decimal
 from pydantic import ConfigDict, Field
 
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.currency_model import CurrencyModel
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.instruments import OPTION_MULTIPLIER
-from smart_routing.domain.money import ZERO, Amount, CurrencyModel, Money, format_qty
+from smart_routing.domain.money import ZERO, Amount, Money, format_qty
 from smart_routing.domain.orders import OrderSide, Position
 from smart_routing.portfolio.ledger import LedgerTrade
 

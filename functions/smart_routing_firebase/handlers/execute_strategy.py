@@ -20,7 +20,7 @@ from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
-from smart_routing_firebase.stores.decisions import record_decision
+from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import attempt_in_one_commit, run_in_one_commit
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
@@ -251,6 +251,9 @@ def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
         raise HttpsError(FunctionsErrorCode.UNAVAILABLE, result.message)
     if result.status is ExecutionStatus.INVALID:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, result.message)
+    if result.routing is not None and result.routing.trading_state is not None:
+        # The kill switch: nothing placed, nothing recorded, and raising releases the key.
+        raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, result.message)
     record_decision(svc.db, svc.runner, run_request, result, DecisionSource.CALLABLE)
     return response_of(result)
 

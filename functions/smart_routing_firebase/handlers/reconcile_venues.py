@@ -27,7 +27,12 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
     expiry = LimitExpiry(svc.db, svc.venues.broker, svc.venues.paper, as_of)
     steps: list[tuple[str, Any]] = [("limit_expiry", expiry)]
     steps += [
-        (source.venue, VenueReconciler(svc.db, source, svc.venues.instruments, svc.config.fees))
+        (
+            source.venue,
+            VenueReconciler(
+                svc.db, source, svc.venues.instruments, svc.config.fees, broker=svc.venues.broker
+            ),
+        )
         for source in svc.venues.fill_sources
     ]
     paper = svc.venues.paper

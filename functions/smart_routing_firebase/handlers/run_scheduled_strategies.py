@@ -26,7 +26,7 @@ from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest,
 from smart_routing.execution.result import ExecutionStatus
 from smart_routing_firebase.platform.services import settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
-from smart_routing_firebase.stores.decisions import record_decision
+from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import run_in_one_commit
 
 _DIGEST_LENGTH = 64  # sha256, hex

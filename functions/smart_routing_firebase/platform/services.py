@@ -17,7 +17,8 @@ from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.once import once
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
-from smart_routing_firebase.stores.paper_accounts import FirestorePaperAccounts
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
+from smart_routing_firebase.stores.trading_state import FirestoreTradingStates
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
@@ -53,6 +54,7 @@ def services() -> Services:
         FirestoreLedgerStore(db),
         clock,
         venues.choices,
+        FirestoreTradingStates(db),
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
 

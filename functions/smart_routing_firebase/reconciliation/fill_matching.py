@@ -18,6 +18,7 @@ from smart_routing.domain.orders import AccountOwner, Order
 from smart_routing.execution.fill_rules import OrderFills
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import field_or_none
+from smart_routing_firebase.stores.orders import UNRESOLVED
 
 IN_QUERY_LIMIT = 30  # Firestore's limit on the values of one `in` filter
 
@@ -31,8 +32,13 @@ class KnownOrders:
     immediate: dict[str, Decimal]
 
     def order_of(self, fill: VenueFill) -> Any | None:
-        """The fill's order document; None when the order book has no such order."""
-        return self.orders.get(order_key(fill))
+        """The fill's order document; None when the order book has no such order, or has only
+        what was asked of the venue (`submitting`, `unknown`): such an order is resolved
+        from the venue first (see VenueReconciler)."""
+        snapshot = self.orders.get(order_key(fill))
+        if snapshot is None or field_or_none(snapshot, "status") in UNRESOLVED:
+            return None
+        return snapshot
 
     def fills_of(self, snapshot: Any) -> OrderFills:
         """The order's fills as its document records them."""
@@ -127,3 +133,14 @@ def _order_fills(snapshot: Any, immediate: dict[str, Decimal]) -> OrderFills:
 def _chunks(values: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def orders_by_client_id(db: Client, client_order_ids: Iterable[str]) -> dict[str, Any]:
+    """The order documents of these client_order_ids, in whatever tenant, by id."""
+    found: dict[str, Any] = {}
+    for chunk in _chunks(sorted(set(client_order_ids)), IN_QUERY_LIMIT):
+        query = db.collection_group("orders").where(
+            filter=FieldFilter("client_order_id", "in", chunk)
+        )
+        found.update({snapshot.id: snapshot for snapshot in query.stream()})
+    return found

@@ -65,7 +65,12 @@ def after_retry(snapshot: Any, placed: bool) -> None:
     if placed:
         snapshot.reference.delete()
     elif (field_or_none(snapshot, "attempts") or 0) + 1 >= HELD_ATTEMPTS:
-        # No order after an hour of runs: kept for operations, no longer retried.
+        # No order after an hour of runs, and none the venue names by client_order_id in the
+        # order book: no owner to give it to. Kept for operations, no longer retried.
         snapshot.reference.update({"kind": ABANDONED, "attempts": HELD_ATTEMPTS})
+        logs.log_event(logs.LogEvent.RECONCILE_ABANDONED_FILL, severity="ERROR",
+                       venue=snapshot.get("venue"), fill_id=snapshot.id,
+                       broker_order_id=snapshot.get("broker_order_id"),
+                       reason=f"no order for it after {HELD_ATTEMPTS} runs")  # fmt: skip
     else:
         snapshot.reference.update({"attempts": firestore.Increment(1)})

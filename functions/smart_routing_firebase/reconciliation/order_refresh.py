@@ -24,16 +24,16 @@ from smart_routing.domain.orders import (
     OrderStatus,
 )
 from smart_routing.ports import Broker
-from smart_routing_firebase.stores.documents import to_document, without_none
+from smart_routing_firebase.stores.execution_issues import NOT_PLACED, list_issue
+from smart_routing_firebase.stores.orders import UNKNOWN, UNRESOLVED, FirestoreOrderBook
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 
-UNKNOWN_STATUS = "unknown"
+UNKNOWN_STATUS = UNKNOWN
 # An order the venue still does not know this long after its submission's outcome was unclear
 # was never placed: the venues find an order by client_order_id at once and for good.
 UNKNOWN_GIVE_UP = timedelta(hours=1)
 NOT_PLACED_STATUS = "not_placed"
 ENDED_WITHOUT_FILLS = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
-_ORDER_TIMES = ("submitted_at", "filled_at")
 
 
 def refresh_orders(db: Client, broker: Broker, now: datetime | None = None) -> Counter[str]:
@@ -55,7 +55,7 @@ def refresh_orders(db: Client, broker: Broker, now: datetime | None = None) -> C
                            client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
             tally["lookup_failed"] += 1
             continue
-        if data["status"] == UNKNOWN_STATUS:
+        if data["status"] in UNRESOLVED:
             tally[_resolve_unknown(db, snapshot, data, found, as_of, positions)] += 1
         elif found is not None and found.status in ENDED_WITHOUT_FILLS:
             try:
@@ -84,10 +84,10 @@ def _release_ended(positions: VenuePositions, data: dict[str, Any], found: Order
 
 
 def _orders_to_refresh(db: Client) -> Iterator[Any]:
-    statuses = [UNKNOWN_STATUS, *(s.value for s in WORKING_STATUSES)]
+    statuses = [*UNRESOLVED, *(s.value for s in WORKING_STATUSES)]
     query = db.collection_group("orders").where(filter=FieldFilter("status", "in", statuses))
     for snapshot in query.stream():
-        if snapshot.get("status") == UNKNOWN_STATUS or snapshot.get("broker") != "paper":
+        if snapshot.get("status") in UNRESOLVED or snapshot.get("broker") != "paper":
             yield snapshot
 
 
@@ -102,19 +102,21 @@ def _resolve_unknown(
     positions: VenuePositions,
 ) -> str:  # fmt: skip
     if found is None:
-        since = data.get("unknown_since") or data.get("updated_at")
+        since = data.get("unknown_since") or data.get("submitting_since") or data.get("updated_at")
         if since is not None and now - since >= UNKNOWN_GIVE_UP:
             return _not_placed(db, snapshot, data, now, since, positions)
         snapshot.reference.update({"checked_at": now})
         return "unknown_not_found"
-    document = without_none(to_document(found, _ORDER_TIMES))
-    snapshot.reference.set(
-        {**document, "uid": data["uid"], "tenant_id": data["tenant_id"], "updated_at": now},
-        merge=True,
-    )
-    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
-                   status=found.status.value)  # fmt: skip
+    record_found(db, data, found)
     return "unknown_resolved"
+
+
+def record_found(db: Client, data: dict[str, Any], found: Order) -> None:
+    """The order as the venue shows it, on the document that was unknown or submitting (with
+    the venue's order index, so its fills find it)."""
+    FirestoreOrderBook(db).record(AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"]), found)
+    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=found.client_order_id,
+                   status=found.status.value, was=data.get("status"))  # fmt: skip
 
 
 def _not_placed(
@@ -135,6 +137,9 @@ def _not_placed(
     if data.get("side") == OrderSide.SELL.value and data.get("symbol"):
         owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
         positions.release(owner, data["symbol"], snapshot.id, ZERO)
-    logs.log_event(logs.LogEvent.ORDER_RESOLVED, client_order_id=snapshot.id,
-                   status=NOT_PLACED_STATUS, reason=reason)  # fmt: skip
+    logs.log_event(logs.LogEvent.ORDER_NOT_PLACED, severity="ERROR", client_order_id=snapshot.id,
+                   tenant_id=data["tenant_id"], uid=data["uid"], reason=reason)  # fmt: skip
+    list_issue(db, data["tenant_id"], NOT_PLACED, snapshot.id, client_order_id=snapshot.id,
+               uid=data["uid"], symbol=data.get("symbol"), side=data.get("side"),
+               qty=data.get("qty"), venue=data.get("broker"), reason=reason)  # fmt: skip
     return "unknown_not_placed"

@@ -5,7 +5,10 @@ For each real venue account it reads fills after the cursor stored at reconcilia
 or by the venue's order id where the venue names only that (fill_matching), and writes per
 order, in one batch, the ledger trades of the new fills and the order's new state (filled qty,
 average price, status, the fill ids seen, how much the ledger holds) on the condition that the
-order is unchanged since it was read (fill_commits). A fill it cannot place is held
+order is unchanged since it was read (fill_commits). A fill whose order the book holds only as
+asked (`submitting`, `unknown`: the write after the venue's answer failed, or the answer was
+unclear) is placed once that order is recorded as the venue shows it, found by the
+client_order_id the venue names for the fill. A fill it still cannot place is held
 (held_fills). The cursor moves only after a page's batches are written, so a crash half way
 means the next run reads the page again and finds its fills already seen.
 """
@@ -28,13 +31,20 @@ from smart_routing.execution.fill_rules import (
     trade_for_fill,
 )
 from smart_routing.gate.fees import FeeSchedule
-from smart_routing.ports import FillSource, InstrumentSource
+from smart_routing.ports import Broker, FillSource, InstrumentSource
 from smart_routing_firebase.reconciliation import held_fills
 from smart_routing_firebase.reconciliation.fill_commits import FillCommitter, PlacedOrder
 from smart_routing_firebase.reconciliation.fill_cursor import FillCursor
-from smart_routing_firebase.reconciliation.fill_matching import KnownOrders, known_orders
+from smart_routing_firebase.reconciliation.fill_matching import (
+    KnownOrders,
+    known_orders,
+    orders_by_client_id,
+)
 from smart_routing_firebase.reconciliation.held_fills import EXCESS, UNMATCHED
+from smart_routing_firebase.reconciliation.order_refresh import record_found
+from smart_routing_firebase.stores.execution_issues import EXCESS_FILL, list_issue
 from smart_routing_firebase.stores.one_commit import COMMIT_REFUSED
+from smart_routing_firebase.stores.orders import UNRESOLVED
 
 PAGE_SIZE = 500
 MAX_PAGES = 40  # per venue and run: a backlog beyond this is finished by the next run
@@ -52,8 +62,11 @@ class VenueReconciler:
         fee_schedule: FeeSchedule,
         page_size: int = PAGE_SIZE,
         max_pages: int = MAX_PAGES,
+        broker: Broker | None = None,
     ) -> None:
-        self.db, self.source = db, source
+        """`broker`: where an order the book holds only as asked is looked up (none: such a
+        fill is held until the order refresh has recorded its order)."""
+        self.db, self.source, self.broker = db, source, broker
         self.instruments, self.fee_schedule = instruments, fee_schedule
         self.page_size, self.max_pages = page_size, max_pages
         self.cursor = FillCursor(db, source, page_size)
@@ -95,6 +108,7 @@ class VenueReconciler:
         tally["fills_read"] += len(page.fills)
         placed, unmatched = self._write_with_retries(page.fills, known)
         tally.update(placed)
+        unmatched = self._place_resolved(page.fills, unmatched, tally)
         for fill in page.fills:
             if fill.fill_id in unmatched:
                 held_fills.hold(self.db, fill, fill.qty, UNMATCHED)
@@ -122,9 +136,52 @@ class VenueReconciler:
         placed, unmatched = self._write_with_retries(fills)
         del placed["unmatched"]
         tally.update(placed)
+        unmatched = self._place_resolved(fills, unmatched, tally)
         for fill in fills:
             held_fills.after_retry(snapshots[fill.fill_id], fill.fill_id not in unmatched)
         tally["held_placed"] += len(fills) - len(unmatched)
+
+    def _place_resolved(
+        self, fills: list[VenueFill], unmatched: set[str], tally: Counter[str]
+    ) -> set[str]:
+        """The unmatched fills placed once their orders are resolved from the venue; the ids
+        of those still unmatched."""
+        waiting = [fill for fill in fills if fill.fill_id in unmatched]
+        if not waiting or not self._resolve_orders(waiting, tally):
+            return unmatched
+        placed, still = self._write_with_retries(waiting)
+        tally["placed_after_resolving"] += len(waiting) - len(still)
+        del placed["unmatched"]
+        tally.update(placed)
+        return still
+
+    def _resolve_orders(self, fills: list[VenueFill], tally: Counter[str]) -> bool:
+        """The orders of these fills that the venue knows by client_order_id and the book
+        holds only as asked, recorded as the venue shows them. Whether any was."""
+        if self.broker is None:
+            return False
+        client_ids = set()
+        for fill in fills:
+            try:
+                client_id = self.source.client_order_id_of(fill)
+            except Exception as exc:  # asked again on the held fill's next retry
+                logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                               venue=fill.venue, fill_id=fill.fill_id,
+                               error=logs.redact(str(exc)))  # fmt: skip
+                continue
+            if client_id:
+                client_ids.add(client_id)
+        resolved = False
+        for client_id, snapshot in orders_by_client_id(self.db, client_ids).items():
+            data = snapshot.to_dict()
+            if data.get("status") not in UNRESOLVED:
+                continue
+            found = self.broker.get_order_by_client_id(client_id)
+            if found is not None:
+                record_found(self.db, data, found)
+                tally["orders_resolved"] += 1
+                resolved = True
+        return resolved
 
     def _write_page(
         self, fills: list[VenueFill], known: KnownOrders
@@ -158,6 +215,11 @@ class VenueReconciler:
         entry.after = outcome.state
         if outcome.excess > 0:
             held_fills.hold(self.db, fill, outcome.excess, EXCESS)
+            owner, order = entry.before.owner, entry.before.order
+            list_issue(self.db, owner.tenant_id, EXCESS_FILL, fill.fill_id,
+                       client_order_id=order.client_order_id, uid=owner.uid,
+                       symbol=fill.symbol, side=fill.side.value, qty=float(outcome.excess),
+                       venue=fill.venue, reason=held_fills.HELD_REASONS[EXCESS])  # fmt: skip
         if outcome.qty > 0:
             spec = self.instruments.get_instrument(fill.symbol, fill.asset_class)
             entry.trades.append(

@@ -4,9 +4,12 @@ price, fees, venue order id, times)."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 
-from google.cloud.firestore import Client, DocumentReference
+from google.api_core.exceptions import AlreadyExists
+from google.cloud import firestore
+from google.cloud.firestore import Client, DocumentReference, Transaction
 
 from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import AccountOwner, Order, OrderRequest
@@ -15,11 +18,48 @@ from smart_routing_firebase.stores.documents import ORDER_TIMES, to_document, wi
 from smart_routing_firebase.stores.one_commit import pending
 
 UNKNOWN = "unknown"
+SUBMITTING = "submitting"
+REJECTED = "rejected"
+# What the order book holds before the venue has said anything of the order (or while what it
+# said could not be written): resolved from the venue by client_order_id.
+UNRESOLVED = frozenset({UNKNOWN, SUBMITTING})
 
 
 class FirestoreOrderBook:
     def __init__(self, db: Client) -> None:
         self.db = db
+
+    def record_submitting(self, owner: AccountOwner, request: OrderRequest, venue: str) -> None:
+        """Created at once, never staged. One that exists already (a retry of the same key)
+        names the order as well and is left as it is."""
+        now = datetime.now(UTC)
+        document = {**_requested(owner, request), "status": SUBMITTING, "broker": venue,
+                    "submitting_since": now, "updated_at": now}  # fmt: skip
+        with contextlib.suppress(AlreadyExists):
+            self._ref(owner, request.client_order_id).create(document)
+
+    def record_refused(self, owner: AccountOwner, request: OrderRequest, reason: str) -> None:
+        now = datetime.now(UTC)
+        self._ref(owner, request.client_order_id).set(
+            {**_requested(owner, request), "status": REJECTED, "reject_reason": reason,
+             "updated_at": now},
+            merge=True,
+        )  # fmt: skip
+
+    def discard_submitting(self, owner: AccountOwner, client_order_id: str) -> None:
+        """Deleted only while still `submitting`: a retry's own record is never undone."""
+        ref = self._ref(owner, client_order_id)
+
+        @firestore.transactional
+        def run(transaction: Transaction) -> None:
+            snapshot = ref.get(transaction=transaction)
+            if snapshot.exists and snapshot.get("status") == SUBMITTING:
+                transaction.delete(ref)
+
+        run(self.db.transaction())
+
+    def _ref(self, owner: AccountOwner, client_order_id: str) -> DocumentReference:
+        return self.db.document(paths.order(owner.tenant_id, client_order_id))
 
     def record(self, owner: AccountOwner, order: Order) -> None:
         """Merged into the order's document, so what the reconciler and the submission knew
@@ -58,11 +98,22 @@ class FirestoreOrderBook:
     def record_unknown(self, owner: AccountOwner, request: OrderRequest, cause: str) -> None:
         """Written at once, never staged: it must survive whatever happens next."""
         now = datetime.now(UTC)
-        self.db.document(paths.order(owner.tenant_id, request.client_order_id)).set(
-            {"client_order_id": request.client_order_id, "status": UNKNOWN, "cause": cause,
-             "symbol": request.symbol, "asset_class": request.asset_class.value,
-             "side": request.side.value, "qty": float(request.qty),
-             "uid": owner.uid, "tenant_id": owner.tenant_id, "unknown_since": now,
-             "updated_at": now},
+        self._ref(owner, request.client_order_id).set(
+            {**_requested(owner, request), "status": UNKNOWN, "cause": cause,
+             "unknown_since": now, "updated_at": now},
             merge=True,
         )  # fmt: skip
+
+
+def _requested(owner: AccountOwner, request: OrderRequest) -> dict[str, object]:
+    """What the order asked for, before the venue says anything: enough to find a sell's
+    reservation again and to tell its owner."""
+    document: dict[str, object] = {
+        "client_order_id": request.client_order_id, "symbol": request.symbol,
+        "asset_class": request.asset_class.value, "side": request.side.value,
+        "qty": float(request.qty), "order_type": request.order_type.value,
+        "strategy_id": request.strategy_id, "uid": owner.uid, "tenant_id": owner.tenant_id,
+    }  # fmt: skip
+    if request.limit_price is not None:
+        document["limit_price"] = float(request.limit_price)
+    return document

@@ -34,6 +34,20 @@ def markout(tenant_id: str, trade_id: str, horizon: str) -> str:
     return f"{ledger_trade(tenant_id, trade_id)}/markouts/{check_id(horizon, 'horizon')}"
 
 
+def tenant_trading_state(tenant_id: str) -> str:
+    """The tenant's trading state (the kill switch); readable by the tenant's users."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/trading_state"
+
+
+def user_trading_state(tenant_id: str, uid: str) -> str:
+    return _path("tenants", tenant_id, "user_trading_states", uid, "uid")
+
+
+def audit_log(tenant_id: str) -> str:
+    """The tenant's audit log: one document per change, readable by its admins alone."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/audit_log"
+
+
 def execution_claim(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "executions", client_order_id, "client_order_id")
 
@@ -63,6 +77,11 @@ def open_lot(uid: str, symbol: str, trade_id: str) -> str:
 
 def order(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
+
+
+def execution_issue(tenant_id: str, issue_id: str) -> str:
+    """What could not be placed for the tenant (an order, a fill), listed for its admins."""
+    return _path("tenants", tenant_id, "execution_issues", issue_id, "issue_id")
 
 
 def reconciliation(venue: str) -> str:

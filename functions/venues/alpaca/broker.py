@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -25,6 +26,7 @@ from smart_routing.domain.orders import (
     OrderType,
     Position,
     TimeInForce,
+    status_by_meaning,
 )
 from venues.alpaca.client import MAX_RATE_LIMIT_WAIT_S, model, trading_client
 from venues.alpaca.symbols import asset_class_of, canonical_symbol
@@ -34,17 +36,21 @@ from venues.settings import AlpacaSettings
 SUBMIT_ATTEMPTS = 3
 DUPLICATE_CLIENT_ID = "client_order_id must be unique"
 
-_STATUS = {
-    "new": OrderStatus.NEW, "pending_new": OrderStatus.NEW, "accepted": OrderStatus.ACCEPTED,
-    "accepted_for_bidding": OrderStatus.ACCEPTED, "pending_review": OrderStatus.ACCEPTED,
-    "held": OrderStatus.ACCEPTED, "calculated": OrderStatus.ACCEPTED,
-    "pending_cancel": OrderStatus.ACCEPTED, "pending_replace": OrderStatus.ACCEPTED,
-    "partially_filled": OrderStatus.PARTIALLY_FILLED, "filled": OrderStatus.FILLED,
-    "canceled": OrderStatus.CANCELED, "done_for_day": OrderStatus.EXPIRED,
+# Every status Alpaca documents (alpaca-py's OrderStatus), by what it means for fills. These
+# are done: Alpaca fills no more of the order (a replaced order's successor is another order).
+DONE = {
+    "filled": OrderStatus.FILLED, "canceled": OrderStatus.CANCELED,
     "expired": OrderStatus.EXPIRED, "replaced": OrderStatus.CANCELED,
-    "stopped": OrderStatus.CANCELED, "suspended": OrderStatus.CANCELED,
     "rejected": OrderStatus.REJECTED,
 }  # fmt: skip
+# These can still fill: `stopped` guarantees a fill, `done_for_day` and `suspended` resume,
+# the pending ones and `held`, `calculated`, `accepted_for_bidding` have not ended.
+CAN_STILL_FILL = frozenset({
+    "new", "pending_new", "accepted", "accepted_for_bidding", "pending_review", "held",
+    "calculated", "pending_cancel", "pending_replace", "partially_filled", "done_for_day",
+    "stopped", "suspended",
+})  # fmt: skip
+_NEW = frozenset({"new", "pending_new"})
 _DEFAULT_TIF = {AssetClass.EQUITY: TimeInForce.DAY, AssetClass.OPTIONS: TimeInForce.DAY,
                 AssetClass.CRYPTO: TimeInForce.GTC}  # fmt: skip
 
@@ -159,6 +165,8 @@ def _order(raw: Any, request: OrderRequest | None = None) -> Order:
     the ledger uses the fee model."""
     asset_class = request.asset_class if request else asset_class_of(raw)
     filled_avg = raw.filled_avg_price
+    filled_qty = to_decimal(raw.filled_qty or 0, "filled qty")
+    venue_status = str(raw.status.value)
     return Order(
         broker=AlpacaBroker.name,
         broker_order_id=str(raw.id),
@@ -169,12 +177,20 @@ def _order(raw: Any, request: OrderRequest | None = None) -> Order:
         qty=to_decimal(raw.qty, "order qty"),
         order_type=OrderType(str(raw.order_type.value)),
         limit_price=None if raw.limit_price is None else to_decimal(raw.limit_price, "limit"),
-        status=_STATUS.get(str(raw.status.value), OrderStatus.ACCEPTED),
-        filled_qty=to_decimal(raw.filled_qty or 0, "filled qty"),
+        status=_status(venue_status, filled_qty),
+        venue_status=venue_status,
+        filled_qty=filled_qty,
         filled_avg_price=to_decimal(filled_avg, "fill price") if filled_avg else None,
         submitted_at=raw.submitted_at,
         filled_at=raw.filled_at,
     )
+
+
+def _status(venue_status: str, filled_qty: Decimal) -> OrderStatus:
+    status = status_by_meaning(venue_status, DONE, filled_qty)
+    if status is OrderStatus.ACCEPTED and venue_status in _NEW:
+        return OrderStatus.NEW
+    return status
 
 
 def alpaca_order_request(request: OrderRequest) -> MarketOrderRequest | LimitOrderRequest:

@@ -68,6 +68,22 @@ class AlpacaFills:
             cursor = entry_id(entry) or cursor
         return FillPage(fills=fills, cursor=cursor, problems=problems, more=len(raw) >= size)
 
+    def client_order_id_of(self, fill: VenueFill) -> str | None:
+        """An activity names only Alpaca's order id: the order (GET /v2/orders/{id}) names
+        its client_order_id."""
+        if fill.client_order_id:
+            return fill.client_order_id
+        try:
+            order = rate_limited(lambda: self.client.get_order_by_id(fill.broker_order_id),
+                                 self.sleep)  # fmt: skip
+        except APIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise VenueUnavailable(f"alpaca order {fill.broker_order_id}: {describe(exc)}") from exc
+        except (requests.RequestException, ValueError) as exc:
+            raise VenueUnavailable(f"alpaca order {fill.broker_order_id}: {describe(exc)}") from exc
+        return str(getattr(order, "client_order_id", "") or "") or None
+
     def _account(self) -> str:
         if self._account_id is None:
             account = self._ask(self.client.get_account)

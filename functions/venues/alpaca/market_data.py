@@ -6,6 +6,7 @@ alpaca-py loads pandas, so this module is imported only where a configured venue
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from alpaca.data.enums import DataFeed
@@ -31,6 +32,13 @@ from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import BookLevel, OrderBook
 from venues.alpaca.client import model, prepare, rate_limited
 from venues.settings import AlpacaSettings
+
+# What one unit of a quote's bid and ask size holds. Stock quotes count round lots of 100
+# shares (Alpaca's market-data reference: "ask size in round lots"); crypto quotes count
+# coins, option quotes contracts (OPRA's unit), each given as is.
+ROUND_LOT = Decimal(100)
+SIZE_UNIT = {AssetClass.EQUITY: ROUND_LOT, AssetClass.CRYPTO: Decimal(1),
+             AssetClass.OPTIONS: Decimal(1)}  # fmt: skip
 
 
 class AlpacaQuoteSource:
@@ -61,7 +69,8 @@ class AlpacaQuoteSource:
         }[asset_class]
         source = f"alpaca:{self.feed.value}" if asset_class is AssetClass.EQUITY else "alpaca"
         raw = rate_limited(fetch)
-        return {symbol: _quote(symbol, raw.get(symbol), source) for symbol in symbols}
+        unit = SIZE_UNIT[asset_class]
+        return {symbol: _quote(symbol, raw.get(symbol), source, unit) for symbol in symbols}
 
     def bars(self, asset_class: AssetClass, symbol: str, limit: int) -> list[Bar]:
         start = datetime.now(UTC) - timedelta(minutes=limit * 3)
@@ -100,8 +109,9 @@ class AlpacaQuoteSource:
         )
 
 
-def _quote(symbol: str, raw: Any, source: str) -> Quote | None:
-    """alpaca-py parses prices to floats: each becomes the Decimal of its shortest repr."""
+def _quote(symbol: str, raw: Any, source: str, unit: Decimal) -> Quote | None:
+    """alpaca-py parses prices to floats: each becomes the Decimal of its shortest repr. The
+    sizes, in the venue's units, become the instrument's (shares, coins, contracts)."""
     if raw is None:
         return None
     return Quote(
@@ -110,6 +120,10 @@ def _quote(symbol: str, raw: Any, source: str) -> Quote | None:
         ask=to_decimal(raw.ask_price, "ask"),
         as_of=raw.timestamp,
         source=source,
-        bid_size=None if raw.bid_size is None else to_decimal(raw.bid_size, "bid size"),
-        ask_size=None if raw.ask_size is None else to_decimal(raw.ask_size, "ask size"),
+        bid_size=_size(raw.bid_size, unit, "bid size"),
+        ask_size=_size(raw.ask_size, unit, "ask size"),
     )
+
+
+def _size(reported: float | None, unit: Decimal, what: str) -> Decimal | None:
+    return None if reported is None else to_decimal(reported, what) * unit

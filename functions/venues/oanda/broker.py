@@ -29,14 +29,18 @@ from smart_routing.domain.orders import (
     OrderStatus,
     OrderType,
     Position,
+    status_by_meaning,
 )
 from smart_routing.ports import InstrumentSource
 from venues.http import MAYBE_SENT, describe
 from venues.oanda.formats import amount, fill_fees, gtd_time, instrument_of, parse_time, symbol_of
 
 DUPLICATE_CLIENT_ID = "CLIENT_ORDER_ID_ALREADY_EXISTS"
-_STATES = {"FILLED": OrderStatus.FILLED, "PENDING": OrderStatus.ACCEPTED,
-           "CANCELLED": OrderStatus.CANCELED}  # fmt: skip
+# Every order state OANDA documents (oandapyV20's OrderState), by what it means for fills:
+# FILLED and CANCELLED are done; PENDING and TRIGGERED (the trigger met, the fill to follow)
+# can still fill.
+DONE = {"FILLED": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELED}
+CAN_STILL_FILL = frozenset({"PENDING", "TRIGGERED"})
 # Transaction ids per TransactionIDRange request: the largest page OANDA's transaction list
 # splits its history into (pageSize maximum=1000).
 FILL_RANGE = 1000
@@ -262,9 +266,7 @@ def _from_details(
     units = amount(order["units"], "units")
     parts = [(abs(amount(f["units"], "fill units")), _fill_price(f)) for f in fills]
     filled = sum((qty for qty, _ in parts), ZERO)
-    status = _STATES.get(order["state"], OrderStatus.ACCEPTED)
-    if status is OrderStatus.ACCEPTED and filled > 0:
-        status = OrderStatus.PARTIALLY_FILLED
+    status = status_by_meaning(order["state"], DONE, filled)
     filled_at = order.get("filledTime") or (fills[-1]["time"] if fills else None)
     return Order(
         broker="oanda", broker_order_id=order["id"], client_order_id=client_order_id,
@@ -272,7 +274,7 @@ def _from_details(
         side=OrderSide.BUY if units > 0 else OrderSide.SELL, qty=abs(units),
         order_type=OrderType(order["type"].lower()),
         limit_price=amount(order["price"], "price") if order.get("price") else None,
-        status=status, filled_qty=filled,
+        status=status, venue_status=order["state"], filled_qty=filled,
         filled_avg_price=sum((q * p for q, p in parts), ZERO) / filled if filled else None,
         fees=sum((fill_fees(f) for f in fills), ZERO) if fills and home_currency else None,
         fee_currency=home_currency, submitted_at=parse_time(order["createTime"]),

@@ -68,6 +68,10 @@ class OandaFills:
         more = len(listed) > limit or _before(page.cursor, response.get("lastTransactionID"))
         return page.model_copy(update={"more": more})
 
+    def client_order_id_of(self, fill: VenueFill) -> str | None:
+        """OANDA's ORDER_FILL names the order's client id itself (clientOrderID)."""
+        return fill.client_order_id
+
     def _oldest(self, limit: int) -> Any:
         """The first `limit` transactions OANDA still keeps, or None when it keeps none."""
         listing = self._ask(transactions.TransactionList(self.account_id), None)

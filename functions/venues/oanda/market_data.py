@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
 from oandapyV20 import API
 from oandapyV20.endpoints import pricing
@@ -29,10 +31,11 @@ class OandaQuoteSource:
             symbol = wanted.get(price["instrument"])
             if symbol is None or not price.get("tradeable", True) or not price.get("bids"):
                 continue
+            bid, ask = price["bids"][0], price["asks"][0]
             quotes[symbol] = Quote(
-                symbol=symbol, bid=amount(price["bids"][0]["price"], "bid"),
-                ask=amount(price["asks"][0]["price"], "ask"), as_of=parse_time(price["time"]),
-                source="oanda",
+                symbol=symbol, bid=amount(bid["price"], "bid"), ask=amount(ask["price"], "ask"),
+                as_of=parse_time(price["time"]), source="oanda",
+                bid_size=_liquidity(bid), ask_size=_liquidity(ask),
             )  # fmt: skip
         return quotes
 
@@ -53,3 +56,9 @@ class OandaQuoteSource:
     def order_book(self, asset_class: AssetClass, symbol: str) -> None:
         """OANDA publishes no depth for the cost estimate."""
         return None
+
+
+def _liquidity(bucket: dict[str, Any]) -> Decimal | None:
+    """The units available at the bucket's price (OANDA's PriceBucket `liquidity`), as given."""
+    liquidity = bucket.get("liquidity")
+    return None if liquidity is None else amount(liquidity, "liquidity")

@@ -1,0 +1,87 @@
+"""The set_trading_state callable: a tenant's admin sets the tenant's or one user's trading
+state (active, reducing, halted), with a reason; the change is audited and logged."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from smart_routing import logs
+from smart_routing.domain.identifiers import InvalidIdentifier, check_id
+from smart_routing.domain.trading_state import TradingState
+from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.stores.trading_state import change_state
+
+
+class SetTradingStatePayload(BaseModel):
+    """The callable's `data`. Unknown fields are rejected; the tenant is the caller's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scope: Literal["tenant", "user"]
+    uid: Annotated[str, Field(strict=True, min_length=1, max_length=128)] | None = None
+    state: TradingState
+    reason: Annotated[str, Field(strict=True, min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _uid_for_user_scope(self) -> SetTradingStatePayload:
+        if self.scope == "user" and self.uid is None:
+            raise ValueError("uid: scope user needs the user's uid")
+        if self.scope == "tenant" and self.uid is not None:
+            raise ValueError("uid: scope tenant takes no uid")
+        return self
+
+
+def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
+    admin_uid, tenant_id = _admin(request)
+    payload = _payload(request.data)
+    try:
+        uid = None if payload.uid is None else check_id(payload.uid, "uid")
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    entry = change_state(
+        firestore_client(), tenant_id, uid, payload.state, payload.reason, by=admin_uid
+    )
+    if entry["changed"]:
+        logs.log_event(
+            logs.LogEvent.TRADING_STATE_CHANGED, tenant_id=tenant_id, scope=entry["scope"],
+            uid=uid, by=admin_uid, reason=payload.reason, **{"from": entry["from"]},
+            to=entry["to"],
+        )  # fmt: skip
+    return {key: entry[key] for key in ("scope", "uid", "from", "to", "reason", "changed")}
+
+
+def _admin(request: CallableRequest) -> tuple[str, str]:
+    """The caller, who must be an admin of a tenant: (uid, tenant_id)."""
+    if request.auth is None or not request.auth.uid:
+        raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to set trading states")
+    token = request.auth.token or {}
+    tenant_id = token.get("tenant_id")
+    if token.get("role") != "admin" or not isinstance(tenant_id, str) or not tenant_id:
+        raise HttpsError(
+            FunctionsErrorCode.PERMISSION_DENIED, "only the tenant's admin sets trading states"
+        )
+    try:
+        return check_id(request.auth.uid, "uid"), check_id(tenant_id, "tenant_id")
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
+
+
+def _payload(data: Any) -> SetTradingStatePayload:
+    if not isinstance(data, dict):
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
+    try:
+        return SetTradingStatePayload.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "data"
+        cause = error.get("ctx", {}).get("error")
+        message = (
+            "unknown field" if error["type"] == "extra_forbidden" else str(cause or error["msg"])
+        )
+        raise HttpsError(
+            FunctionsErrorCode.INVALID_ARGUMENT,
+            message if field == "data" else f"{field}: {message}",
+        ) from exc

@@ -1,0 +1,82 @@
+"""The kill switch in Firestore: tenants/{tenant_id}/settings/trading_state holds the tenant's
+state, tenants/{tenant_id}/user_trading_states/{uid} each user's, and every change appends a
+document to tenants/{tenant_id}/audit_log, in the transaction that makes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore import Client, Transaction
+
+from smart_routing.domain.orders import AccountOwner
+from smart_routing.domain.trading_state import (
+    ACTIVE,
+    TradingScope,
+    TradingState,
+    TradingStatus,
+    stricter,
+)
+from smart_routing_firebase.stores import paths
+
+
+class FirestoreTradingStates:
+    """The engine's TradingStates port: both documents in one read, on every order (a kill
+    switch acts on the next order, on every instance)."""
+
+    def __init__(self, db: Client) -> None:
+        self.db = db
+
+    def status_of(self, owner: AccountOwner) -> TradingStatus:
+        tenant_ref = self.db.document(paths.tenant_trading_state(owner.tenant_id))
+        user_ref = self.db.document(paths.user_trading_state(owner.tenant_id, owner.uid))
+        found = {s.reference.path: s for s in self.db.get_all([tenant_ref, user_ref])}
+        tenant = _status(found.get(tenant_ref.path), TradingScope.TENANT)
+        user = _status(found.get(user_ref.path), TradingScope.USER)
+        return stricter(tenant, user)
+
+
+def _status(snapshot: Any, scope: TradingScope) -> TradingStatus:
+    if snapshot is None or not snapshot.exists:
+        return ACTIVE
+    data = snapshot.to_dict() or {}
+    return TradingStatus(TradingState(data["state"]), scope, data.get("reason", ""))
+
+
+def change_state(
+    db: Client,
+    tenant_id: str,
+    uid: str | None,
+    state: TradingState,
+    reason: str,
+    by: str,
+) -> dict[str, Any]:
+    """Set the tenant's state (`uid` None) or a user's, and append the change to the audit log
+    in the same transaction. Setting the state it already has changes and records nothing.
+    Returns the audit entry (with `changed` False when nothing changed)."""
+    scope = TradingScope.TENANT if uid is None else TradingScope.USER
+    path = (
+        paths.tenant_trading_state(tenant_id)
+        if uid is None
+        else paths.user_trading_state(tenant_id, uid)
+    )
+    ref = db.document(path)
+    audit_ref = db.collection(paths.audit_log(tenant_id)).document()
+
+    @firestore.transactional
+    def run(transaction: Transaction) -> dict[str, Any]:
+        before = ref.get(transaction=transaction)
+        was = (before.to_dict() or {}).get("state", TradingState.ACTIVE.value)
+        at = datetime.now(UTC)
+        entry = {
+            "action": "trading_state_changed", "scope": scope.value, "uid": uid,
+            "from": was, "to": state.value, "reason": reason, "by": by, "at": at,
+        }  # fmt: skip
+        if was == state.value:
+            return {**entry, "changed": False}
+        transaction.set(ref, {"state": state.value, "reason": reason, "by": by, "at": at})
+        transaction.create(audit_ref, entry)
+        return {**entry, "changed": True, "audit_id": audit_ref.id}
+
+    return run(db.transaction())

@@ -1,0 +1,131 @@
+"""The kill switch in the core: a halted tenant or user sends nothing, a reducing one sends only
+what shrinks a position it holds, the stricter state binds, and a state that cannot be read
+halts the order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from smart_routing.adapters.builtin_instruments import BuiltinInstruments
+from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
+from smart_routing.adapters.paper_broker import PaperBroker
+from smart_routing.adapters.simulated_market import SimulatedMarket
+from smart_routing.adapters.trading_states import InMemoryTradingStates
+from smart_routing.domain.orders import AccountOwner, OrderIntent
+from smart_routing.domain.trading_state import (
+    ACTIVE,
+    TradingScope,
+    TradingState,
+    TradingStatus,
+    stricter,
+)
+from smart_routing.execution.engine import ExecutionEngine
+from smart_routing.execution.result import ExecutionStatus
+from smart_routing.gate.router import SmartRouter
+
+OWNER = AccountOwner(tenant_id="local-tenant", uid="local-user")
+HALTED, REDUCING = TradingState.HALTED, TradingState.REDUCING
+
+
+@pytest.fixture
+def venue(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 189.99, 190.01)
+    instruments = BuiltinInstruments()
+    broker = PaperBroker(market, instruments, clock, default_owner=OWNER)
+    states = InMemoryTradingStates()
+    engine = ExecutionEngine(
+        broker=broker, market_data=market, instruments=instruments,
+        ledger=InMemoryLedgerStore(), router=SmartRouter(), clock=clock, trading_states=states,
+    )  # fmt: skip
+    return engine, broker, states
+
+
+def order(side: str, qty: int, key: str) -> OrderIntent:
+    return OrderIntent(symbol="AAPL", side=side, qty=qty, idempotency_key=key)
+
+
+def placed(engine: ExecutionEngine) -> int:
+    """Orders the paper venue filled: each is a ledger trade."""
+    return len(engine.ledger.trades(OWNER.tenant_id))
+
+
+def test_the_stricter_state_binds_and_the_tenant_wins_a_tie():
+    tenant = TradingStatus(REDUCING, TradingScope.TENANT, "risk review")
+    user = TradingStatus(HALTED, TradingScope.USER, "chargeback")
+    assert stricter(tenant, user) is user and stricter(user, tenant) is user
+    assert stricter(tenant, TradingStatus(REDUCING, TradingScope.USER)) is tenant
+    assert stricter(ACTIVE, ACTIVE) is ACTIVE
+    assert user.describe() == "trading is halted for this user (chargeback)"
+
+
+@pytest.mark.parametrize("scope", ["tenant", "user"])
+def test_halted_sends_nothing_and_says_whose_state_and_why(venue, scope):
+    engine, _, states = venue
+    if scope == "tenant":
+        states.set_tenant(OWNER.tenant_id, HALTED, "market-wide outage")
+    else:
+        states.set_user(OWNER, HALTED, "account under review")
+    result = engine.execute_intent(order("buy", 1, "halted-buy"))
+    assert result.status is ExecutionStatus.REJECTED
+    assert result.routing.trading_state == "halted"
+    assert result.message.startswith(f"trading is halted for this {scope}")
+    assert result.message.endswith("no new orders")
+    assert placed(engine) == 0
+
+
+def test_reducing_sends_only_what_shrinks_a_position_held(venue):
+    engine, _, states = venue
+    assert engine.execute_intent(order("buy", 5, "before")).status is ExecutionStatus.FILLED
+    states.set_tenant(OWNER.tenant_id, REDUCING, "risk limit reached")
+    more = engine.execute_intent(order("buy", 1, "more"))
+    assert more.status is ExecutionStatus.REJECTED and more.routing.trading_state == "reducing"
+    assert "only orders that shrink an existing position (holding 5 AAPL)" in more.message
+    too_much = engine.execute_intent(order("sell", 6, "too-much"))
+    assert too_much.status is ExecutionStatus.REJECTED
+    assert too_much.routing.trading_state == "reducing"
+    reduce = engine.execute_intent(order("sell", 3, "reduce"))
+    assert reduce.status is ExecutionStatus.FILLED and reduce.routing.trading_state is None
+    states.set_tenant(OWNER.tenant_id, TradingState.ACTIVE)
+    assert engine.execute_intent(order("buy", 1, "after")).status is ExecutionStatus.FILLED
+    assert placed(engine) == 3
+
+
+def test_a_user_reducing_under_a_halted_tenant_is_halted(venue):
+    engine, _, states = venue
+    states.set_tenant(OWNER.tenant_id, HALTED, "kill switch")
+    states.set_user(OWNER, REDUCING)
+    result = engine.execute_intent(order("sell", 1, "sell"))
+    assert result.routing.trading_state == "halted" and "tenant (kill switch)" in result.message
+
+
+def test_a_state_that_cannot_be_read_halts_the_order(venue, log_records):
+    engine, _, _ = venue
+
+    class Unreadable:
+        def status_of(self, owner):
+            raise ConnectionError("states store down")
+
+    engine.trading_states = Unreadable()
+    result = engine.execute_intent(order("buy", 1, "unreadable"))
+    assert result.status is ExecutionStatus.REJECTED and result.routing.trading_state == "halted"
+    assert "its state could not be read: ConnectionError: states store down" in result.message
+    assert placed(engine) == 0
+    (error,) = [r for r in log_records() if r["event"] == "exec.trading_state_unavailable"]
+    assert error["severity"] == "ERROR"
+
+
+def test_without_a_states_port_everyone_trades(clock):
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 189.99, 190.01)
+    instruments = BuiltinInstruments()
+    broker = PaperBroker(
+        market, instruments, clock, default_owner=OWNER, starting_cash=Decimal(1000)
+    )
+    engine = ExecutionEngine(
+        broker=broker, market_data=market, instruments=instruments, ledger=InMemoryLedgerStore(),
+        router=SmartRouter(), clock=clock,
+    )  # fmt: skip
+    assert engine.execute_intent(order("buy", 1, "plain")).status is ExecutionStatus.FILLED
