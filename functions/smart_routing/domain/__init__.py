@@ -1,3 +1,3 @@
 """The trading vocabulary: assets and symbols, instruments and their grids, money, orders,
-fills, signals, slippage against arrival, ids and errors. May import: the standard library and
-pydantic only."""
+fills, signals, slippage against arrival, trading states, ids and errors. May import: the
+standard library and pydantic only."""

@@ -1,2 +1,3 @@
 """The Firestore documents each concept owns: paths, the ledger, orders, paper accounts, venue
-positions, decisions, idempotency claims, one commit per execution. May import: the core."""
+positions, decision records, idempotency claims, trading states and their audit log,
+execution issues, one commit per execution. May import: the core."""
