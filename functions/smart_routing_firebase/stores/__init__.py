@@ -1,3 +1,3 @@
-"""The Firestore documents each concept owns: paths, the ledger, orders, paper accounts, venue
-positions, decision records, idempotency claims, trading states and their audit log,
-execution issues, one commit per execution. May import: the core."""
+"""The Firestore documents each concept owns: paths, the ledger and its unmirrored markers,
+orders, paper accounts, venue positions, decision records, idempotency claims, trading states
+and their audit log, execution issues, one commit per execution. May import: the core."""
