@@ -23,15 +23,29 @@ tca_rollup_ms              the TCA roll-up of one tenant's day (smart_routing_fi
                            downgrades) and the 2,000 orders' fill state read, aggregated by
                            asset class, venue and strategy, and the tca_daily document written
 tca_rollup_rerun_ms        the same day rolled up again (a redelivered run): same reads, no write
+one_instance_buys_per_s    one execute_strategy instance as deployed (functions-framework,
+                           gunicorn, 80 threads: the manifest's concurrency), 80 clients each
+                           sending 10 keyed 1-share buys back to back (after one to warm
+                           up), on the Auth and Firestore emulators of the same machine
+                           (which share its CPUs)
+one_instance_cpu_ms_per_buy  the instance process's own CPU time (user + system) per buy in
+                           that run: one vCPU serves at most 1000 / this buys a second
+one_instance_buy_p50_ms    the round trip of those buys, median, at 80 in flight
+sweep_trades_per_s         trades mirrored per second by sweep_unmirrored_trades alone (run
+                           in-process against the Firestore emulator): 400 ledger trades of
+                           40 users, with their markers, none mirrored before
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import requests
 
 from smart_routing.market.trading_calendar import trading_date
 from smart_routing.portfolio.ledger import LedgerTrade
@@ -263,7 +277,78 @@ def _ledger_count(db, tenant: str) -> int:
     return int(query.get()[0][0].value)
 
 
-def main() -> None:
+ONE_INSTANCE_CLIENTS = 80
+ONE_INSTANCE_BUYS_EACH = 10
+
+
+def bench_one_instance() -> dict[str, float]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tools.one_instance import running_instance
+
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        users = list(pool.map(lambda _: new_user(tenant), range(ONE_INSTANCE_CLIENTS)))
+    with running_instance("execute_strategy", ROOT / ".cache" / "one-instance-bench.log") as one:
+
+        def buy(user, key: str) -> float:
+            data = {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1,
+                    "idempotency_key": key}  # fmt: skip
+            started = time.perf_counter()
+            answer = requests.post(
+                one.url, json={"data": data}, timeout=120,
+                headers={"Authorization": f"Bearer {user.id_token}"},
+            ).json()  # fmt: skip
+            assert answer["result"]["status"] == "filled", answer
+            return (time.perf_counter() - started) * 1000
+
+        def client(user) -> list[float]:
+            return [buy(user, f"b-{n}") for n in range(ONE_INSTANCE_BUYS_EACH)]
+
+        with ThreadPoolExecutor(max_workers=ONE_INSTANCE_CLIENTS) as pool:
+            list(pool.map(lambda user: buy(user, "warm-up"), users))
+            cpu_before, started = one.cpu_seconds(), time.perf_counter()
+            samples = [ms for part in pool.map(client, users) for ms in part]
+            elapsed, cpu = time.perf_counter() - started, one.cpu_seconds() - cpu_before
+    return {
+        "one_instance_buys_per_s": len(samples) / elapsed,
+        "one_instance_cpu_ms_per_buy": cpu * 1000 / len(samples),
+        "one_instance_buy_p50_ms": statistics.median(samples),
+    }
+
+
+SWEEP_USERS = 40
+SWEEP_TRADES_EACH = 10
+
+
+def bench_sweep(db) -> dict[str, float]:
+    """Ledger trades written as the functions write them (each with its marker), with no
+    trigger running: the sweep alone mirrors them."""
+    from smart_routing_firebase.handlers.sweep_unmirrored_trades import sweep
+    from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+
+    ledger, tenant = FirestoreLedgerStore(db), f"sweep-{uuid.uuid4().hex[:8]}"
+    for u in range(SWEEP_USERS):
+        for n in range(1, SWEEP_TRADES_EACH + 1):
+            trade_id = f"sweep-{u}-{n:03d}"
+            ledger.append(trade(f"sweep-user-{u}", n).model_copy(update={
+                "trade_id": trade_id, "client_order_id": trade_id, "tenant_id": tenant,
+            }))  # fmt: skip
+    started = time.perf_counter()
+    tally = sweep(db, datetime.now(UTC) + timedelta(minutes=5))
+    elapsed = time.perf_counter() - started
+    assert tally["mirrored"] == SWEEP_USERS * SWEEP_TRADES_EACH, tally
+    return {"sweep_trades_per_s": tally["mirrored"] / elapsed}
+
+
+def main(only: set[str]) -> None:
+    """Every benchmark, or those named on the command line (callable, one_instance, mirror,
+    reconciler, tca_rollup, sweep)."""
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    figures: dict[str, float] = {}
     with (
         client_environment(),
         running_emulators(ROOT / "emulator-data", ROOT / ".cache" / "emulators-bench.log"),
@@ -271,19 +356,27 @@ def main() -> None:
         from smart_routing_firebase.platform.app import firestore_client
 
         db = firestore_client()  # also initializes the Admin SDK that signs users up
-        figures = bench_callable()
-        figures |= bench_mirror(db)
+        if wanted("callable"):
+            figures |= bench_callable()
+        if wanted("one_instance"):
+            figures |= bench_one_instance()
+        if wanted("mirror"):
+            figures |= bench_mirror(db)
     # The Firestore emulator alone: on two cores the functions emulator running the mirror of
     # every trade written would take the CPU the reconciler is measured on.
     with (
         client_environment(),
         running_emulators(None, ROOT / ".cache" / "emulators-bench.log", only="firestore"),
     ):
-        figures |= bench_reconciler(firestore_client())
-        figures |= bench_tca_rollup(firestore_client())
+        if wanted("sweep"):  # first: the reconciler's trades would leave markers too
+            figures |= bench_sweep(firestore_client())
+        if wanted("reconciler"):
+            figures |= bench_reconciler(firestore_client())
+        if wanted("tca_rollup"):
+            figures |= bench_tca_rollup(firestore_client())
     for name, value in figures.items():
         print(f"BENCH {name}={value:.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    main(set(sys.argv[1:]))

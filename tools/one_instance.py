@@ -33,9 +33,15 @@ class Instance:
     log_path: Path
 
     def cpu_seconds(self) -> float:
-        """User and system CPU the instance's process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User and system CPU the instance has used so far: every process of its group (the
+        gunicorn arbiter and the worker it forks, which serves), from Linux /proc."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:  # its process group (a new session)
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def deployed_concurrency(function: str) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,37 +68,51 @@ def _tick(schedule_time: datetime | None) -> datetime:
     return max(schedule_time, now)
 
 
+Entry = tuple[DocumentSnapshot, dict[str, Any] | None]
+
+
 def _mirror_page(db: Client, markers: list[DocumentSnapshot]) -> Counter[str]:
+    """The page's (user, symbol) groups in parallel; a group stopped by a failure (its
+    transaction lost to contention, say) is taken up again once they are done, one group at a
+    time; what fails then waits for the next run (`failed`, and `left` after it)."""
     ledger = db.get_all([unmirrored.ledger_ref_of(db, marker) for marker in markers])
     by_path = {snapshot.reference.path: snapshot for snapshot in ledger}
-    documents = [
-        (marker, by_path[unmirrored.ledger_ref_of(db, marker).path].to_dict()) for marker in markers
-    ]
-    groups: dict[tuple[Any, Any], list[tuple[DocumentSnapshot, dict[str, Any] | None]]]
-    groups = defaultdict(list)
-    for marker, data in documents:
-        key = (data or {}).get("uid"), (data or {}).get("symbol")
-        groups[key].append((marker, data))
+    groups: dict[tuple[Any, Any], list[Entry]] = defaultdict(list)
+    for marker in markers:
+        data = by_path[unmirrored.ledger_ref_of(db, marker).path].to_dict()
+        groups[(data or {}).get("uid"), (data or {}).get("symbol")].append((marker, data))
+    tally: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        counts = pool.map(lambda group: _mirror_in_order(db, group), groups.values())
-        return sum(counts, Counter())
+        done = list(pool.map(lambda group: _mirror_in_order(db, group), groups.values()))
+    for counts, _ in done:
+        tally.update(counts)
+    for _, rest in done:
+        if rest:
+            counts, left = _mirror_in_order(db, rest, last_try=True)
+            tally.update(counts)
+            tally["left"] += max(0, len(left) - 1)
+    return tally
 
 
 def _mirror_in_order(
-    db: Client, group: Iterable[tuple[DocumentSnapshot, dict[str, Any] | None]]
-) -> Counter[str]:
-    """One (user, symbol)'s trades in the order the lots take them, so none replays another."""
+    db: Client, group: list[Entry], last_try: bool = False
+) -> tuple[Counter[str], list[Entry]]:
+    """One (user, symbol)'s trades in the order the lots take them, so none replays another,
+    until one fails: the counts, and the rest from the one that failed."""
     tally: Counter[str] = Counter()
-    for marker, data in sorted(group, key=lambda item: _order_key(item[1], item[0].id)):
+    ordered = sorted(group, key=lambda item: _order_key(item[1], item[0].id))
+    for index, (marker, data) in enumerate(ordered):
         tenant = marker.reference.parent.parent
         where = {"tenant_id": tenant.id if tenant else "", "trade_id": marker.id}
         try:
             tally[mirror_document(db, data, where)] += 1
-        except Exception as exc:  # contention, a deadline: the next run tries again
-            tally["failed"] += 1
-            logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", **where,
-                           reason=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
-    return tally
+        except Exception as exc:  # contention, a deadline: tried again later
+            if last_try:
+                tally["failed"] += 1
+                logs.log_event(logs.LogEvent.MIRROR_SKIPPED, severity="WARNING", **where,
+                               reason=logs.redact(f"{type(exc).__name__}: {exc}"))  # fmt: skip
+            return tally, ordered[index:]
+    return tally, []
 
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
