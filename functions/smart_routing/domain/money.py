@@ -189,6 +189,7 @@ class CurrencyMismatch(ValueError):
 
 # What Money may be scaled by, and compared with as a bare amount (a number has no currency).
 _SCALARS = (Decimal, int)
+# A bare number compares with Money as it does with a Decimal (exactly, floats included).
 _NUMBERS = (Decimal, int, float)
 _ZEROS: dict[str, Money] = {}
 
@@ -321,6 +322,7 @@ class Money:
         return bool(self.amount)
 
     def __float__(self) -> float:
+        """For the boundaries only (log lines, JSON): the core never computes with it."""
         return float(self.amount)
 
     def __repr__(self) -> str:

@@ -23,6 +23,7 @@ from smart_routing.domain.orders import (
     account_owner,
     client_order_id_for,
 )
+from smart_routing.domain.trading_state import TradingStatus
 from smart_routing.execution.gate_inputs import (
     conversion_for,
     fetch_quote,
@@ -197,23 +198,28 @@ class ExecutionEngine:
         not used) and the decision is the chosen venue's, listing the candidates."""
         assert intent.asset_class is not None  # OrderIntent fills it in
         choices = self._choices.get(intent.asset_class) if self._choices else None
+        # Read once per decision, whatever the number of venues priced.
+        trading = trading_status(self.trading_states, self.owner_of(intent.tenant_id, intent.uid))
         decision = (
-            self._gate(intent, quote, quote_error)
+            self._gate(intent, quote, quote_error, trading)
             if choices is None
-            else self._decide_across(intent, choices)
+            else self._decide_across(intent, choices, trading)
         )
         log_decision(decision)
         return decision
 
     def _gate(
-        self, intent: OrderIntent, quote: Quote | None, quote_error: str | None
+        self,
+        intent: OrderIntent,
+        quote: Quote | None,
+        quote_error: str | None,
+        trading: TradingStatus,
     ) -> SmartRoutingDecision:
         """The gate on this engine's venue, not logged."""
         assert intent.asset_class is not None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
         owner = self.owner_of(intent.tenant_id, intent.uid)
-        trading = trading_status(self.trading_states, owner)
         decision = self.router.precheck(intent, spec, now, trading)
         if decision is None:
             if quote is None and quote_error is None:
@@ -243,12 +249,15 @@ class ExecutionEngine:
         return decision
 
     def _decide_across(
-        self, intent: OrderIntent, choices: tuple[tuple[str, ExecutionEngine], ...]
+        self,
+        intent: OrderIntent,
+        choices: tuple[tuple[str, ExecutionEngine], ...],
+        trading: TradingStatus,
     ) -> SmartRoutingDecision:
         priced: list[tuple[str, SmartRoutingDecision | str]] = []
         for name, venue in choices:
             try:
-                priced.append((name, venue._gate(intent, None, None)))
+                priced.append((name, venue._gate(intent, None, None, trading)))
             except InstrumentUnavailable as exc:  # this venue does not list it
                 priced.append((name, f"instrument unavailable: {exc}"))
         return choose_venue(priced)[1]
