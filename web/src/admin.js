@@ -68,6 +68,7 @@ export function watchAdmin(db, functions, tenant) {
   };
   return () => {
     stops.forEach((stop) => stop());
+    if ($("admin-dialog").open) $("admin-dialog").close();
     $("admin").hidden = true;
     for (const id of ["admin-users-body", "admin-orders-body", "admin-audit-body"]) $(id).replaceChildren();
     $("admin-message").textContent = $("admin-state-message").textContent = "";
