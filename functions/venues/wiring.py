@@ -4,7 +4,7 @@ market. Venue client libraries are imported only for the venues in use."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
@@ -28,6 +28,9 @@ from venues.quote_sources import QuoteSource, SimulatedQuoteSource, VenueMarketD
 from venues.recording import RecordingBroker
 from venues.settings import Venue, VenueSettings
 
+if TYPE_CHECKING:  # alpaca-py loads only where Alpaca is configured
+    from venues.alpaca.broker_api import AlpacaBrokerApi, LinkedAccounts
+
 
 @dataclass(frozen=True)
 class Venues:
@@ -40,7 +43,7 @@ class Venues:
     # The venues each order of a class is priced on, when EXEC_VENUES_<CLASS> names several.
     choices: dict[AssetClass, tuple[VenuePorts, ...]] = field(default_factory=dict)
     # The Broker API adapter when Alpaca runs one account per end user (EXEC_ALPACA_API=broker).
-    alpaca_per_user: Any = None
+    alpaca_per_user: AlpacaBrokerApi | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def build_venues(
     paper_accounts: PaperAccountStore | None = None,
     order_book: OrderBook | None = None,
     user_positions: UserPositions | None = None,
-    linked_accounts: Any = None,
+    linked_accounts: LinkedAccounts | None = None,
 ) -> Venues:
     """`paper_accounts` keeps the paper venue's per-user accounts (the functions pass their
     Firestore store); without one they live in this process's memory. With an `order_book`,
@@ -70,13 +73,12 @@ def build_venues(
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
     fill_sources: list[FillSource] = []
-    per_user: list[Broker] = []
+    per_user: list[AlpacaBrokerApi] = []
 
     def connected(venue: Venue) -> _Connected:
         if venue not in built:
             built[venue] = _connect(venue, settings, clock, linked_accounts)
-            if _per_user(venue, settings):
-                per_user.append(built[venue].broker)
+            per_user.extend(_per_user(built[venue].broker))
             fill_sources.append(_fill_source(venue, settings))
             if order_book is not None:
                 found = built[venue]
@@ -108,8 +110,13 @@ def build_venues(
     )
 
 
-def _per_user(venue: Venue, settings: VenueSettings) -> bool:
-    return venue is Venue.ALPACA and settings.alpaca_broker is not None
+def _per_user(broker: Broker) -> list[AlpacaBrokerApi]:
+    """The broker, when it is the Broker API's account per end user."""
+    if getattr(broker, "links", None) is None:
+        return []
+    from venues.alpaca.broker_api import AlpacaBrokerApi
+
+    return [broker] if isinstance(broker, AlpacaBrokerApi) else []
 
 
 def _ports(
@@ -148,7 +155,7 @@ def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
     raise ValueError(f"venue {venue.value} has no settings")
 
 
-def _alpaca_broker(settings: VenueSettings, linked_accounts: Any) -> Broker:
+def _alpaca_broker(settings: VenueSettings, linked_accounts: LinkedAccounts | None) -> Broker:
     """The Trading API's one account, or the Broker API's account per end user."""
     if settings.alpaca_broker is None:
         from venues.alpaca.broker import AlpacaBroker
@@ -163,7 +170,7 @@ def _alpaca_broker(settings: VenueSettings, linked_accounts: Any) -> Broker:
 
 
 def _connect(
-    venue: Venue, settings: VenueSettings, clock: Clock, linked_accounts: Any = None
+    venue: Venue, settings: VenueSettings, clock: Clock, linked_accounts: LinkedAccounts | None
 ) -> _Connected:
     ttl_s = settings.instrument_cache_ttl_s
     if venue is Venue.ALPACA and settings.alpaca is not None:

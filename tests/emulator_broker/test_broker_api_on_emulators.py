@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tools.emulator_client import call, new_user, run_scheduled, sign_in
+from tools.emulator_client import call, firestore_rest, new_user, run_scheduled, sign_in
 from tools.fakes.alpaca import equity_asset
 
 RECONCILE_WAIT_S = 60  # the stream's newest events are read once they settle (SETTLE_LAG)
@@ -92,6 +92,10 @@ def test_a_link_is_refused_with_a_clear_error_and_nothing_written(db, fakes):
     assert not db.document(f"tenants/{tenant}/venue_accounts/{other.uid}").get().exists
     owner = db.document(f"venue_account_owners/alpaca-{active}").get().to_dict()
     assert (owner["tenant_id"], owner["uid"]) == (tenant, user.uid)
+    # Clients read neither document, the linked user included.
+    for path in (f"tenants/{tenant}/venue_accounts/{user.uid}",
+                 f"venue_account_owners/alpaca-{active}"):  # fmt: skip
+        assert firestore_rest("GET", path, user.id_token).status_code == 403
 
 
 def test_link_buy_a_partial_fill_later_sell_and_per_user_drift(db, fakes, symbol):

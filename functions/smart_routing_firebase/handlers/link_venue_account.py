@@ -12,6 +12,7 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from smart_routing import logs
+from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.services import services
@@ -53,19 +54,17 @@ def handle_link_venue_account(request: CallableRequest) -> dict[str, Any]:
 
 
 def _usable_at_venue(broker: Any, account_id: str) -> None:
-    """The account must exist at Alpaca and be ACTIVE; else failed-precondition, nothing written."""
-    from alpaca.common.exceptions import APIError
-
+    """The account must exist at Alpaca and be ACTIVE; else an error, and nothing is written."""
     try:
-        account = broker.client.get_account_by_id(account_id)
-    except APIError as exc:
-        if exc.status_code in (401, 404):
-            raise HttpsError(FunctionsErrorCode.NOT_FOUND,
-                             f"account_id: alpaca has no account {account_id}",
-                             ) from exc  # fmt: skip
-        raise HttpsError(FunctionsErrorCode.UNAVAILABLE, "alpaca could not be asked") from exc
-    except Exception as exc:
-        raise HttpsError(FunctionsErrorCode.UNAVAILABLE, "alpaca could not be asked") from exc
+        account = broker.brokerage_account(account_id)
+    except VenueUnavailable as exc:
+        raise HttpsError(
+            FunctionsErrorCode.UNAVAILABLE, f"alpaca could not be asked: {exc}"
+        ) from exc
+    if account is None:
+        raise HttpsError(
+            FunctionsErrorCode.NOT_FOUND, f"account_id: alpaca has no account {account_id}"
+        )
     status = str(getattr(account.status, "value", account.status))
     if status != "ACTIVE":
         raise HttpsError(

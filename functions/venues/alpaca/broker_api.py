@@ -18,13 +18,20 @@ from typing import Any, Protocol
 
 import requests
 from alpaca.broker.client import BrokerClient
+from alpaca.broker.models import Account
 from alpaca.broker.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.common.exceptions import APIError
 
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
 from smart_routing.domain.money import to_decimal
-from smart_routing.domain.orders import AccountOwner, AccountSnapshot, Order, OrderRequest
+from smart_routing.domain.orders import (
+    AccountOwner,
+    AccountSnapshot,
+    Order,
+    OrderRequest,
+    Position,
+)
 from venues.alpaca.broker import (
     DUPLICATE_CLIENT_ID,
     SUBMIT_ATTEMPTS,
@@ -153,7 +160,7 @@ class AlpacaBrokerApi:
             as_of=datetime.now(UTC),
         )
 
-    def positions_of(self, account_id: str) -> dict[str, Any]:
+    def positions_of(self, account_id: str) -> dict[str, Position]:
         """The account's positions at the venue, by the engine's symbol (for per-user drift)."""
         raw = model(self.client.get_all_positions_for_account(account_id))
         return {p.symbol: p for p in (_position(r) for r in raw)}
@@ -166,16 +173,24 @@ class AlpacaBrokerApi:
             raise AccountNotLinked(not_linked_message(owner))
         return account_id
 
-    def _check_can_trade(self, account_id: str, asset_class: AssetClass) -> None:
-        """Refuse, before anything is sent, what the account cannot trade now."""
+    def brokerage_account(self, account_id: str) -> Account | None:
+        """The account as Alpaca has it (alpaca-py's broker Account), or None when Alpaca has
+        none by that id (alpaca-py documents a 401 for that, the API reference a 404).
+        VenueUnavailable when Alpaca cannot be asked."""
         try:
-            account = model(self.client.get_account_by_id(account_id))
+            return model(self.client.get_account_by_id(account_id))
         except APIError as exc:
             if exc.status_code in (401, 404):
-                raise OrderRejected(f"alpaca account {account_id} was not found") from exc
+                return None
             raise VenueUnavailable(f"alpaca account {account_id}: {describe(exc)}") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:
             raise VenueUnavailable(f"alpaca account {account_id}: {describe(exc)}") from exc
+
+    def _check_can_trade(self, account_id: str, asset_class: AssetClass) -> None:
+        """Refuse, before anything is sent, what the account cannot trade now."""
+        account = self.brokerage_account(account_id)
+        if account is None:
+            raise OrderRejected(f"alpaca account {account_id} was not found")
         refusal = trading_refusal(account, asset_class)
         if refusal is not None:
             raise OrderRejected(refusal)
