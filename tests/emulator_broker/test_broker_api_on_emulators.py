@@ -12,6 +12,7 @@ import pytest
 
 from tools.emulator_client import call, firestore_rest, new_user, run_scheduled, sign_in
 from tools.fakes.alpaca import equity_asset
+from tools.fakes.http import Fault
 
 RECONCILE_WAIT_S = 60  # the stream's newest events are read once they settle (SETTLE_LAG)
 
@@ -170,3 +171,24 @@ def test_an_inactive_account_or_crypto_without_the_agreement_is_refused_before_s
     assert closed["status"] == "rejected"
     assert f"alpaca account {account} is ACCOUNT_CLOSED, not ACTIVE" in closed["message"]
     assert len(broker.orders) == sent  # nothing reached the venue
+
+
+def test_an_unclear_submission_is_found_by_client_order_id_and_recorded_once(db, fakes, symbol):
+    _, broker = fakes
+    tenant = f"unk-{uuid.uuid4().hex[:8]}"
+    admin, user = admin_of(tenant), new_user(tenant)
+    account = broker.add_account()
+    assert link(admin, user.uid, account).result["changed"] is True
+    # Alpaca takes the order, but its answer comes after the functions' 2 s timeout.
+    broker.server.inject(Fault("hang_after", path=f"/v1/trading/accounts/{account}/orders",
+                               method="POST", seconds=3))  # fmt: skip
+    result = trade(user, symbol, "buy", 2).result
+    assert result["status"] in ("filled", "unknown"), result  # looked up at once, or later
+    reconcile_until(lambda: position_qty(db, user, symbol) == 2)
+    placed = [o for o in broker.orders.values() if o["symbol"] == symbol]
+    assert len(placed) == 1  # never resent
+    coid = placed[0]["client_order_id"]
+    order = db.document(f"tenants/{tenant}/orders/{coid}").get().to_dict()
+    assert order["status"] == "filled" and order["recorded_qty"] == 2
+    trades = [t.to_dict() for t in db.collection(f"tenants/{tenant}/ledger_trades").stream()]
+    assert [t["qty"] for t in trades] == [2]

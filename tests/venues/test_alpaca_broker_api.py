@@ -195,3 +195,23 @@ def test_ulids_sort_as_their_times():
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
     assert ulid_at(now) < last_ulid_at(now) < ulid_at(now + timedelta(milliseconds=1))
     assert ulid_time(last_ulid_at(now)) == now
+
+
+def test_an_unclear_outcome_is_unknown_and_found_again_by_client_order_id(fake, settings):
+    from smart_routing.domain.errors import OrderOutcomeUnknown
+    from tools.fakes.http import Fault
+
+    links = Links()
+    links.by_owner[ALICE] = fake.add_account()
+    broker = AlpacaBrokerApi(settings, 0.5, links)
+    # Alpaca takes the order but answers too late: the outcome is unknown, never resent.
+    fake.server.inject(Fault("hang_after", path="/v1/trading/accounts/", method="POST",
+                             seconds=1.0))  # fmt: skip
+    with pytest.raises(OrderOutcomeUnknown):
+        broker.submit_order(order(ALICE, "late-1"))
+    assert len(fake.orders) == 1
+    links.orders["late-1"] = ALICE
+    assert broker.get_order_by_client_id("late-1").status is OrderStatus.FILLED
+    fake.server.inject(Fault("status", path="/v1/trading/accounts/", method="POST", status=503))
+    with pytest.raises(OrderOutcomeUnknown, match="alpaca 503"):
+        broker.submit_order(order(ALICE, "five-1"))
