@@ -18,7 +18,6 @@ journals) are not fills and are passed over.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,11 +85,9 @@ class AlpacaActivityFills:
         settings: AlpacaBrokerSettings,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = broker_client(settings, timeout_s)
         self.now = now
-        self.sleep = sleep
 
     def fills_since(self, cursor: str | None, limit: int) -> FillPage:
         """One window after `cursor` (an event id; anything else, as from the Trading API's
@@ -113,6 +110,7 @@ class AlpacaActivityFills:
         for event in self._stream(params):
             event_id = event.get("event_id") if isinstance(event, dict) else None
             if not isinstance(event_id, str) or not is_ulid(event_id):
+                problems.append(f"alpaca activity event skipped: no ULID event_id ({event_id!r})")
                 continue
             if cursor is not None and event_id <= cursor:
                 continue  # a replay of what the cursor has passed (since_id may include it)
@@ -131,7 +129,8 @@ class AlpacaActivityFills:
         return fill.client_order_id
 
     def _stream(self, params: dict[str, str]) -> Iterator[Any]:
-        url = f"{self.client._base_url}{ACTIVITIES_PATH}"
+        base = self.client._base_url  # alpaca-py's BaseURL enum, or the override's text
+        url = f"{getattr(base, 'value', base)}{ACTIVITIES_PATH}"
         headers = {**self.client._get_default_headers(), "Accept": "text/event-stream"}
         try:
             with self.client._session.get(url, params=params, headers=headers, stream=True) as got:
