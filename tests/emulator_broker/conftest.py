@@ -26,7 +26,8 @@ LOG_PATH = ROOT / ".cache" / "emulators-broker-test.log"
 
 @pytest.fixture(scope="package")
 def fakes() -> Iterator[tuple[FakeAlpaca, FakeAlpacaBroker]]:
-    market, broker = FakeAlpaca().start(), FakeAlpacaBroker().start()
+    broker_keys = (KEYS["ALPACA_BROKER_API_KEY"], KEYS["ALPACA_BROKER_SECRET_KEY"])
+    market, broker = FakeAlpaca().start(), FakeAlpacaBroker(broker_keys).start()
     yield market, broker
     market.server.stop()
     broker.server.stop()

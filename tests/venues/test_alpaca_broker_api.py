@@ -42,7 +42,7 @@ class Links:
 
 @pytest.fixture
 def fake():
-    server = FakeAlpacaBroker().start()
+    server = FakeAlpacaBroker(keys=("CKBROKER01", "broker-secret")).start()
     yield server
     server.server.stop()
 
@@ -215,3 +215,12 @@ def test_an_unclear_outcome_is_unknown_and_found_again_by_client_order_id(fake, 
     fake.server.inject(Fault("status", path="/v1/trading/accounts/", method="POST", status=503))
     with pytest.raises(OrderOutcomeUnknown, match="alpaca 503"):
         broker.submit_order(order(ALICE, "five-1"))
+
+
+def test_the_stream_is_read_with_the_broker_keys(fake, settings):
+    from smart_routing.domain.errors import VenueUnavailable
+
+    wrong = settings.model_copy(update={"secret_key": "not-the-secret"})
+    with pytest.raises(VenueUnavailable, match="HTTP 401"):
+        AlpacaActivityFills(wrong, 2.0).fills_since(None, 10)
+    assert AlpacaActivityFills(settings, 2.0).fills_since(None, 10).fills == []

@@ -13,6 +13,7 @@ Orders fill as the Trading API fake's do (`order_mode`: fill, partial, accept, r
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -21,14 +22,18 @@ from decimal import Decimal
 from typing import Any
 
 from tools.fakes.alpaca import _asset_class_of, _now, _order
-from tools.fakes.http import FakeServer, Raw, Request
+from tools.fakes.http import FakeServer, Raw, Request, Route
 from venues.alpaca.ulid import ALPHABET, is_ulid, last_ulid_at, ulid_at
 
 NOT_FOUND = {"code": 40410000, "message": "account not found"}
 
 
 class FakeAlpacaBroker:
-    def __init__(self) -> None:
+    """`keys` (key, secret): every request must carry them as HTTP Basic auth, as the Broker
+    API asks, else 401."""
+
+    def __init__(self, keys: tuple[str, str] | None = None) -> None:
+        self.keys = keys
         self.server = FakeServer()
         self.accounts: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # by client_order_id
@@ -45,7 +50,17 @@ class FakeAlpacaBroker:
             ("DELETE", "/v1/trading/accounts/", self._cancel),
             ("GET", "/v1/accounts/", self._account),
         ):
-            self.server.route(method, prefix, handler)
+            self.server.route(method, prefix, self._authorized(handler))
+
+    def _authorized(self, handler: Route) -> Route:
+        def checked(request: Request) -> tuple[int, Any]:
+            if self.keys is not None:
+                token = base64.b64encode(":".join(self.keys).encode()).decode()
+                if request.headers.get("Authorization") != f"Basic {token}":
+                    return 401, {"code": 40110000, "message": "request is not authorized"}
+            return handler(request)
+
+        return checked
 
     def start(self) -> FakeAlpacaBroker:
         self.server.start()
