@@ -27,6 +27,11 @@ EXECUTE_STRATEGY_MAX_INSTANCES = params.IntParam(
     default=100,
     description="execute_strategy instances at most, each serving 80 requests at once",
 )
+LINK_VENUE_ACCOUNT_MAX_INSTANCES = params.IntParam(
+    "LINK_VENUE_ACCOUNT_MAX_INSTANCES",
+    default=5,
+    description="link_venue_account instances at most (a tenant admin links a user: rare calls)",
+)
 SET_TRADING_STATE_MAX_INSTANCES = params.IntParam(
     "SET_TRADING_STATE_MAX_INSTANCES",
     default=5,
@@ -64,6 +69,9 @@ VENUE_SECRETS = [
     params.SecretParam("ALPACA_SECRET_KEY"),
     params.SecretParam("OANDA_ACCESS_TOKEN"),
     params.SecretParam("OANDA_ACCOUNT_ID"),
+    # EXEC_ALPACA_API=broker: the platform's Broker API keys, one Alpaca account per end user.
+    params.SecretParam("ALPACA_BROKER_API_KEY"),
+    params.SecretParam("ALPACA_BROKER_SECRET_KEY"),
 ]
 # Callable token checks run before any handler code, so the Admin SDK must be ready now.
 app.initialize()
@@ -104,6 +112,22 @@ def set_trading_state(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.set_trading_state import handle_set_trading_state
 
     return handle_set_trading_state(request)
+
+
+# A tenant's admin links a user to their own Alpaca account (Broker API deployments).
+@request_guard.reject_malformed  # type: ignore[arg-type]
+@https_fn.on_call(
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=30,
+    max_instances=LINK_VENUE_ACCOUNT_MAX_INSTANCES,
+    secrets=VENUE_SECRETS,
+)
+def link_venue_account(request: https_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.link_venue_account import handle_link_venue_account
+
+    return handle_link_venue_account(request)
 
 
 @firestore_fn.on_document_created(

@@ -11,7 +11,8 @@ from tools.deploy_manifest import render_manifest
 from tools.emulators import PROJECT_ID, ROOT
 
 ORDERS = "tenants/{tenant_id}/orders/{client_order_id}"
-VENUE_SECRETS = ["ALPACA_API_KEY", "ALPACA_SECRET_KEY", "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID"]
+VENUE_SECRETS = ["ALPACA_API_KEY", "ALPACA_SECRET_KEY", "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID",
+                 "ALPACA_BROKER_API_KEY", "ALPACA_BROKER_SECRET_KEY"]  # fmt: skip
 
 
 def param(name: str) -> str:
@@ -53,6 +54,11 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         1, 80, 256, 30, None, param("SET_TRADING_STATE_MAX_INSTANCES"), [],
         {"callableTrigger": {}},
     ),
+    # A tenant admin links a user to their own Alpaca account: asks Alpaca, so the keys.
+    "link_venue_account": (
+        1, 80, 512, 30, None, param("LINK_VENUE_ACCOUNT_MAX_INSTANCES"), VENUE_SECRETS,
+        {"callableTrigger": {}},
+    ),
     "run_scheduled_strategies": (
         1, 1, 1024, 300, None, 1, VENUE_SECRETS, schedule("every 5 minutes"),
     ),
@@ -74,6 +80,7 @@ EXPECTED_PARAMS = {
     "RECONCILE_NEW_ORDER_MAX_INSTANCES": 5,
     "EXPIRELIMITORDER_MAX_INSTANCES": 10,
     "SET_TRADING_STATE_MAX_INSTANCES": 5,
+    "LINK_VENUE_ACCOUNT_MAX_INSTANCES": 5,
 }
 
 

@@ -48,6 +48,7 @@ class LogEvent(StrEnum):
     TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
     MARKOUT_SUMMARY = "exec.markout_summary"
     TRADING_STATE_CHANGED = "exec.trading_state_changed"
+    VENUE_ACCOUNT_LINKED = "exec.venue_account_linked"
     TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
     APP_CHECK_REFUSED = "exec.app_check_refused"
 

@@ -50,6 +50,24 @@ class AlpacaSettings(BaseModel):
     data_url: str | None = None
 
 
+class AlpacaApi(StrEnum):
+    """EXEC_ALPACA_API: one platform account (trading) or one account per end user (broker)."""
+
+    TRADING = "trading"
+    BROKER = "broker"
+
+
+class AlpacaBrokerSettings(BaseModel):
+    """The Broker API: the platform's broker keys, each end user's own brokerage account."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str = Field(repr=False)
+    secret_key: str = Field(repr=False)
+    live: bool = False  # the sandbox unless ALPACA_LIVE_TRADING
+    url: str | None = None  # ALPACA_BROKER_URL, for a fake in the tests
+
+
 class OandaSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -67,6 +85,9 @@ class VenueSettings(BaseModel):
     # it (smart_routing/gate/venue_selection.py); the first is the class's route. Unset: one venue.
     choices: dict[AssetClass, tuple[Venue, ...]] = Field(default_factory=dict)
     alpaca: AlpacaSettings | None = None
+    # Set in broker mode (EXEC_ALPACA_API=broker): orders and fills per end user's account;
+    # quotes and listings still come through `alpaca`.
+    alpaca_broker: AlpacaBrokerSettings | None = None
     oanda: OandaSettings | None = None
     quote_cache_ttl_s: float = 1.0
     # Instrument specs change rarely (a listing, a halt): minutes, not seconds.
@@ -96,6 +117,7 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     oanda_env = (env_text(env, "OANDA_ENVIRONMENT") or "practice").lower()
     if oanda_env not in ("practice", "live"):
         raise ConfigError(f"OANDA_ENVIRONMENT={oanda_env!r} must be practice or live")
+    broker = _alpaca_broker(env, alpaca_key is not None)
     keyed = {Venue.ALPACA: alpaca_key is not None, Venue.OANDA: oanda_token is not None}
     choices = {c: found for c in AssetClass if (found := _venues(env, c, keyed))}
     for asset_class, venues in choices.items():
@@ -119,6 +141,7 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
             trading_url=env_text(env, "ALPACA_TRADING_URL"),
             data_url=env_text(env, "ALPACA_DATA_URL"),
         ),
+        alpaca_broker=broker,
         oanda=None
         if oanda_token is None
         else OandaSettings(
@@ -130,6 +153,34 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
         quote_cache_ttl_s=env_positive(env, "EXEC_QUOTE_CACHE_TTL_S", 1.0),
         instrument_cache_ttl_s=env_positive(env, "EXEC_INSTRUMENT_CACHE_TTL_S", 300.0),
         timeout_s=env_positive(env, "EXEC_VENUE_TIMEOUT_S", 10.0),
+    )
+
+
+def _alpaca_broker(env: Mapping[str, str], data_keys: bool) -> AlpacaBrokerSettings | None:
+    """The Broker API's settings in broker mode, None in trading mode; ConfigError when broker
+    mode lacks its keys or the data keys its quotes and listings come through."""
+    mode = (env_text(env, "EXEC_ALPACA_API") or AlpacaApi.TRADING.value).lower()
+    if mode not in {m.value for m in AlpacaApi}:
+        raise ConfigError(f"EXEC_ALPACA_API={mode!r} must be trading or broker")
+    if mode == AlpacaApi.TRADING:
+        return None
+    key, secret = _pair(env, "ALPACA_BROKER_API_KEY", "ALPACA_BROKER_SECRET_KEY")
+    if key is None or secret is None:
+        raise ConfigError(
+            "EXEC_ALPACA_API=broker needs ALPACA_BROKER_API_KEY and ALPACA_BROKER_SECRET_KEY"
+        )
+    if not data_keys:
+        raise ConfigError(
+            "EXEC_ALPACA_API=broker needs ALPACA_API_KEY and ALPACA_SECRET_KEY too: quotes and "
+            "listings come through the platform's market-data keys"
+        )
+    logs.register_secret(key)
+    logs.register_secret(secret)
+    return AlpacaBrokerSettings(
+        api_key=key,
+        secret_key=secret,
+        live=env_bool(env, "ALPACA_LIVE_TRADING", False),
+        url=env_text(env, "ALPACA_BROKER_URL"),
     )
 
 

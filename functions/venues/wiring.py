@@ -4,6 +4,7 @@ market. Venue client libraries are imported only for the venues in use."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from smart_routing.adapters.builtin_instruments import BuiltinInstruments
 from smart_routing.adapters.paper_broker import PaperBroker
@@ -27,6 +28,9 @@ from venues.quote_sources import QuoteSource, SimulatedQuoteSource, VenueMarketD
 from venues.recording import RecordingBroker
 from venues.settings import Venue, VenueSettings
 
+if TYPE_CHECKING:  # alpaca-py loads only where Alpaca is configured
+    from venues.alpaca.broker_api import AlpacaBrokerApi, LinkedAccounts
+
 
 @dataclass(frozen=True)
 class Venues:
@@ -38,6 +42,8 @@ class Venues:
     fill_sources: tuple[FillSource, ...] = ()
     # The venues each order of a class is priced on, when EXEC_VENUES_<CLASS> names several.
     choices: dict[AssetClass, tuple[VenuePorts, ...]] = field(default_factory=dict)
+    # The Broker API adapter when Alpaca runs one account per end user (EXEC_ALPACA_API=broker).
+    alpaca_per_user: AlpacaBrokerApi | None = None
 
 
 @dataclass(frozen=True)
@@ -54,20 +60,25 @@ def build_venues(
     paper_accounts: PaperAccountStore | None = None,
     order_book: OrderBook | None = None,
     user_positions: UserPositions | None = None,
+    linked_accounts: LinkedAccounts | None = None,
 ) -> Venues:
     """`paper_accounts` keeps the paper venue's per-user accounts (the functions pass their
     Firestore store); without one they live in this process's memory. With an `order_book`,
     every order a real venue takes is recorded there (the paper venue records its own); with
-    `user_positions` too, each user trades a real venue on their own positions there."""
+    `user_positions` too, each user trades a real venue on their own positions there.
+    `linked_accounts` (venues.alpaca.broker_api.LinkedAccounts) says whose brokerage account
+    is whose when Alpaca runs on the Broker API."""
     market = simulated_market(config, clock)
     paper_instruments = BuiltinInstruments()
     paper = paper_broker(config, market, paper_instruments, clock, paper_accounts)
     built = {Venue.PAPER: _Connected(SimulatedQuoteSource(market), paper, paper_instruments)}
     fill_sources: list[FillSource] = []
+    per_user: list[AlpacaBrokerApi] = []
 
     def connected(venue: Venue) -> _Connected:
         if venue not in built:
-            built[venue] = _connect(venue, settings, clock)
+            built[venue] = _connect(venue, settings, clock, linked_accounts)
+            per_user.extend(_per_user(built[venue].broker))
             fill_sources.append(_fill_source(venue, settings))
             if order_book is not None:
                 found = built[venue]
@@ -95,7 +106,17 @@ def build_venues(
         paper=paper,
         fill_sources=tuple(fill_sources),
         choices=choices,
+        alpaca_per_user=per_user[0] if per_user else None,
     )
+
+
+def _per_user(broker: Broker) -> list[AlpacaBrokerApi]:
+    """The broker, when it is the Broker API's account per end user."""
+    if getattr(broker, "links", None) is None:
+        return []
+    from venues.alpaca.broker_api import AlpacaBrokerApi
+
+    return [broker] if isinstance(broker, AlpacaBrokerApi) else []
 
 
 def _ports(
@@ -119,6 +140,10 @@ def _ports(
 
 
 def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
+    if venue is Venue.ALPACA and settings.alpaca_broker is not None:
+        from venues.alpaca.activity_fills import AlpacaActivityFills
+
+        return AlpacaActivityFills(settings.alpaca_broker, settings.timeout_s)
     if venue is Venue.ALPACA and settings.alpaca is not None:
         from venues.alpaca.fills import AlpacaFills
 
@@ -130,16 +155,31 @@ def _fill_source(venue: Venue, settings: VenueSettings) -> FillSource:
     raise ValueError(f"venue {venue.value} has no settings")
 
 
-def _connect(venue: Venue, settings: VenueSettings, clock: Clock) -> _Connected:
+def _alpaca_broker(settings: VenueSettings, linked_accounts: LinkedAccounts | None) -> Broker:
+    """The Trading API's one account, or the Broker API's account per end user."""
+    if settings.alpaca_broker is None:
+        from venues.alpaca.broker import AlpacaBroker
+
+        assert settings.alpaca is not None
+        return AlpacaBroker(settings.alpaca, settings.timeout_s)
+    from venues.alpaca.broker_api import AlpacaBrokerApi
+
+    if linked_accounts is None:
+        raise ValueError("EXEC_ALPACA_API=broker needs the users' linked accounts")
+    return AlpacaBrokerApi(settings.alpaca_broker, settings.timeout_s, linked_accounts)
+
+
+def _connect(
+    venue: Venue, settings: VenueSettings, clock: Clock, linked_accounts: LinkedAccounts | None
+) -> _Connected:
     ttl_s = settings.instrument_cache_ttl_s
     if venue is Venue.ALPACA and settings.alpaca is not None:
-        from venues.alpaca.broker import AlpacaBroker
         from venues.alpaca.instruments import AlpacaInstruments
         from venues.alpaca.market_data import AlpacaQuoteSource
 
         return _Connected(
             AlpacaQuoteSource(settings.alpaca, settings.timeout_s),
-            AlpacaBroker(settings.alpaca, settings.timeout_s),
+            _alpaca_broker(settings, linked_accounts),
             CachedInstruments(AlpacaInstruments(settings.alpaca, settings.timeout_s), clock, ttl_s),
         )
     if venue is Venue.OANDA and settings.oanda is not None:

@@ -43,6 +43,14 @@ class Request:
 Route = Callable[[Request], tuple[int, Any]]
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as it is, with its own content type (an SSE stream, say)."""
+
+    payload: bytes
+    content_type: str
+
+
 @dataclass
 class FakeServer:
     routes: list[tuple[str, str, Route]] = field(default_factory=list)
@@ -129,10 +137,13 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 body=json.loads(raw) if raw else None,
             )
             status, body, headers = server._answer(request)
+            content_type = body.content_type if isinstance(body, Raw) else "application/json"
+            if isinstance(body, Raw):
+                body = body.payload
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in headers.items():
                     self.send_header(name, value)

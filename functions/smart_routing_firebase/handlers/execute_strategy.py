@@ -22,6 +22,7 @@ from smart_routing_firebase.platform.services import Services, services, settles
 from smart_routing_firebase.stores import idempotency, paths
 from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import attempt_in_one_commit, run_in_one_commit
+from smart_routing_firebase.stores.venue_accounts import unlinked_refusal
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
 
@@ -241,6 +242,9 @@ def _symbol_problem(exc: ValidationError) -> str:
 
 
 def _execute(svc: Services, run_request: StrategyRunRequest) -> dict[str, Any]:
+    refusal = unlinked_refusal(svc.venues, svc.runner, run_request)
+    if refusal is not None:  # raising releases the key: the same key works once linked
+        raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, refusal)
     try:
         result = svc.runner.run(run_request)
     except UnknownStrategyError as exc:

@@ -8,11 +8,11 @@ from typing import Any
 
 from smart_routing import logs
 from smart_routing_firebase.platform.services import services
-from smart_routing_firebase.reconciliation.drift import DriftReport
 from smart_routing_firebase.reconciliation.limit_expiry import LimitExpiry
 from smart_routing_firebase.reconciliation.markouts import handle_markouts
 from smart_routing_firebase.reconciliation.order_refresh import now_or_current, refresh_orders
 from smart_routing_firebase.reconciliation.paper_orders import PaperReconciler
+from smart_routing_firebase.reconciliation.user_drift import drift_report
 from smart_routing_firebase.reconciliation.venue_fills import VenueReconciler
 
 
@@ -40,7 +40,7 @@ def handle_reconcile(now: datetime | None = None) -> Counter[str]:
         ("paper", PaperReconciler(svc.db, paper, svc.paper_accounts, paper.instruments,
                                   svc.config.fees))
     )  # fmt: skip
-    steps += [(f"{s.venue}.drift", DriftReport(svc.db, s.venue, svc.venues.broker))
+    steps += [(f"{s.venue}.drift", drift_report(svc.db, s.venue, svc.venues))
               for s in svc.venues.fill_sources]  # fmt: skip
     for venue, reconciler in steps:
         try:

@@ -19,6 +19,7 @@ from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from smart_routing_firebase.stores.trading_state import FirestoreTradingStates
+from smart_routing_firebase.stores.venue_accounts import FirestoreLinkedAccounts
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
@@ -44,7 +45,7 @@ def services() -> Services:
     paper_accounts = FirestorePaperAccounts(db, config.paper_starting_cash)
     venues = build_venues(
         load_venue_settings(), config, clock, paper_accounts, FirestoreOrderBook(db),
-        VenuePositions(db),
+        VenuePositions(db), FirestoreLinkedAccounts(db),
     )  # fmt: skip
     engine = configured_engine(
         config,

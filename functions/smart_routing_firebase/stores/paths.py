@@ -79,6 +79,17 @@ def order(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
 
 
+def venue_account(tenant_id: str, uid: str) -> str:
+    """The user's own brokerage account at a venue (Alpaca's Broker API), as linked."""
+    return _path("tenants", tenant_id, "venue_accounts", uid, "uid")
+
+
+def venue_account_owner(venue: str, account_id: str) -> str:
+    """Whose a venue account is: one document per account, created once, so no two users
+    (of any tenants) share it."""
+    return f"venue_account_owners/{check_id(f'{venue}-{account_id}', 'venue account id')}"
+
+
 def execution_issue(tenant_id: str, issue_id: str) -> str:
     """What could not be placed for the tenant (an order, a fill), listed for its admins."""
     return _path("tenants", tenant_id, "execution_issues", issue_id, "issue_id")
@@ -87,6 +98,12 @@ def execution_issue(tenant_id: str, issue_id: str) -> str:
 def reconciliation(venue: str) -> str:
     """A venue account's reconciler state: the cursor into its fills."""
     return f"reconciliation/{check_id(venue, 'venue')}"
+
+
+def user_drift(venue: str, tenant_id: str, uid: str) -> str:
+    """One user's drift between their venue account and their account of record."""
+    key = check_id(f"{check_id(tenant_id, 'tenant_id')}-{check_id(uid, 'uid')}", "user key")
+    return f"{reconciliation(venue)}/user_drift/{key}"
 
 
 def unmatched_fills(venue: str) -> str:

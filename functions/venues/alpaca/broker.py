@@ -193,8 +193,13 @@ def _status(venue_status: str, filled_qty: Decimal) -> OrderStatus:
     return status
 
 
-def alpaca_order_request(request: OrderRequest) -> MarketOrderRequest | LimitOrderRequest:
-    """The alpaca-py request, after each asset class's rules; a breach is OrderRejected."""
+def alpaca_order_request(
+    request: OrderRequest,
+    market: type[MarketOrderRequest] = MarketOrderRequest,
+    limit: type[LimitOrderRequest] = LimitOrderRequest,
+) -> MarketOrderRequest | LimitOrderRequest:
+    """The alpaca-py request, after each asset class's rules; a breach is OrderRejected.
+    `market` and `limit`: the request classes (the Broker API's own subclasses, there)."""
     asset_class = request.asset_class
     if asset_class is AssetClass.FOREX:
         raise OrderRejected("alpaca does not trade forex: route FOREX to oanda")
@@ -216,8 +221,8 @@ def alpaca_order_request(request: OrderRequest) -> MarketOrderRequest | LimitOrd
         "client_order_id": request.client_order_id,
     }
     if request.order_type is OrderType.LIMIT:
-        return LimitOrderRequest(**common, limit_price=request.limit_price)
-    return MarketOrderRequest(**common)
+        return limit(**common, limit_price=request.limit_price)
+    return market(**common)
 
 
 def _venue_message(exc: APIError) -> str:

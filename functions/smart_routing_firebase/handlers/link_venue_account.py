@@ -1,0 +1,126 @@
+"""The link_venue_account callable: a tenant's admin links one of the tenant's users to their
+own brokerage account at Alpaca (Broker API), after checking at the venue that the account
+exists and is ACTIVE."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from firebase_admin import auth
+from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from smart_routing import logs
+from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.identifiers import InvalidIdentifier, check_id
+from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.services import services
+from smart_routing_firebase.stores.venue_accounts import LinkRefused, link_account
+
+
+class LinkVenueAccountPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uid: Annotated[str, Field(strict=True, min_length=1, max_length=128)]
+    venue: Literal["alpaca"]
+    account_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+def handle_link_venue_account(request: CallableRequest) -> dict[str, Any]:
+    admin_uid, tenant_id = _admin(request)
+    payload = _payload(request.data)
+    uid = _checked(lambda: check_id(payload.uid, "uid"))
+    account_id = _account_id(payload.account_id)
+    _same_tenant(uid, tenant_id)
+    broker = services().venues.alpaca_per_user
+    if broker is None:
+        raise HttpsError(
+            FunctionsErrorCode.FAILED_PRECONDITION,
+            "this deployment trades Alpaca on one platform account (EXEC_ALPACA_API=trading): "
+            "there are no per-user accounts to link",
+        )
+    _usable_at_venue(broker, account_id)
+    try:
+        entry = link_account(
+            firestore_client(), tenant_id, uid, payload.venue, account_id, by=admin_uid
+        )
+    except LinkRefused as exc:
+        raise HttpsError(FunctionsErrorCode.ALREADY_EXISTS, str(exc)) from exc
+    if entry["changed"]:
+        logs.log_event(logs.LogEvent.VENUE_ACCOUNT_LINKED, tenant_id=tenant_id, uid=uid,
+                       venue=payload.venue, account_id=account_id, by=admin_uid)  # fmt: skip
+    return entry
+
+
+def _usable_at_venue(broker: Any, account_id: str) -> None:
+    """The account must exist at Alpaca and be ACTIVE; else an error, and nothing is written."""
+    try:
+        account = broker.brokerage_account(account_id)
+    except VenueUnavailable as exc:
+        raise HttpsError(
+            FunctionsErrorCode.UNAVAILABLE, f"alpaca could not be asked: {exc}"
+        ) from exc
+    if account is None:
+        raise HttpsError(
+            FunctionsErrorCode.NOT_FOUND, f"account_id: alpaca has no account {account_id}"
+        )
+    status = str(getattr(account.status, "value", account.status))
+    if status != "ACTIVE":
+        raise HttpsError(
+            FunctionsErrorCode.FAILED_PRECONDITION,
+            f"account_id: alpaca account {account_id} is {status}, not ACTIVE",
+        )
+
+
+def _same_tenant(uid: str, tenant_id: str) -> None:
+    try:
+        user = auth.get_user(uid)
+    except auth.UserNotFoundError as exc:
+        raise HttpsError(FunctionsErrorCode.NOT_FOUND, f"uid: no user {uid}") from exc
+    if (user.custom_claims or {}).get("tenant_id") != tenant_id:
+        raise HttpsError(
+            FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
+        )
+
+
+def _account_id(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT,
+                         f"account_id: {text!r} is not a UUID") from exc  # fmt: skip
+
+
+def _checked(check: Any) -> str:
+    try:
+        return str(check())
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+
+
+def _admin(request: CallableRequest) -> tuple[str, str]:
+    if request.auth is None or not request.auth.uid:
+        raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to link venue accounts")
+    token = request.auth.token or {}
+    tenant_id = token.get("tenant_id")
+    if token.get("role") != "admin" or not isinstance(tenant_id, str) or not tenant_id:
+        raise HttpsError(
+            FunctionsErrorCode.PERMISSION_DENIED, "only the tenant's admin links venue accounts"
+        )
+    try:
+        return check_id(request.auth.uid, "uid"), check_id(tenant_id, "tenant_id")
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
+
+
+def _payload(data: Any) -> LinkVenueAccountPayload:
+    if not isinstance(data, dict):
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
+    try:
+        return LinkVenueAccountPayload.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "data"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
