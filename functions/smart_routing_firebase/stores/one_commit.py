@@ -74,6 +74,19 @@ class PendingCommit:
         """The snapshot of `ref` already read in this scope, if any."""
         return self._read.get(ref.path)
 
+    def read_together(
+        self, refs: list[DocumentReference], also: list[DocumentReference]
+    ) -> dict[str, Any]:
+        """`refs` as this scope read them (path -> snapshot). Those not read yet are read in
+        one round trip with `also`, what the execution will read next, which read() then
+        gives without another."""
+        missing = [ref for ref in refs if ref.path not in self._read]
+        if missing:
+            extra = [ref for ref in also if ref.path not in self._read]
+            for snapshot in self.db.get_all(missing + extra):
+                self.remember(snapshot)
+        return {ref.path: self._read[ref.path] for ref in refs}
+
     def replace_if_unchanged(self, ref: DocumentReference, data: dict[str, Any]) -> None:
         """Write `data` over `ref` only if it is as this scope read it (absent: create it)."""
         seen = self._read.get(ref.path)

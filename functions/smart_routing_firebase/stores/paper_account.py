@@ -42,10 +42,14 @@ class FirestorePaperAccounts:
         self.starting_cash = starting_cash
 
     def account(self, owner: AccountOwner) -> PaperAccount:
-        snapshot = self.db.document(paths.paper_account(owner.uid)).get()
+        """Inside a commit scope, as the scope read it (see trading_state.py), once."""
+        ref = self.db.document(paths.paper_account(owner.uid))
         commit = pending()
-        if commit is not None:
-            commit.remember(snapshot)
+        snapshot = commit.read(ref) if commit is not None else None
+        if snapshot is None:
+            snapshot = ref.get()
+            if commit is not None:
+                commit.remember(snapshot)
         return self._from_snapshot(owner, snapshot)
 
     def transact(
