@@ -14,10 +14,11 @@ burst{20,40}_filled        one new user's 20 (40) keyed 1-share buys sent at onc
 burst{20,40}_aborted       filled, were refused `aborted` (nothing placed, retry with the key),
 burst{20,40}_other         or said anything else (must be 0); and when the last answer came
 burst{20,40}_last_answer_ms
-trade_{buy,sell}_order_{reads,writes,commits}  Firestore operations of one keyed paper order
+trade_{buy,sell}_order_{reads,writes,deletes,commits}  Firestore operations of one keyed paper order
                            (its account existing), counted on the client as the callable's
                            handler runs in-process against the Firestore emulator
-trade_{buy,sell}_mirror_{reads,writes}  the same for the mirror of that trade
+trade_{buy,sell}_mirror_{reads,writes,deletes}  the same for the mirror of that trade (its
+                           writes include its deletes: the marker, a lot a sell closes)
 mirror_10th_trade_ms       the mirror of one user's 10th trade in one symbol (a sell), in-process
                            against the Firestore emulator (one transaction), timed with the
                            same documents in the emulator as the 10,001st (see bench_mirror)
@@ -179,8 +180,10 @@ def bench_trade_operations(db) -> dict[str, float]:
         figures |= {
             f"trade_{side}_order_reads": placed.reads, f"trade_{side}_order_writes": placed.writes,
             f"trade_{side}_order_commits": placed.commits,
+            f"trade_{side}_order_deletes": placed.deletes,
             f"trade_{side}_mirror_reads": mirror.reads,
             f"trade_{side}_mirror_writes": mirror.writes,
+            f"trade_{side}_mirror_deletes": mirror.deletes,
         }  # fmt: skip
     return figures
 

@@ -19,7 +19,8 @@ from typing import Any
 @dataclass
 class OperationCount:
     reads: int = 0
-    writes: int = 0
+    writes: int = 0  # deletes included
+    deletes: int = 0  # billed at the delete price
     commits: int = 0
 
 
@@ -29,15 +30,17 @@ def counting(db: Any) -> Iterator[OperationCount]:
     api = db._firestore_api
     commit, batch_get, run_query = api.commit, api.batch_get_documents, api.run_query
 
-    def add(reads: int = 0, writes: int = 0, commits: int = 0) -> None:
+    def add(reads: int = 0, writes: int = 0, deletes: int = 0, commits: int = 0) -> None:
         with lock:
             count.reads += reads
             count.writes += writes
+            count.deletes += deletes
             count.commits += commits
 
     def counted_commit(*args: Any, **kwargs: Any) -> Any:
-        request = kwargs.get("request") or args[0]
-        add(writes=len(request["writes"]), commits=1)
+        writes = (kwargs.get("request") or args[0])["writes"]
+        deletes = sum(1 for w in writes if getattr(w, "_pb", w).WhichOneof("operation") == "delete")
+        add(writes=len(writes), deletes=deletes, commits=1)
         return commit(*args, **kwargs)
 
     def counted_batch_get(*args: Any, **kwargs: Any) -> Iterator[Any]:
