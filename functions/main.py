@@ -7,6 +7,7 @@ own function.
 from firebase_functions import firestore_fn, https_fn, options, params, scheduler_fn, tasks_fn
 
 from smart_routing_firebase.platform import app, request_guard
+from smart_routing_firebase.platform.app_check import app_check_required
 from smart_routing_firebase.platform.deployment import REGION
 
 # One vCPU or more, or Cloud Functions forces concurrency to 1 (set_global_options' own default
@@ -47,6 +48,15 @@ EXPIRELIMITORDER_MAX_INSTANCES = params.IntParam(
     description="expirelimitorder instances at most, each canceling 20 limit orders at once",
 )
 
+# App Check on the callables: on when deployed; the emulators' env file turns it off (there
+# is no App Check emulator, and the SDK checks tokens against Google's keys). on_call's
+# enforce_app_check takes no param, so app_check_required reads it per request.
+EXEC_ENFORCE_APP_CHECK = params.BoolParam(
+    "EXEC_ENFORCE_APP_CHECK",
+    default=True,
+    description="refuse callable requests without a valid App Check token (401)",
+)
+
 # Venue keys: Secret Manager, bound only to the functions that trade. Unset, each venue's
 # asset classes trade on the paper broker over the simulated market.
 VENUE_SECRETS = [
@@ -72,6 +82,7 @@ app.initialize()
     max_instances=EXECUTE_STRATEGY_MAX_INSTANCES,
     secrets=VENUE_SECRETS,
 )
+@app_check_required(EXEC_ENFORCE_APP_CHECK)
 def execute_strategy(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
 
@@ -88,6 +99,7 @@ def execute_strategy(request: https_fn.CallableRequest) -> dict:
     timeout_sec=30,
     max_instances=SET_TRADING_STATE_MAX_INSTANCES,
 )
+@app_check_required(EXEC_ENFORCE_APP_CHECK)
 def set_trading_state(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.set_trading_state import handle_set_trading_state
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tools.emulators import ROOT, EmulatorError, client_environment, running_emulators
+from tools.emulators import (
+    ROOT,
+    EmulatorError,
+    client_environment,
+    remove_test_overrides,
+    running_emulators,
+)
 
 
 @contextmanager
@@ -19,7 +25,9 @@ def emulators_for_package(
 ) -> Iterator[None]:
     """The emulators on the demo data, with the client environment and any `setup` (entered
     first, e.g. the functions' overrides). If they cannot start, each test fails with the
-    reason: nothing is skipped."""
+    reason: nothing is skipped. Override files a killed run left behind (functions/.env.local,
+    .secret.local: App Check on, the venue fakes' URLs) are removed first."""
+    remove_test_overrides()
     try:
         with ExitStack() as stack:
             stack.enter_context(client_environment())

@@ -134,10 +134,28 @@ def test_the_instance_limits_are_params_with_platform_defaults(manifest):
     assert secrets == sorted(VENUE_SECRETS)
 
 
+def test_app_check_is_a_param_enforced_by_default(manifest):
+    """on_call's enforce_app_check takes no param (a bool read as main.py loads), so the
+    callables read EXEC_ENFORCE_APP_CHECK per request (platform/app_check.py): a deploy
+    enforces App Check unless the project's env file says false."""
+    declared = {p["name"]: p for p in manifest["params"]}
+    app_check = declared["EXEC_ENFORCE_APP_CHECK"]
+    assert (app_check["type"], app_check["default"]) == ("boolean", True)
+    assert app_check.get("description")
+
+
+def emulator_env_file() -> dict[str, str]:
+    lines = (ROOT / "functions" / f".env.{PROJECT_ID}").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def test_the_emulator_project_sets_every_param_so_nothing_stops_to_ask(manifest):
     """The CLI asks for a param that no dotenv file sets, the emulators included (and a
-    non-interactive deploy fails): the demo project's file sets each, at its default."""
-    lines = (ROOT / "functions" / f".env.{PROJECT_ID}").read_text().splitlines()
-    values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    non-interactive deploy fails): the demo project's file sets each, the instance limits at
+    their defaults, App Check off (the emulators have no App Check)."""
+    values = emulator_env_file()
     declared = {p["name"]: p.get("default") for p in manifest["params"] if p["type"] != "secret"}
-    assert {name: int(values[name]) for name in declared if name in values} == declared
+    assert set(declared) <= set(values)
+    assert {name: int(values[name]) for name in EXPECTED_PARAMS} == EXPECTED_PARAMS
+    assert values["EXEC_ENFORCE_APP_CHECK"] == "false"
+    assert set(declared) == {*EXPECTED_PARAMS, "EXEC_ENFORCE_APP_CHECK"}

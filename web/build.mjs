@@ -1,5 +1,6 @@
 // Bundle web/src into web/dist (ES module, minified) and copy the static files beside it.
-// The emulators' ports come from firebase.json, the functions' region from the deployment.
+// The emulators' ports come from firebase.json, the functions' region from the deployment,
+// App Check's reCAPTCHA Enterprise site key from APP_CHECK_SITE_KEY (empty: none).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -29,6 +30,8 @@ const result = await build({
       functions: emulators.functions,
     }),
     __REGION__: JSON.stringify(region),
+    // reCAPTCHA Enterprise's site key for App Check in production (docs/deploy.md).
+    __APP_CHECK_SITE_KEY__: JSON.stringify(process.env.APP_CHECK_SITE_KEY || ""),
   },
   metafile: true,
   logLevel: "warning",

@@ -50,6 +50,7 @@ class LogEvent(StrEnum):
     MARKOUT_SUMMARY = "exec.markout_summary"
     TRADING_STATE_CHANGED = "exec.trading_state_changed"
     TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
+    APP_CHECK_REFUSED = "exec.app_check_refused"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

@@ -62,6 +62,8 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            # A list of decisions must ask for the user's own (the page's query, tested from
            # the JS side): a plain list of the collection is refused.
            ("the owner", "decision", "get"),
+           # The admin page: the tenant's orders, beside its TCA, states and audit log.
+           ("the tenant's admin", "order", "get"), ("the tenant's admin", "order", "list"),
            ("the tenant's admin", "tca daily", "get"),
            ("the tenant's admin", "tca daily", "list"),
            # The kill switch: the tenant's state binds all its users, a user's state its user;

@@ -143,7 +143,9 @@ export function describeError(error) {
     case "functions/failed-precondition":
       return `Not allowed: ${message}`;
     case "functions/unauthenticated":
-      return "You are signed out: sign in again.";
+      return message.startsWith("App Check")
+        ? "This app could not be verified (App Check): reload the page and try again."
+        : "You are signed out: sign in again.";
     case "functions/not-found":
       return `Not found: ${message}`;
     case "functions/unavailable":

@@ -1,6 +1,7 @@
 // The page: sign in, then the ticket, positions and history of the signed-in user.
 import { onAuthStateChanged, signInWithEmailAndPassword, signOut } from "firebase/auth";
 import { collection, doc, getDoc, getDocs } from "firebase/firestore";
+import { isAdmin, watchAdmin } from "./admin.js";
 import { $ } from "./dom.js";
 import { connectFirebase } from "./firebase.js";
 import { describeError } from "./format.js";
@@ -30,6 +31,7 @@ async function start() {
   let stopTca = () => {};
   let stopTradingState = () => {};
   let stopTax = () => {};
+  let stopAdmin = () => {};
 
   $("sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -50,7 +52,8 @@ async function start() {
     stopTca();
     stopTradingState();
     stopTax();
-    stopTca = stopTax = stopTradingState = () => {};
+    stopAdmin();
+    stopTca = stopTax = stopTradingState = stopAdmin = () => {};
     $("trading-state").hidden = true;
     positions?.stop();
     positions = null;
@@ -75,6 +78,7 @@ async function start() {
     stopTca = watchTca(db, user.uid, tenant);
     stopTradingState = watchTradingState(db, tenant, user.uid);
     stopTax = setupTaxExport(db, user.uid);
+    if (isAdmin(claims, tenant)) stopAdmin = watchAdmin(db, functions, tenant);
   });
 }
 

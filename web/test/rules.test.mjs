@@ -41,7 +41,6 @@ const PAGE_READS = {
 };
 const ACCOUNT = `users/${OWNER}/portfolio/account`;
 const PRIVATE = {
-  order: "tenants/t/orders/o1",
   "ledger trade": "tenants/t/ledger_trades/t1",
   "execution claim": "tenants/t/executions/e1",
   strategy: "tenants/t/strategies/manual",
@@ -178,6 +177,49 @@ describe("the tenant's daily TCA", () => {
   test("nobody writes it, not even the admin", async () => {
     await assertFails(setDoc(doc(admin(), TCA_DAILY), { total: {} }));
     await assertFails(deleteDoc(doc(admin(), TCA_DAILY)));
+  });
+});
+
+// The admin page's reads: only the tenant's admin (claims tenant_id and role "admin").
+const ADMIN_READS = {
+  order: "tenants/t/orders/o1",
+  "audit log entry": "tenants/t/audit_log/a1",
+  "user trading state": "tenants/t/user_trading_states/bob",
+  "daily TCA": TCA_DAILY,
+};
+
+describe("the tenant admin's page", () => {
+  const admin = (claims = { tenant_id: "t", role: "admin" }) => env.authenticatedContext("carol", claims).firestore();
+  beforeEach(async () => {
+    await env.withSecurityRulesDisabled(async (context) => {
+      const db = context.firestore();
+      for (const path of Object.values(ADMIN_READS)) {
+        await setDoc(doc(db, path), { seeded: true, date: "2026-03-02", submitted_at: new Date(), at: new Date() });
+      }
+    });
+  });
+  test("the page's queries (recent orders, audit log, days) are allowed for the tenant's admin", async () => {
+    for (const [path, field] of [[ADMIN_READS.order, "submitted_at"], [ADMIN_READS["audit log entry"], "at"], [TCA_DAILY, "date"]]) {
+      const snapshot = await assertSucceeds(getDocs(query(collection(admin(), parent(path)), orderBy(field, "desc"), limit(20))));
+      if (snapshot.size !== 1) throw new Error(`${path}: expected 1 row, got ${snapshot.size}`);
+    }
+    await assertSucceeds(getDocs(collection(admin(), parent(ADMIN_READS["user trading state"]))));
+  });
+  for (const [name, path] of Object.entries(ADMIN_READS)) {
+    test(`no one else lists the ${name}: a user of the tenant, another tenant's admin, a non-admin role`, async () => {
+      for (const db of [owner(), other(), nobody(), admin({ tenant_id: "u", role: "admin" }), admin({ role: "admin" }),
+        admin({ tenant_id: "t", role: "trader" })]) {
+        await assertFails(getDocs(collection(db, parent(path))));
+      }
+    });
+    test(`nobody writes the ${name}, not even the admin`, async () => {
+      await assertFails(setDoc(doc(admin(), path), { seeded: false }));
+      await assertFails(deleteDoc(doc(admin(), path)));
+    });
+  }
+  test("a plain user of the tenant reads neither an order nor the audit log", async () => {
+    await assertFails(getDoc(doc(owner(), ADMIN_READS.order)));
+    await assertFails(getDoc(doc(owner(), ADMIN_READS["audit log entry"])));
   });
 });
 

@@ -1,0 +1,63 @@
+"""With App Check enforced, a callable request with no App Check token or one that does not
+verify is refused (401 unauthenticated) before the handler runs: nothing is claimed, placed,
+recorded or changed, for a signed-in user and a tenant's admin alike."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+from firebase_admin import auth
+
+from smart_routing_firebase.platform.app_check import APP_NOT_VERIFIED
+from tests.test_app_check import forged_token
+from tools.emulator_client import FUNCTIONS_URL, new_user, sign_in
+
+TOKENS = {"no token": None, "garbage": "not-a-token", "forged": forged_token()}
+
+
+def call(function: str, data: dict, id_token: str, app_check: str | None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {id_token}"}
+    if app_check is not None:
+        headers["X-Firebase-AppCheck"] = app_check
+    return requests.post(
+        f"{FUNCTIONS_URL}/{function}", json={"data": data}, headers=headers, timeout=90
+    )
+
+
+def refused(response: requests.Response) -> bool:
+    return response.status_code == 401 and response.json() == {
+        "error": {"status": "UNAUTHENTICATED", "message": APP_NOT_VERIFIED}
+    }
+
+
+def written_under(db, tenant_id: str) -> list[str]:
+    return [
+        f"{collection.id}/{document.id}"
+        for collection in db.document(f"tenants/{tenant_id}").collections()
+        for document in collection.stream()
+    ]
+
+
+@pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
+def test_execute_strategy_refuses_and_places_nothing(db, app_check):
+    tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
+    user = new_user(tenant_id)
+    order = {"strategy_id": "manual", "symbol": "AAPL", "qty": 1, "side": "buy",
+             "idempotency_key": "app-check"}  # fmt: skip
+    assert refused(call("execute_strategy", order, user.id_token, app_check))
+    assert written_under(db, tenant_id) == []
+    account = db.document(f"users/{user.uid}/portfolio/account").get()
+    assert not account.exists
+
+
+@pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
+def test_set_trading_state_refuses_and_changes_nothing(db, app_check):
+    tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
+    admin = new_user()
+    auth.set_custom_user_claims(admin.uid, {"tenant_id": tenant_id, "role": "admin"})
+    admin = sign_in(admin.email, admin.password)
+    change = {"scope": "tenant", "state": "halted", "reason": "no app check"}
+    assert refused(call("set_trading_state", change, admin.id_token, app_check))
+    assert written_under(db, tenant_id) == []
