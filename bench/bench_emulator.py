@@ -3,6 +3,22 @@
 callable_buy_p50_ms        execute_strategy: a manual buy of 1 AAPL with a fresh
                            idempotency_key, on the paper venue, round trip from this process
 callable_buy_p90_ms        the same, 90th percentile
+callable_bare_p50_ms       the bare callable round trip in the same run: execute_strategy
+                           answering invalid-argument (no symbol) before any Firestore access
+                           (the functions emulator, the ID token check, the protocol)
+callable_buy_over_bare     callable_buy_p50_ms / callable_bare_p50_ms (target: at most 4)
+callable_plain_buy_p50_ms  the same buy without an idempotency_key
+history_visible_after_return_p50_ms  from the keyed buy's return until its history record
+                           (written by the mirror trigger) can be read
+burst{20,40}_filled        one new user's 20 (40) keyed 1-share buys sent at once: how many
+burst{20,40}_aborted       filled, were refused `aborted` (nothing placed, retry with the key),
+burst{20,40}_other         or said anything else (must be 0); and when the last answer came
+burst{20,40}_last_answer_ms
+trade_{buy,sell}_order_{reads,writes,deletes,commits}  Firestore operations of one keyed paper order
+                           (its account existing), counted on the client as the callable's
+                           handler runs in-process against the Firestore emulator
+trade_{buy,sell}_mirror_{reads,writes,deletes}  the same for the mirror of that trade (its
+                           writes include its deletes: the marker, a lot a sell closes)
 mirror_10th_trade_ms       the mirror of one user's 10th trade in one symbol (a sell), in-process
                            against the Firestore emulator (one transaction), timed with the
                            same documents in the emulator as the 10,001st (see bench_mirror)
@@ -50,7 +66,7 @@ import requests
 from smart_routing.market.trading_calendar import trading_date
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.lots import LotState, apply_trade
-from tools.emulator_client import call, new_user
+from tools.emulator_client import CallResult, call, new_user
 from tools.emulators import ROOT, client_environment, running_emulators
 
 CALLS = 40
@@ -59,21 +75,120 @@ SEED_BATCH = 500
 START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
-def bench_callable() -> dict[str, float]:
+def bench_callable(db) -> dict[str, float]:
+    """The three calls interleaved, so the machine's load weighs on each alike; each buy's
+    mirror trigger has finished before the next call, so no call is timed beside another's
+    mirror (on two cores the emulators' work for one trade would land on the next call)."""
     user = new_user(f"bench-{uuid.uuid4().hex[:8]}")
     data = {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1}
     call("execute_strategy", {**data, "idempotency_key": "warm-up"}, user.id_token)
-    samples = []
+    bare, keyed, plain, visible = [], [], [], []
     for n in range(CALLS):
-        started = time.perf_counter()
-        outcome = call("execute_strategy", {**data, "idempotency_key": f"b-{n}"}, user.id_token)
-        samples.append((time.perf_counter() - started) * 1000)
+        outcome, ms = timed_call({"strategy_id": "manual"}, user.id_token)
+        assert outcome.code == "INVALID_ARGUMENT", outcome
+        bare.append(ms)
+        outcome, ms = timed_call({**data, "idempotency_key": f"b-{n}"}, user.id_token)
         assert outcome.result and outcome.result["status"] == "filled", outcome
-    samples.sort()
+        keyed.append(ms)
+        visible.append(ms_until_visible(db, user.uid, outcome.result["trade_id"]))
+        outcome, ms = timed_call(data, user.id_token)
+        assert outcome.result and outcome.result["status"] == "filled", outcome
+        plain.append(ms)
+        ms_until_visible(db, user.uid, outcome.result["trade_id"])  # its mirror done, too
+    keyed.sort()
     return {
-        "callable_buy_p50_ms": statistics.median(samples),
-        "callable_buy_p90_ms": samples[int(len(samples) * 0.9) - 1],
+        "callable_bare_p50_ms": statistics.median(bare),
+        "callable_buy_p50_ms": statistics.median(keyed),
+        "callable_buy_p90_ms": keyed[int(len(keyed) * 0.9) - 1],
+        "callable_buy_over_bare": statistics.median(keyed) / statistics.median(bare),
+        "callable_plain_buy_p50_ms": statistics.median(plain),
+        "history_visible_after_return_p50_ms": statistics.median(visible),
     }
+
+
+def timed_call(data: dict, id_token: str) -> tuple[CallResult, float]:
+    started = time.perf_counter()
+    outcome = call("execute_strategy", data, id_token)
+    return outcome, (time.perf_counter() - started) * 1000
+
+
+def ms_until_visible(db, uid: str, trade_id: str) -> float:
+    """From the callable's return until the mirror's history record can be read."""
+    from smart_routing_firebase.stores import paths
+
+    started = time.perf_counter()
+    record = db.document(paths.history_trade(uid, trade_id))
+    while not record.get().exists:
+        assert time.perf_counter() - started < 60, f"{trade_id} not mirrored within 60 s"
+    return (time.perf_counter() - started) * 1000
+
+
+def bench_burst(db) -> dict[str, float]:
+    """One user's keyed 1-share buys sent all at once (20, and the 40 of issue 21): how many
+    filled, how many were refused `aborted` (nothing placed), how many said anything else
+    (must be 0), and when the last answer came."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    figures: dict[str, float] = {}
+    for size in (20, 40):
+        user = new_user(f"burst-{uuid.uuid4().hex[:8]}")
+        data = {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1}
+        keyed = [{**data, "idempotency_key": f"k{n}"} for n in range(size)]
+        token = user.id_token
+        started = time.perf_counter()
+        with ThreadPoolExecutor(size) as pool:
+            outcomes = list(pool.map(call, ["execute_strategy"] * size, keyed, [token] * size))
+        figures[f"burst{size}_last_answer_ms"] = (time.perf_counter() - started) * 1000
+        filled = sum(1 for o in outcomes if o.result and o.result["status"] == "filled")
+        aborted = sum(1 for o in outcomes if o.code == "ABORTED")
+        figures[f"burst{size}_filled"] = filled
+        figures[f"burst{size}_aborted"] = aborted
+        figures[f"burst{size}_other"] = size - filled - aborted
+    return figures
+
+
+def bench_trade_operations(db) -> dict[str, float]:
+    """Firestore reads and writes of one keyed paper buy and of one sell, each with its
+    mirror, counted on the client (tools/firestore_ops.py) as the handlers run in this process
+    against the Firestore emulator: the callable's handler, then the mirror's transaction. The
+    user has traded before (the account exists), as most orders find it."""
+    from firebase_functions.https_fn import AuthData, CallableRequest
+
+    from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
+    from smart_routing_firebase.handlers.mirror_ledger_trade import mirror_trade
+    from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+    from tools.firestore_ops import counting
+
+    tenant, uid = f"ops-{uuid.uuid4().hex[:8]}", f"ops-user-{uuid.uuid4().hex[:8]}"
+    auth = AuthData(uid=uid, token={"tenant_id": tenant})
+    ledger = FirestoreLedgerStore(db)
+
+    def order(side: str, key: str) -> dict:
+        data = {"strategy_id": "manual", "symbol": "AAPL", "side": side, "qty": 1,
+                "idempotency_key": key}  # fmt: skip
+        return handle_execute_strategy(CallableRequest(data=data, raw_request=None, auth=auth))
+
+    def mirrored(answer: dict) -> None:
+        trade = ledger.get(tenant, answer["trade_id"])
+        assert trade is not None and mirror_trade(db, trade) is not None
+
+    mirrored(order("buy", "first"))  # opens the account and the lots
+    figures: dict[str, float] = {}
+    for side in ("buy", "sell"):
+        with counting(db) as placed:
+            answer = order(side, f"counted-{side}")
+        assert answer["status"] == "filled", answer
+        with counting(db) as mirror:
+            mirrored(answer)
+        figures |= {
+            f"trade_{side}_order_reads": placed.reads, f"trade_{side}_order_writes": placed.writes,
+            f"trade_{side}_order_commits": placed.commits,
+            f"trade_{side}_order_deletes": placed.deletes,
+            f"trade_{side}_mirror_reads": mirror.reads,
+            f"trade_{side}_mirror_writes": mirror.writes,
+            f"trade_{side}_mirror_deletes": mirror.deletes,
+        }  # fmt: skip
+    return figures
 
 
 def trade(uid: str, n: int, side: str | None = None) -> LedgerTrade:
@@ -342,8 +457,8 @@ def bench_sweep(db) -> dict[str, float]:
 
 
 def main(only: set[str]) -> None:
-    """Every benchmark, or those named on the command line (callable, one_instance, mirror,
-    reconciler, tca_rollup, sweep)."""
+    """Every benchmark, or those named on the command line (callable, burst, one_instance,
+    mirror, reconciler, tca_rollup, sweep, operations)."""
 
     def wanted(name: str) -> bool:
         return not only or name in only
@@ -357,7 +472,9 @@ def main(only: set[str]) -> None:
 
         db = firestore_client()  # also initializes the Admin SDK that signs users up
         if wanted("callable"):
-            figures |= bench_callable()
+            figures |= bench_callable(db)
+        if wanted("burst"):
+            figures |= bench_burst(db)
         if wanted("one_instance"):
             figures |= bench_one_instance()
         if wanted("mirror"):
@@ -370,6 +487,8 @@ def main(only: set[str]) -> None:
     ):
         if wanted("sweep"):  # first: the reconciler's trades would leave markers too
             figures |= bench_sweep(firestore_client())
+        if wanted("operations"):  # no functions emulator: no trigger mirrors first
+            figures |= bench_trade_operations(firestore_client())
         if wanted("reconciler"):
             figures |= bench_reconciler(firestore_client())
         if wanted("tca_rollup"):

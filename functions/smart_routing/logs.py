@@ -26,6 +26,7 @@ class LogEvent(StrEnum):
     ACCOUNT_UNAVAILABLE = "exec.account_unavailable"
     CONFIG_ERROR = "exec.config_error"
     COMMIT_RETRIED = "exec.commit_retried"
+    COMMIT_CONTENDED = "exec.commit_contended"
     RECONCILE_SUMMARY = "exec.reconcile_summary"
     RECONCILE_UNMATCHED_FILL = "exec.reconcile_unmatched_fill"
     RECONCILE_EXCESS_FILL = "exec.reconcile_excess_fill"

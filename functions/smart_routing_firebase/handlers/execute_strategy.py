@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
@@ -21,10 +22,15 @@ from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
 from smart_routing_firebase.stores.decision_record import record_decision
-from smart_routing_firebase.stores.one_commit import attempt_in_one_commit, run_in_one_commit
+from smart_routing_firebase.stores.one_commit import (
+    CommitContended,
+    commit_with_backoff,
+    run_in_one_commit,
+)
 from smart_routing_firebase.stores.venue_accounts import unlinked_refusal
 
 StrictText = Annotated[str, Field(strict=True, min_length=1)]
+T = TypeVar("T")
 
 
 class ExecuteStrategyPayload(BaseModel):
@@ -81,8 +87,10 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     if _settles_in_firestore(svc, order.run):
         # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
         # caller with the key finds its commit refused and takes the claimed path below.
-        response = attempt_in_one_commit(
-            svc.db, lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)
+        response = _serialized(
+            lambda: commit_with_backoff(
+                svc.db, lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)
+            )
         )
         if response is not None:
             return response
@@ -136,8 +144,20 @@ def _execute_committed(
     run, so a refused commit must not run it again: there each store writes at once."""
     work = lambda: _execute_and_finish(svc, run_request, claim, create_claim=False)  # noqa: E731
     if _settles_in_firestore(svc, run_request):
-        return run_in_one_commit(svc.db, work)
+        return _serialized(lambda: run_in_one_commit(svc.db, work))
     return work()
+
+
+def _serialized(commit: Callable[[], T]) -> T:
+    """One user's orders that arrive together commit one after another on their account
+    (one_commit.py); one that found no turn within the budget is `aborted`: nothing was placed
+    and its key is free."""
+    try:
+        return commit()
+    except CommitContended as exc:
+        raise HttpsError(
+            FunctionsErrorCode.ABORTED, f"{exc}; retry (with the same idempotency_key)"
+        ) from exc
 
 
 def _execute_and_finish(

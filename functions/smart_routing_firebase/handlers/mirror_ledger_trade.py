@@ -46,10 +46,13 @@ from smart_routing.portfolio.lots import (
 )
 from smart_routing.portfolio.mirror_checks import log_mirror_rejected, mirror_problem
 from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.backoff import retry_contended
 from smart_routing_firebase.stores.documents import to_document
 from smart_routing_firebase.stores.unmirrored import marker_ref
 
 SORT_KEY = "sort_key"
+# Half the trigger's 60 s timeout; what still fails keeps its marker for the sweep.
+CONTENTION_BUDGET_S = 30.0
 _HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
 # The window is stored as one JSON string: as 200 nested maps, encoding it was most of a
 # trade's cost, and only the mirror reads it.
@@ -91,7 +94,8 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
         return update
 
     try:
-        update = apply(db.transaction())
+        # The trades of one (user, symbol) all write its lots head: a burst takes turns.
+        update = retry_contended(lambda: apply(db.transaction()), CONTENTION_BUDGET_S)
     except TooLate as exc:  # retrying will not fix it: logged, never raised
         log_mirror_rejected(str(exc), tenant_id=trade.tenant_id, trade_id=trade.trade_id)
         marker.delete()

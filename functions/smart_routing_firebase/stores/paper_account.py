@@ -22,11 +22,12 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.domain.assets import AssetClass, parse_symbol
-from smart_routing.domain.errors import OrderRejected
+from smart_routing.domain.errors import OrderRejected, VenueUnavailable
 from smart_routing.domain.money import ZERO, Money
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner, Order, Position
 from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.backoff import is_contention
 from smart_routing_firebase.stores.documents import ORDER_TIMES, data_of, to_document
 from smart_routing_firebase.stores.one_commit import PendingCommit, pending
 from smart_routing_firebase.stores.venue_positions import position_document
@@ -41,10 +42,14 @@ class FirestorePaperAccounts:
         self.starting_cash = starting_cash
 
     def account(self, owner: AccountOwner) -> PaperAccount:
-        snapshot = self.db.document(paths.paper_account(owner.uid)).get()
+        """Inside a commit scope, as the scope read it (see trading_state.py), once."""
+        ref = self.db.document(paths.paper_account(owner.uid))
         commit = pending()
-        if commit is not None:
-            commit.remember(snapshot)
+        snapshot = commit.read(ref) if commit is not None else None
+        if snapshot is None:
+            snapshot = ref.get()
+            if commit is not None:
+                commit.remember(snapshot)
         return self._from_snapshot(owner, snapshot)
 
     def transact(
@@ -72,7 +77,16 @@ class FirestorePaperAccounts:
             transaction.create(order_ref, _order_document(owner, order))
             return order
 
-        return run(self.db.transaction())
+        try:
+            return run(self.db.transaction())
+        except Exception as exc:
+            if not is_contention(exc):
+                raise
+            # Every attempt was aborted, so nothing was written: the order was not placed
+            # (never "unknown", which would send the caller to look for it).
+            raise VenueUnavailable(
+                f"paper: the account is busy with other orders ({exc}); nothing was placed"
+            ) from exc
 
     def _stage(
         self, commit: PendingCommit, owner: AccountOwner, order_ref: Any, account_ref: Any,

@@ -19,6 +19,7 @@ from smart_routing.domain.trading_state import (
     stricter,
 )
 from smart_routing_firebase.stores import paths
+from smart_routing_firebase.stores.one_commit import pending
 
 
 class FirestoreTradingStates:
@@ -31,7 +32,14 @@ class FirestoreTradingStates:
     def status_of(self, owner: AccountOwner) -> TradingStatus:
         tenant_ref = self.db.document(paths.tenant_trading_state(owner.tenant_id))
         user_ref = self.db.document(paths.user_trading_state(owner.tenant_id, owner.uid))
-        found = {s.reference.path: s for s in self.db.get_all([tenant_ref, user_ref])}
+        commit = pending()
+        if commit is None:
+            found = {s.reference.path: s for s in self.db.get_all([tenant_ref, user_ref])}
+        else:
+            # Inside a paper execution's commit: read once per attempt, with the account the
+            # gate reads next, in one round trip (the account is then guarded as read here).
+            account_ref = self.db.document(paths.paper_account(owner.uid))
+            found = commit.read_together([tenant_ref, user_ref], also=[account_ref])
         tenant = _status(found.get(tenant_ref.path), TradingScope.TENANT)
         user = _status(found.get(user_ref.path), TradingScope.USER)
         return stricter(tenant, user)

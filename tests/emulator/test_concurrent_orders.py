@@ -1,0 +1,132 @@
+"""One user's orders that arrive together: each gets an answer that says what happened.
+
+Every paper order of a user writes that user's account document in its one commit, so a burst
+collides there. A commit refused because the account moved runs the execution again after a
+jittered backoff (stores/one_commit.py), so the burst serializes; one that finds no turn within
+the budget is answered `aborted` with nothing placed and its key free. Never `unknown`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+
+from smart_routing.domain.orders import AccountOwner, client_order_id_for
+from smart_routing_firebase.stores.one_commit import (
+    CommitContended,
+    commit_with_backoff,
+    pending,
+)
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
+from tests.emulator.conftest import wait_for
+from tools.emulator_client import call
+
+BURST = 20
+STARTING_CASH = Decimal(100_000)
+
+
+def keyed_buy(n: int) -> dict:
+    return {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1,
+            "idempotency_key": f"burst-{n}"}  # fmt: skip
+
+
+def ids(db, collection: str) -> set[str]:
+    return {doc.id for doc in db.collection(collection).list_documents()}
+
+
+def test_twenty_keyed_buys_of_one_user_at_once_each_fill_or_are_refused_with_nothing_placed(
+    db, make_user, tenant_id
+):
+    user = make_user(tenant_id)  # a new user: the burst also races to open the account
+    with ThreadPoolExecutor(BURST) as pool:
+        outcomes = list(pool.map(lambda n: call("execute_strategy", keyed_buy(n), user.id_token),
+                                 range(BURST)))  # fmt: skip
+
+    filled: dict[int, dict] = {}
+    refused: list[int] = []
+    for n, outcome in enumerate(outcomes):
+        if outcome.result is not None:
+            assert outcome.result["status"] == "filled", outcome.result
+            filled[n] = outcome.result
+        else:  # the only other answer allowed: retryable, and it says nothing was placed
+            assert outcome.code == "ABORTED", outcome
+            assert "nothing was placed" in outcome.error["message"], outcome
+            refused.append(n)
+    assert filled, outcomes
+
+    trade_ids = {answer["trade_id"] for answer in filled.values()}
+    assert len(trade_ids) == len(filled)
+    # The ledger, the orders and the claims hold exactly the filled ones.
+    assert ids(db, f"tenants/{tenant_id}/ledger_trades") == trade_ids
+    assert ids(db, f"tenants/{tenant_id}/orders") == trade_ids
+    assert ids(db, f"tenants/{tenant_id}/executions") == trade_ids
+    for n in refused:  # refused: its key is free, nothing recorded under its id
+        assert client_order_id_for(tenant_id, user.uid, f"burst-{n}") not in trade_ids
+
+    # The account took every fill, once: cash moved by exactly the filled notionals and fees.
+    owner = AccountOwner(tenant_id=tenant_id, uid=user.uid)
+    account = FirestorePaperAccounts(db, STARTING_CASH).account(owner)
+    assert account.positions["AAPL"].qty == len(filled)
+    ledger = [doc.to_dict() for doc in db.collection(f"tenants/{tenant_id}/ledger_trades").stream()]
+    spent = sum(Decimal(str(t["notional"])) + Decimal(str(t["fees"])) for t in ledger)
+    assert account.cash.amount == STARTING_CASH - spent
+
+    # The mirror misses none: the history holds exactly the filled trades.
+    history = f"users/{user.uid}/portfolio/history/trades"
+    wait_for(lambda: ids(db, history) == trade_ids, timeout_s=60)
+
+    # A refused order retried with its key fills; a filled one resent is answered the same.
+    for n in refused:
+        again = call("execute_strategy", keyed_buy(n), user.id_token)
+        assert again.result and again.result["status"] == "filled", again
+    first = next(iter(filled))
+    resent = call("execute_strategy", keyed_buy(first), user.id_token).result
+    assert resent == filled[first]
+    assert len(ids(db, f"tenants/{tenant_id}/ledger_trades")) == BURST
+
+
+def test_a_commit_that_never_gets_its_turn_is_contended_and_writes_nothing(db, tenant_id):
+    account = db.document(f"users/{tenant_id}-user/portfolio/account")
+    order = db.document(f"tenants/{tenant_id}/orders/contended")
+    account.set({"orders": 0})
+    moved = []
+
+    def work() -> None:
+        commit = pending()
+        assert commit is not None
+        commit.remember(account.get())
+        # Another order of the same user commits between this one's read and its commit,
+        # every time.
+        moved.append(1)
+        account.set({"orders": len(moved)})
+        commit.replace_if_unchanged(account, {"orders": -1})
+        commit.create(order, {"status": "filled"})
+
+    with pytest.raises(CommitContended, match="nothing was placed"):
+        commit_with_backoff(db, work, budget_s=0.5)
+    assert len(moved) > 1  # it did retry
+    assert not order.get().exists
+    assert account.get().to_dict() == {"orders": len(moved)}
+
+
+def test_a_commit_refused_because_its_order_exists_is_not_retried(db, tenant_id):
+    account = db.document(f"users/{tenant_id}-user/portfolio/account")
+    order = db.document(f"tenants/{tenant_id}/orders/exists")
+    account.set({"orders": 1})
+    order.set({"status": "filled"})
+    runs = []
+
+    def work() -> None:
+        commit = pending()
+        assert commit is not None
+        commit.remember(account.get())
+        runs.append(1)
+        commit.replace_if_unchanged(account, {"orders": 2})
+        commit.create(order, {"status": "again"})
+
+    assert commit_with_backoff(db, work) is None  # the caller reads what exists instead
+    assert runs == [1]
+    assert account.get().to_dict() == {"orders": 1}
+    assert order.get().to_dict() == {"status": "filled"}
