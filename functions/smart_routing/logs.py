@@ -49,6 +49,11 @@ class LogEvent(StrEnum):
     MARKOUT_SUMMARY = "exec.markout_summary"
     TRADING_STATE_CHANGED = "exec.trading_state_changed"
     TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
+    ORDER_RATE_LIMITED = "exec.order_rate_limited"
+    ORDER_LIMIT_REFUSED = "exec.order_limit_refused"
+    ORDER_LIMITS_UNREADABLE = "exec.order_limits_unreadable"
+    VENUE_FAILURE_RECORDED = "exec.venue_failure_recorded"
+    VENUE_BREAKER_TRIPPED = "exec.venue_breaker_tripped"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

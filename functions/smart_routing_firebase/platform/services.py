@@ -10,6 +10,7 @@ from google.cloud.firestore import Client
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.config.engine_config import EngineConfig, load_config
+from smart_routing.config.order_guards import OrderGuardSettings, load_order_guards
 from smart_routing.domain.assets import AssetClass
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
@@ -31,6 +32,7 @@ class Services:
     runner: StrategyRunner
     venues: Venues
     paper_accounts: FirestorePaperAccounts
+    guards: OrderGuardSettings
 
 
 @once
@@ -39,6 +41,7 @@ def services() -> Services:
     others wait for it). Raises ConfigError on a malformed EXEC_* setting: the instance cannot
     serve."""
     config = load_config()
+    guards = load_order_guards()
     clock = SystemClock()
     db = firestore_client()
     paper_accounts = FirestorePaperAccounts(db, config.paper_starting_cash)
@@ -56,7 +59,7 @@ def services() -> Services:
         venues.choices,
         FirestoreTradingStates(db),
     )
-    return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
+    return Services(config, db, StrategyRunner(engine), venues, paper_accounts, guards)
 
 
 def settles_in_firestore(runner: StrategyRunner, asset_class: AssetClass) -> bool:
