@@ -5,6 +5,8 @@ gate_inputs.py, the order is sent by submission.py, and the outcome is a result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
+from decimal import Decimal
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
@@ -56,6 +58,7 @@ from smart_routing.ports import (
     InstrumentSource,
     LedgerStore,
     MarketDataProvider,
+    OrderCaps,
     TradingStates,
     VenuePorts,
 )
@@ -82,6 +85,7 @@ class ExecutionEngine:
         limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
         venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
         trading_states: TradingStates | None = None,
+        order_caps: OrderCaps | None = None,
     ) -> None:
         """`venues`: per asset class, the venues to price each order on when more than one
         lists it (venue_selection.py); a class with one venue or none uses the ports above."""
@@ -100,6 +104,7 @@ class ExecutionEngine:
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
         self.trading_states = trading_states  # None: everyone trades (the embedded default)
+        self.order_caps = order_caps  # None: no tenant caps (the embedded default)
         self._choices = {
             asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
             for asset_class, ports in (venues or {}).items()
@@ -140,7 +145,11 @@ class ExecutionEngine:
             return result(ExecutionStatus.ERROR, f"instrument data unavailable: {exc}")
         if routing.action is not GateAction.EXECUTE:
             return result(GATE_STATUS[routing.action], routing.reason, routing=routing)
-        if self.dry_run if dry_run is None else dry_run:
+        dry = self.dry_run if dry_run is None else dry_run
+        over_cap = self._over_cap(intent, routing, client_order_id, reserve=not dry)
+        if over_cap is not None:
+            return result(ExecutionStatus.REJECTED, over_cap, routing=routing)
+        if dry:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
         venue = self._chosen_venue(routing)
 
@@ -187,6 +196,35 @@ class ExecutionEngine:
             )
             return result(status, message, routing=routing, order=order)
         return result(status, message, routing=routing, order=order, trade=trade)
+
+    def _over_cap(
+        self,
+        intent: OrderIntent,
+        routing: SmartRoutingDecision,
+        client_order_id: str,
+        *,
+        reserve: bool,
+    ) -> str | None:
+        """The tenant's caps on the order's notional in the account currency: why it may not
+        go out, or None. Caps that cannot be read send nothing (they never fail open)."""
+        notional = account_notional(routing)
+        if self.order_caps is None or notional is None:
+            return None
+        currency = routing.account_currency or routing.currency
+        owner = self.owner_of(intent.tenant_id, intent.uid)
+        day = self.clock.now().astimezone(UTC).date()
+        try:
+            problem = self.order_caps.admit(
+                owner, notional, currency, client_order_id, day, reserve
+            )
+        except Exception as exc:
+            problem = f"the tenant's order limits could not be read ({exc}); nothing sent"
+        if problem is not None:
+            logs.log_event(
+                logs.LogEvent.ORDER_LIMIT_REFUSED, severity="WARNING", tenant_id=owner.tenant_id,
+                uid=owner.uid, client_order_id=client_order_id, reason=problem,
+            )  # fmt: skip
+        return problem
 
     def decide(
         self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
@@ -330,3 +368,13 @@ class ExecutionEngine:
             arrival=order.arrival,
         )
         return self.ledger.append(trade)
+
+
+def account_notional(routing: SmartRoutingDecision) -> Decimal | None:
+    """The order's notional in the account currency: as the gate converted it, else its own
+    when it is in that currency (a sale that needed no buying power); None when unknown."""
+    if routing.notional_in_account_currency is not None:
+        return routing.notional_in_account_currency
+    if routing.account_currency in (None, routing.currency):
+        return routing.notional
+    return None

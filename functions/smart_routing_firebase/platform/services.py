@@ -17,6 +17,7 @@ from smart_routing.runtime import configured_engine
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.once import once
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+from smart_routing_firebase.stores.order_limits import FirestoreOrderCaps
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from smart_routing_firebase.stores.trading_state import FirestoreTradingStates
@@ -58,6 +59,7 @@ def services() -> Services:
         clock,
         venues.choices,
         FirestoreTradingStates(db),
+        FirestoreOrderCaps(db),
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts, guards)
 
