@@ -12,6 +12,7 @@ from smart_routing.config.order_guards import OrderKind, load_order_guards
 from smart_routing.domain.errors import ConfigError
 from smart_routing.domain.order_limits import TenantLimits, UnreadableLimits
 from smart_routing.domain.token_bucket import Bucket, BucketLimit, take
+from smart_routing.domain.venue_breaker import count_failure
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 USER = BucketLimit(rate_per_s=5, burst=10)
@@ -115,3 +116,16 @@ def test_the_caps_refuse_with_the_figures():
 def test_an_unreadable_document_is_an_error(data):
     with pytest.raises(UnreadableLimits, match="order limits are unreadable"):
         TenantLimits.parse(data)
+
+
+def test_the_breaker_trips_at_n_failures_within_m_minutes():
+    window = timedelta(minutes=5)
+    failures: list[datetime] = []
+    for n in range(4):
+        count = count_failure(failures, T0 + timedelta(minutes=n), window, threshold=5)
+        assert not count.trips
+        failures = count.recent
+    # The first failure has left the window by minute 5: four remain, then a fifth trips.
+    count = count_failure(failures, T0 + timedelta(minutes=5), window, threshold=5)
+    assert not count.trips and len(count.recent) == 4
+    assert count_failure(count.recent, T0 + timedelta(minutes=5, seconds=1), window, 5).trips

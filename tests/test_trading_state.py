@@ -129,3 +129,33 @@ def test_without_a_states_port_everyone_trades(clock):
         router=SmartRouter(), clock=clock,
     )  # fmt: skip
     assert engine.execute_intent(order("buy", 1, "plain")).status is ExecutionStatus.FILLED
+
+
+def test_a_venue_state_binds_orders_on_that_venue_alone():
+    tenant = TradingStatus(REDUCING, TradingScope.TENANT, "review")
+    alpaca = TradingStatus(HALTED, TradingScope.VENUE, "breaker", "alpaca")
+    status = TradingStatus(venues=(alpaca,))
+    assert status.on_venue("alpaca") == alpaca
+    assert status.on_venue("oanda") == ACTIVE
+    assert alpaca.describe() == "trading is halted on venue alpaca for this tenant (breaker)"
+    # The tenant's own state wins a tie, and a stricter one wins outright.
+    soft = TradingStatus(REDUCING, TradingScope.VENUE, "breaker", "alpaca")
+    assert (
+        TradingStatus(REDUCING, TradingScope.TENANT, "review", venues=(soft,)).on_venue("alpaca")
+        == tenant
+    )
+
+
+def test_a_reducing_venue_sends_only_what_shrinks_a_position(venue):
+    engine, broker, states = venue
+    assert engine.execute_intent(order("buy", 2, "b1")).status is ExecutionStatus.FILLED
+    states.set_venue(OWNER.tenant_id, broker.name, REDUCING, "circuit breaker: 5 failures")
+    refused = engine.execute_intent(order("buy", 1, "b2"))
+    assert refused.status is ExecutionStatus.REJECTED
+    assert refused.message.startswith(
+        "trading is reducing on venue paper for this tenant (circuit breaker: 5 failures): "
+        "only orders that shrink an existing position"
+    )
+    assert engine.execute_intent(order("sell", 1, "s1")).status is ExecutionStatus.FILLED
+    states.set_venue("another-tenant", broker.name, HALTED)
+    assert engine.execute_intent(order("sell", 1, "s2")).status is ExecutionStatus.FILLED

@@ -55,6 +55,15 @@ class OrderCaps(Protocol):
         ...
 
 
+class VenueBreaker(Protocol):
+    """The venue circuit breaker: counts a tenant's failures on a venue (timeouts, 5xx,
+    unknown outcomes) and, at N in M minutes, sets the tenant `reducing` on that venue."""
+
+    def record_failure(self, tenant_id: str, venue: str, failure: str) -> bool:
+        """Count one failure; True when it tripped the breaker."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

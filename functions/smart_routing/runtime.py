@@ -26,6 +26,7 @@ from smart_routing.ports import (
     OrderCaps,
     PaperAccountStore,
     TradingStates,
+    VenueBreaker,
     VenuePorts,
 )
 
@@ -89,6 +90,7 @@ def configured_engine(
     venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
     trading_states: TradingStates | None = None,
     order_caps: OrderCaps | None = None,
+    venue_breaker: VenueBreaker | None = None,
 ) -> ExecutionEngine:
     """An engine with the configured gate, switches and default identity, on these ports;
     `venues`: the classes priced on several venues (venue_selection.py); `trading_states`:
@@ -108,4 +110,5 @@ def configured_engine(
         venues=venues,
         trading_states=trading_states,
         order_caps=order_caps,
+        venue_breaker=venue_breaker,
     )

@@ -60,6 +60,7 @@ from smart_routing.ports import (
     MarketDataProvider,
     OrderCaps,
     TradingStates,
+    VenueBreaker,
     VenuePorts,
 )
 
@@ -86,6 +87,7 @@ class ExecutionEngine:
         venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
         trading_states: TradingStates | None = None,
         order_caps: OrderCaps | None = None,
+        venue_breaker: VenueBreaker | None = None,
     ) -> None:
         """`venues`: per asset class, the venues to price each order on when more than one
         lists it (venue_selection.py); a class with one venue or none uses the ports above."""
@@ -105,6 +107,7 @@ class ExecutionEngine:
         self.limit_ttl_s = limit_ttl_s
         self.trading_states = trading_states  # None: everyone trades (the embedded default)
         self.order_caps = order_caps  # None: no tenant caps (the embedded default)
+        self.venue_breaker = venue_breaker  # None: venue failures trip nothing
         self._choices = {
             asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
             for asset_class, ports in (venues or {}).items()
@@ -161,8 +164,10 @@ class ExecutionEngine:
         except OrderRejected as exc:
             return result(ExecutionStatus.REJECTED, exc.reason, routing=routing)
         except VenueUnavailable as exc:
+            self._venue_failed(intent, venue, f"unavailable: {exc}")
             return result(ExecutionStatus.ERROR, f"venue unavailable: {exc}", routing=routing)
         except OrderOutcomeUnknown as exc:
+            self._venue_failed(intent, venue, f"outcome unknown: {exc}")
             message = (
                 f"order outcome unknown ({exc}); check the venue for client_order_id "
                 f"{client_order_id}, or retry with the same idempotency_key"
@@ -196,6 +201,22 @@ class ExecutionEngine:
             )
             return result(status, message, routing=routing, order=order)
         return result(status, message, routing=routing, order=order, trade=trade)
+
+    def _venue_failed(self, intent: OrderIntent, venue: ExecutionEngine, failure: str) -> None:
+        """Count the failure towards the venue's circuit breaker for the tenant. The order's
+        result stands whatever happens here: a breaker that cannot record is logged."""
+        if self.venue_breaker is None:
+            return
+        assert intent.asset_class is not None
+        owner = self.owner_of(intent.tenant_id, intent.uid)
+        name = venue.broker.venue_for(intent.asset_class)
+        try:
+            self.venue_breaker.record_failure(owner.tenant_id, name, failure)
+        except Exception as exc:
+            logs.log_event(
+                logs.LogEvent.VENUE_FAILURE_RECORDED, severity="ERROR", tenant_id=owner.tenant_id,
+                venue=name, failure=failure, error=f"not recorded: {exc}",
+            )  # fmt: skip
 
     def _over_cap(
         self,
@@ -255,6 +276,7 @@ class ExecutionEngine:
     ) -> SmartRoutingDecision:
         """The gate on this engine's venue, not logged."""
         assert intent.asset_class is not None
+        trading = trading.on_venue(self.broker.venue_for(intent.asset_class))
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
         owner = self.owner_of(intent.tenant_id, intent.uid)
@@ -331,7 +353,9 @@ class ExecutionEngine:
         if self._choices and intent.asset_class in self._choices:
             return None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
-        trading = trading_status(self.trading_states, self.owner_of(intent.tenant_id, intent.uid))
+        trading = trading_status(
+            self.trading_states, self.owner_of(intent.tenant_id, intent.uid)
+        ).on_venue(self.broker.venue_for(intent.asset_class))
         decision = self.router.precheck(intent, spec, self.clock.now(), trading)
         if decision is not None:
             log_decision(decision)

@@ -21,6 +21,7 @@ from smart_routing_firebase.stores.order_limits import FirestoreOrderCaps
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from smart_routing_firebase.stores.trading_state import FirestoreTradingStates
+from smart_routing_firebase.stores.venue_breaker import FirestoreVenueBreaker
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
@@ -60,6 +61,7 @@ def services() -> Services:
         venues.choices,
         FirestoreTradingStates(db),
         FirestoreOrderCaps(db),
+        FirestoreVenueBreaker(db, guards.breaker_failures, guards.breaker_window_s),
     )
     return Services(config, db, StrategyRunner(engine), venues, paper_accounts, guards)
 

@@ -39,6 +39,17 @@ def tenant_trading_state(tenant_id: str) -> str:
     return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/trading_state"
 
 
+def venue_trading_states(tenant_id: str) -> str:
+    """The tenant's state on each venue, `venues` {name: {state, reason, by, at}}: what the
+    venue circuit breaker sets and an admin restores."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/venue_states"
+
+
+def venue_health(tenant_id: str, venue: str) -> str:
+    """The tenant's recent failures on a venue, which the circuit breaker counts."""
+    return _path("tenants", tenant_id, "venue_health", venue, "venue")
+
+
 def user_trading_state(tenant_id: str, uid: str) -> str:
     return _path("tenants", tenant_id, "user_trading_states", uid, "uid")
 
