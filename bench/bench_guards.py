@@ -7,7 +7,8 @@ order_rate_take_p50_ms     one order's token taken (stores/order_rate.py: the li
 order_rate_take_p90_ms     the same, 90th percentile
 order_rate_burst_ms        20 orders of one user at once (the default burst is 10): the time
                            until every one has its answer, contention and retries included
-order_rate_burst_allowed   how many of those 20 got a token (must be the burst, 10)
+order_rate_burst_allowed   how many of those 20 got a token: at most the burst (10) plus what
+                           the rate (5/s) refilled while the burst ran
 order_caps_admit_p50_ms    an order counted against the tenant's daily cap
                            (stores/order_limits.py: the limits read, the day's total and the
                            order's marker read, one guarded batch of two writes)
