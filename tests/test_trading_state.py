@@ -129,3 +129,81 @@ def test_without_a_states_port_everyone_trades(clock):
         router=SmartRouter(), clock=clock,
     )  # fmt: skip
     assert engine.execute_intent(order("buy", 1, "plain")).status is ExecutionStatus.FILLED
+
+
+def test_a_venue_state_binds_orders_on_that_venue_alone():
+    tenant = TradingStatus(REDUCING, TradingScope.TENANT, "review")
+    alpaca = TradingStatus(HALTED, TradingScope.VENUE, "breaker", "alpaca")
+    status = TradingStatus(venues=(alpaca,))
+    assert status.on_venue("alpaca") == alpaca
+    assert status.on_venue("oanda") == ACTIVE
+    assert alpaca.describe() == "trading is halted on venue alpaca for this tenant (breaker)"
+    # The tenant's own state wins a tie, and a stricter one wins outright.
+    soft = TradingStatus(REDUCING, TradingScope.VENUE, "breaker", "alpaca")
+    assert (
+        TradingStatus(REDUCING, TradingScope.TENANT, "review", venues=(soft,)).on_venue("alpaca")
+        == tenant
+    )
+
+
+def test_a_reducing_venue_sends_only_what_shrinks_a_position(venue):
+    engine, broker, states = venue
+    assert engine.execute_intent(order("buy", 2, "b1")).status is ExecutionStatus.FILLED
+    states.set_venue(OWNER.tenant_id, broker.name, REDUCING, "circuit breaker: 5 failures")
+    refused = engine.execute_intent(order("buy", 1, "b2"))
+    assert refused.status is ExecutionStatus.REJECTED
+    assert refused.message.startswith(
+        "trading is reducing on venue paper for this tenant (circuit breaker: 5 failures): "
+        "only orders that shrink an existing position"
+    )
+    assert engine.execute_intent(order("sell", 1, "s1")).status is ExecutionStatus.FILLED
+    states.set_venue("another-tenant", broker.name, HALTED)
+    assert engine.execute_intent(order("sell", 1, "s2")).status is ExecutionStatus.FILLED
+
+
+def test_the_tenants_caps_refuse_before_the_venue_and_count_each_order_once(clock):
+    from smart_routing.adapters.order_caps import InMemoryOrderCaps
+    from smart_routing.domain.order_limits import TenantLimits
+
+    market = SimulatedMarket(clock)
+    market.set_quote("AAPL", 189.99, 190.01)
+    instruments = BuiltinInstruments()
+    caps = InMemoryOrderCaps()
+    caps.limits[OWNER.tenant_id] = TenantLimits.parse(
+        {"max_order_notional": 1000, "max_user_daily_notional": 1200}
+    )
+    engine = ExecutionEngine(
+        broker=PaperBroker(market, instruments, clock, default_owner=OWNER), market_data=market,
+        instruments=instruments, ledger=InMemoryLedgerStore(), router=SmartRouter(),
+        clock=clock, order_caps=caps,
+    )  # fmt: skip
+    big = engine.execute_intent(order("buy", 6, "big"))
+    assert big.status is ExecutionStatus.REJECTED and big.order is None
+    assert "above the tenant's maximum of 1,000.00 USD per order" in big.message
+    assert engine.execute_intent(order("buy", 5, "a")).status is ExecutionStatus.FILLED
+    assert engine.execute_intent(order("buy", 5, "a")).status is ExecutionStatus.FILLED  # again
+    day = clock.now().date()
+    assert caps.used(OWNER, day, "USD") == Decimal("950.05")
+    preview = engine.execute_intent(order("buy", 2, "p"), dry_run=True)
+    assert preview.status is ExecutionStatus.REJECTED and "per user per day" in preview.message
+    assert engine.execute_intent(order("buy", 1, "p"), dry_run=True).status is (
+        ExecutionStatus.DRY_RUN
+    )
+    assert caps.used(OWNER, day, "USD") == Decimal("950.05")  # a dry run counts nothing
+    assert placed(engine) == 1
+
+
+def test_caps_that_cannot_be_read_send_nothing(venue, clock):
+    engine, _, _ = venue
+
+    class Unreadable:
+        def admit(self, *args: object) -> str | None:
+            raise RuntimeError("deadline exceeded")
+
+    engine.order_caps = Unreadable()
+    refused = engine.execute_intent(order("buy", 1, "k"))
+    assert refused.status is ExecutionStatus.REJECTED
+    assert refused.message == (
+        "the tenant's order limits could not be read (deadline exceeded); nothing sent"
+    )
+    assert placed(engine) == 0

@@ -52,6 +52,11 @@ class LogEvent(StrEnum):
     VENUE_ACCOUNT_LINKED = "exec.venue_account_linked"
     TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
     APP_CHECK_REFUSED = "exec.app_check_refused"
+    ORDER_RATE_LIMITED = "exec.order_rate_limited"
+    ORDER_LIMIT_REFUSED = "exec.order_limit_refused"
+    ORDER_LIMITS_UNREADABLE = "exec.order_limits_unreadable"
+    VENUE_FAILURE_RECORDED = "exec.venue_failure_recorded"
+    VENUE_BREAKER_TRIPPED = "exec.venue_breaker_tripped"
 
 
 SMART_ROUTING = LogEvent.SMART_ROUTING

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -35,6 +35,33 @@ class TradingStates(Protocol):
     tenant's and the user's). May raise when it cannot be read: the order is then refused."""
 
     def status_of(self, owner: AccountOwner) -> TradingStatus: ...
+
+
+class OrderCaps(Protocol):
+    """A tenant's caps on one order's notional and on a user's notional per day (account
+    currency). May raise when the caps cannot be read: the order is then not sent."""
+
+    def admit(
+        self,
+        owner: AccountOwner,
+        notional: Decimal,
+        currency: str,
+        client_order_id: str,
+        day: date,
+        reserve: bool,
+    ) -> str | None:
+        """Why the order may not go out, or None. With `reserve`, an admitted order's notional
+        is added to the user's total for `day`, once per client_order_id."""
+        ...
+
+
+class VenueBreaker(Protocol):
+    """The venue circuit breaker: counts a tenant's failures on a venue (timeouts, 5xx,
+    unknown outcomes) and, at N in M minutes, sets the tenant `reducing` on that venue."""
+
+    def record_failure(self, tenant_id: str, venue: str, failure: str) -> bool:
+        """Count one failure; True when it tripped the breaker."""
+        ...
 
 
 class Clock(Protocol):

@@ -23,8 +23,10 @@ from smart_routing.ports import (
     InstrumentSource,
     LedgerStore,
     MarketDataProvider,
+    OrderCaps,
     PaperAccountStore,
     TradingStates,
+    VenueBreaker,
     VenuePorts,
 )
 
@@ -87,6 +89,8 @@ def configured_engine(
     clock: Clock,
     venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
     trading_states: TradingStates | None = None,
+    order_caps: OrderCaps | None = None,
+    venue_breaker: VenueBreaker | None = None,
 ) -> ExecutionEngine:
     """An engine with the configured gate, switches and default identity, on these ports;
     `venues`: the classes priced on several venues (venue_selection.py); `trading_states`:
@@ -105,4 +109,6 @@ def configured_engine(
         limit_ttl_s=config.limit_ttl_s,
         venues=venues,
         trading_states=trading_states,
+        order_caps=order_caps,
+        venue_breaker=venue_breaker,
     )

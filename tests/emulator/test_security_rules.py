@@ -44,6 +44,12 @@ def world(db, emulators):
         "user trading state": f"tenants/{tenant}/user_trading_states/{owner}",
         "audit log": f"tenants/{tenant}/audit_log/a1",
         "execution issue": f"tenants/{tenant}/execution_issues/not_placed-o1",
+        "tenant limits": f"tenants/{tenant}/settings/limits",
+        "venue states": f"tenants/{tenant}/settings/venue_states",
+        "venue health": f"tenants/{tenant}/venue_health/alpaca",
+        "rate bucket": f"tenants/{tenant}/rate_buckets/order/users/{owner}",
+        "rate shard": f"tenants/{tenant}/rate_buckets/order/tenant_shards/0",
+        "daily notional": f"tenants/{tenant}/daily_notional/2026-03-02/users/{owner}",
     }
     for target, path in documents.items():
         # A decision names its user: the owner's own record.
@@ -77,7 +83,12 @@ ALLOWED = {("the owner", "history", "get"), ("the owner", "history", "list"),
            ("the tenant's admin", "audit log", "get"),
            ("the tenant's admin", "audit log", "list"),
            ("the tenant's admin", "execution issue", "get"),
-           ("the tenant's admin", "execution issue", "list")}  # fmt: skip
+           ("the tenant's admin", "execution issue", "list"),
+           # Order limits: the admin reads the caps; only the platform writes them.
+           ("the tenant's admin", "tenant limits", "get"),
+           # The tenant's states on venues bind all its users, like the tenant's own.
+           ("the owner", "venue states", "get"), ("another user", "venue states", "get"),
+           ("the tenant's admin", "venue states", "get")}  # fmt: skip
 IDENTITIES = [
     "no auth",
     "another user",
@@ -87,7 +98,8 @@ IDENTITIES = [
 ]
 TARGETS = ["history", "lots", "open lot", "account", "position", "order", "ledger", "strategy",
            "expiry task", "decision", "tca daily", "tenant trading state", "user trading state",
-           "audit log", "execution issue"]  # fmt: skip
+           "audit log", "execution issue", "tenant limits", "rate bucket", "rate shard",
+           "daily notional", "venue states", "venue health"]  # fmt: skip
 OPERATIONS = ["get", "list", "create", "update", "delete"]
 
 

@@ -5,6 +5,8 @@ gate_inputs.py, the order is sent by submission.py, and the outcome is a result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC
+from decimal import Decimal
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
@@ -56,7 +58,9 @@ from smart_routing.ports import (
     InstrumentSource,
     LedgerStore,
     MarketDataProvider,
+    OrderCaps,
     TradingStates,
+    VenueBreaker,
     VenuePorts,
 )
 
@@ -82,6 +86,8 @@ class ExecutionEngine:
         limit_ttl_s: float = DEFAULT_LIMIT_TTL_S,
         venues: Mapping[AssetClass, Sequence[VenuePorts]] | None = None,
         trading_states: TradingStates | None = None,
+        order_caps: OrderCaps | None = None,
+        venue_breaker: VenueBreaker | None = None,
     ) -> None:
         """`venues`: per asset class, the venues to price each order on when more than one
         lists it (venue_selection.py); a class with one venue or none uses the ports above."""
@@ -100,6 +106,8 @@ class ExecutionEngine:
         self.wide_spread_action = wide_spread_action
         self.limit_ttl_s = limit_ttl_s
         self.trading_states = trading_states  # None: everyone trades (the embedded default)
+        self.order_caps = order_caps  # None: no tenant caps (the embedded default)
+        self.venue_breaker = venue_breaker  # None: venue failures trip nothing
         self._choices = {
             asset_class: tuple((p.name, self._venue_engine_on(p)) for p in ports)
             for asset_class, ports in (venues or {}).items()
@@ -140,7 +148,11 @@ class ExecutionEngine:
             return result(ExecutionStatus.ERROR, f"instrument data unavailable: {exc}")
         if routing.action is not GateAction.EXECUTE:
             return result(GATE_STATUS[routing.action], routing.reason, routing=routing)
-        if self.dry_run if dry_run is None else dry_run:
+        dry = self.dry_run if dry_run is None else dry_run
+        over_cap = self._over_cap(intent, routing, client_order_id, reserve=not dry)
+        if over_cap is not None:
+            return result(ExecutionStatus.REJECTED, over_cap, routing=routing)
+        if dry:
             return result(ExecutionStatus.DRY_RUN, "dry run: no order sent", routing=routing)
         venue = self._chosen_venue(routing)
 
@@ -152,8 +164,10 @@ class ExecutionEngine:
         except OrderRejected as exc:
             return result(ExecutionStatus.REJECTED, exc.reason, routing=routing)
         except VenueUnavailable as exc:
+            self._venue_failed(intent, venue, f"unavailable: {exc}")
             return result(ExecutionStatus.ERROR, f"venue unavailable: {exc}", routing=routing)
         except OrderOutcomeUnknown as exc:
+            self._venue_failed(intent, venue, f"outcome unknown: {exc}")
             message = (
                 f"order outcome unknown ({exc}); check the venue for client_order_id "
                 f"{client_order_id}, or retry with the same idempotency_key"
@@ -188,6 +202,51 @@ class ExecutionEngine:
             return result(status, message, routing=routing, order=order)
         return result(status, message, routing=routing, order=order, trade=trade)
 
+    def _venue_failed(self, intent: OrderIntent, venue: ExecutionEngine, failure: str) -> None:
+        """Count the failure towards the venue's circuit breaker for the tenant. The order's
+        result stands whatever happens here: a breaker that cannot record is logged."""
+        if self.venue_breaker is None:
+            return
+        assert intent.asset_class is not None
+        owner = self.owner_of(intent.tenant_id, intent.uid)
+        name = venue.broker.venue_for(intent.asset_class)
+        try:
+            self.venue_breaker.record_failure(owner.tenant_id, name, failure)
+        except Exception as exc:
+            logs.log_event(
+                logs.LogEvent.VENUE_FAILURE_RECORDED, severity="ERROR", tenant_id=owner.tenant_id,
+                venue=name, failure=failure, error=f"not recorded: {exc}",
+            )  # fmt: skip
+
+    def _over_cap(
+        self,
+        intent: OrderIntent,
+        routing: SmartRoutingDecision,
+        client_order_id: str,
+        *,
+        reserve: bool,
+    ) -> str | None:
+        """The tenant's caps on the order's notional in the account currency: why it may not
+        go out, or None. Caps that cannot be read send nothing (they never fail open)."""
+        notional = account_notional(routing)
+        if self.order_caps is None or notional is None:
+            return None
+        currency = routing.account_currency or routing.currency
+        owner = self.owner_of(intent.tenant_id, intent.uid)
+        day = self.clock.now().astimezone(UTC).date()
+        try:
+            problem = self.order_caps.admit(
+                owner, notional, currency, client_order_id, day, reserve
+            )
+        except Exception as exc:
+            problem = f"the tenant's order limits could not be read ({exc}); nothing sent"
+        if problem is not None:
+            logs.log_event(
+                logs.LogEvent.ORDER_LIMIT_REFUSED, severity="WARNING", tenant_id=owner.tenant_id,
+                uid=owner.uid, client_order_id=client_order_id, reason=problem,
+            )  # fmt: skip
+        return problem
+
     def decide(
         self, intent: OrderIntent, quote: Quote | None = None, quote_error: str | None = None
     ) -> SmartRoutingDecision:
@@ -217,6 +276,7 @@ class ExecutionEngine:
     ) -> SmartRoutingDecision:
         """The gate on this engine's venue, not logged."""
         assert intent.asset_class is not None
+        trading = trading.on_venue(self.broker.venue_for(intent.asset_class))
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
         now = self.clock.now()
         owner = self.owner_of(intent.tenant_id, intent.uid)
@@ -293,7 +353,9 @@ class ExecutionEngine:
         if self._choices and intent.asset_class in self._choices:
             return None
         spec = self.instruments.get_instrument(intent.symbol, intent.asset_class)
-        trading = trading_status(self.trading_states, self.owner_of(intent.tenant_id, intent.uid))
+        trading = trading_status(
+            self.trading_states, self.owner_of(intent.tenant_id, intent.uid)
+        ).on_venue(self.broker.venue_for(intent.asset_class))
         decision = self.router.precheck(intent, spec, self.clock.now(), trading)
         if decision is not None:
             log_decision(decision)
@@ -330,3 +392,13 @@ class ExecutionEngine:
             arrival=order.arrival,
         )
         return self.ledger.append(trade)
+
+
+def account_notional(routing: SmartRoutingDecision) -> Decimal | None:
+    """The order's notional in the account currency: as the gate converted it, else its own
+    when it is in that currency (a sale that needed no buying power); None when unknown."""
+    if routing.notional_in_account_currency is not None:
+        return routing.notional_in_account_currency
+    if routing.account_currency in (None, routing.currency):
+        return routing.notional
+    return None

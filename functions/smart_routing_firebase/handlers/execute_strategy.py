@@ -19,6 +19,7 @@ from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResu
 from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
+from smart_routing_firebase.platform.order_guards import admit_order
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.stores import idempotency, paths
 from smart_routing_firebase.stores.decision_record import record_decision
@@ -76,6 +77,7 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     except ConfigError as exc:
         logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
+    admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
 
     if order.payload.idempotency_key is None:
         return _execute_committed(svc, order.run)

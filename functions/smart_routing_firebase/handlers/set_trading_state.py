@@ -1,5 +1,6 @@
-"""The set_trading_state callable: a tenant's admin sets the tenant's or one user's trading
-state (active, reducing, halted), with a reason; the change is audited and logged."""
+"""The set_trading_state callable: a tenant's admin sets the tenant's, the tenant's on one
+venue, or one user's trading state (active, reducing, halted), with a reason; the change is
+audited and logged."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class SetTradingStatePayload(BaseModel):
     uid: Annotated[str, Field(strict=True, min_length=1, max_length=128)] | None = None
     state: TradingState
     reason: Annotated[str, Field(strict=True, min_length=1, max_length=500)]
+    # The tenant's state on one venue (what the venue circuit breaker sets), scope tenant only.
+    venue: Literal["paper", "alpaca", "oanda"] | None = None
 
     @model_validator(mode="after")
     def _uid_for_user_scope(self) -> SetTradingStatePayload:
@@ -31,6 +34,8 @@ class SetTradingStatePayload(BaseModel):
             raise ValueError("uid: scope user needs the user's uid")
         if self.scope == "tenant" and self.uid is not None:
             raise ValueError("uid: scope tenant takes no uid")
+        if self.scope == "user" and self.venue is not None:
+            raise ValueError("venue: a venue's state is the tenant's (scope tenant)")
         return self
 
 
@@ -42,15 +47,18 @@ def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
     entry = change_state(
-        firestore_client(), tenant_id, uid, payload.state, payload.reason, by=admin_uid
-    )
+        firestore_client(), tenant_id, uid, payload.state, payload.reason, by=admin_uid,
+        venue=payload.venue,
+    )  # fmt: skip
+    venue = {"venue": payload.venue} if payload.venue is not None else {}
     if entry["changed"]:
         logs.log_event(
             logs.LogEvent.TRADING_STATE_CHANGED, tenant_id=tenant_id, scope=entry["scope"],
             uid=uid, by=admin_uid, reason=payload.reason, **{"from": entry["from"]},
-            to=entry["to"],
+            to=entry["to"], **venue,
         )  # fmt: skip
-    return {key: entry[key] for key in ("scope", "uid", "from", "to", "reason", "changed")}
+    keys = ("scope", "uid", "from", "to", "reason", "changed")
+    return {**{key: entry[key] for key in keys}, **venue}
 
 
 def _admin(request: CallableRequest) -> tuple[str, str]:

@@ -10,16 +10,19 @@ from google.cloud.firestore import Client
 from smart_routing.adapters.clock import SystemClock
 from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.config.engine_config import EngineConfig, load_config
+from smart_routing.config.order_guards import OrderGuardSettings, load_order_guards
 from smart_routing.domain.assets import AssetClass
 from smart_routing.execution.pipeline import StrategyRunner
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.once import once
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+from smart_routing_firebase.stores.order_limits import FirestoreOrderCaps
 from smart_routing_firebase.stores.orders import FirestoreOrderBook
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from smart_routing_firebase.stores.trading_state import FirestoreTradingStates
 from smart_routing_firebase.stores.venue_accounts import FirestoreLinkedAccounts
+from smart_routing_firebase.stores.venue_breaker import FirestoreVenueBreaker
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.settings import load_venue_settings
 from venues.wiring import Venues, build_venues
@@ -32,6 +35,7 @@ class Services:
     runner: StrategyRunner
     venues: Venues
     paper_accounts: FirestorePaperAccounts
+    guards: OrderGuardSettings
 
 
 @once
@@ -40,6 +44,7 @@ def services() -> Services:
     others wait for it). Raises ConfigError on a malformed EXEC_* setting: the instance cannot
     serve."""
     config = load_config()
+    guards = load_order_guards()
     clock = SystemClock()
     db = firestore_client()
     paper_accounts = FirestorePaperAccounts(db, config.paper_starting_cash)
@@ -56,8 +61,10 @@ def services() -> Services:
         clock,
         venues.choices,
         FirestoreTradingStates(db),
+        FirestoreOrderCaps(db),
+        FirestoreVenueBreaker(db, guards.breaker_failures, guards.breaker_window_s),
     )
-    return Services(config, db, StrategyRunner(engine), venues, paper_accounts)
+    return Services(config, db, StrategyRunner(engine), venues, paper_accounts, guards)
 
 
 def settles_in_firestore(runner: StrategyRunner, asset_class: AssetClass) -> bool:

@@ -39,6 +39,17 @@ def tenant_trading_state(tenant_id: str) -> str:
     return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/trading_state"
 
 
+def venue_trading_states(tenant_id: str) -> str:
+    """The tenant's state on each venue, `venues` {name: {state, reason, by, at}}: what the
+    venue circuit breaker sets and an admin restores."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/venue_states"
+
+
+def venue_health(tenant_id: str, venue: str) -> str:
+    """The tenant's recent failures on a venue, which the circuit breaker counts."""
+    return _path("tenants", tenant_id, "venue_health", venue, "venue")
+
+
 def user_trading_state(tenant_id: str, uid: str) -> str:
     return _path("tenants", tenant_id, "user_trading_states", uid, "uid")
 
@@ -46,6 +57,35 @@ def user_trading_state(tenant_id: str, uid: str) -> str:
 def audit_log(tenant_id: str) -> str:
     """The tenant's audit log: one document per change, readable by its admins alone."""
     return f"tenants/{check_id(tenant_id, 'tenant_id')}/audit_log"
+
+
+def tenant_limits(tenant_id: str) -> str:
+    """The tenant's order limits: notional caps and rate overrides; the platform writes them."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/settings/limits"
+
+
+def user_rate_bucket(tenant_id: str, kind: str, uid: str) -> str:
+    """A user's order-rate token bucket; `kind` is order or dry_run."""
+    check_id(kind, "kind")
+    return _path("tenants", tenant_id, f"rate_buckets/{kind}/users", uid, "uid")
+
+
+def tenant_rate_shard(tenant_id: str, kind: str, shard: int) -> str:
+    """One shard of the tenant's order-rate token bucket."""
+    check_id(kind, "kind")
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/rate_buckets/{kind}/tenant_shards/{shard}"
+
+
+def daily_notional(tenant_id: str, day: str, uid: str) -> str:
+    """What a user's orders used of the tenant's daily notional cap on `day` (YYYY-MM-DD)."""
+    check_id(day, "day")
+    return _path("tenants", tenant_id, f"daily_notional/{day}/users", uid, "uid")
+
+
+def daily_notional_order(tenant_id: str, day: str, uid: str, client_order_id: str) -> str:
+    """One order's share of that day's total, so counting it again counts nothing."""
+    check_id(client_order_id, "client_order_id")
+    return f"{daily_notional(tenant_id, day, uid)}/orders/{client_order_id}"
 
 
 def execution_claim(tenant_id: str, client_order_id: str) -> str:
