@@ -39,6 +39,12 @@ class Venues:
     # The venues each order of a class is priced on, when EXEC_VENUES_<CLASS> names several.
     choices: dict[AssetClass, tuple[VenuePorts, ...]] = field(default_factory=dict)
 
+    def quote_providers(self) -> list[VenueMarketData]:
+        """Every market data provider an order may be priced on: the classes' own venues and
+        each venue a class chooses between."""
+        chosen = [ports.market_data for options in self.choices.values() for ports in options]
+        return [self.market_data, *(p for p in chosen if isinstance(p, VenueMarketData))]
+
 
 @dataclass(frozen=True)
 class _Connected:
