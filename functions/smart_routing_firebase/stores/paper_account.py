@@ -63,7 +63,7 @@ class FirestorePaperAccounts:
         def run(transaction: Transaction) -> Order:
             stored = order_ref.get(transaction=transaction)
             if stored.exists:
-                return _order_from(data_of(stored))
+                return order_from_document(data_of(stored))
             before = self._from_snapshot(owner, account_ref.get(transaction=transaction))
             after, order = apply(before)
             if after is not None:
@@ -123,7 +123,7 @@ class FirestorePaperAccounts:
     ) -> Order | None:  # fmt: skip
         if not order_snapshot.exists:
             return None
-        stored = _order_from(order_snapshot.to_dict())
+        stored = order_from_document(order_snapshot.to_dict())
         before = self._from_snapshot(owner, account_snapshot)
         changed = apply(before, stored)
         if changed is None:
@@ -149,7 +149,7 @@ class FirestorePaperAccounts:
         for snapshot in query.stream():
             data = data_of(snapshot)
             owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
-            working.append((owner, _order_from(data)))
+            working.append((owner, order_from_document(data)))
         return sorted(working, key=lambda item: item[1].submitted_at)
 
     def order(self, client_order_id: str) -> Order | None:
@@ -160,7 +160,7 @@ class FirestorePaperAccounts:
             data = data_of(snapshot)
             # An order left unknown has no broker yet (DocumentSnapshot.get would raise).
             if data.get("broker") == PAPER_VENUE:
-                return _order_from(data)
+                return order_from_document(data)
         return None
 
     def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:
@@ -242,7 +242,7 @@ def _order_document(owner: AccountOwner, order: Order) -> dict[str, Any]:
     return {**to_document(order, _ORDER_TIMES), "uid": owner.uid, "tenant_id": owner.tenant_id}
 
 
-def _order_from(data: dict[str, Any]) -> Order:
+def order_from_document(data: dict[str, Any]) -> Order:
     return Order.model_validate({k: v for k, v in data.items() if k in Order.model_fields})
 
 
