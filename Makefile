@@ -64,6 +64,7 @@ bench: setup
 	$(PY) bench/bench_cold_start.py
 	PYTHONPATH=functions:. $(PY) bench/bench_venues.py
 	PYTHONPATH=functions:. $(PY) bench/bench_emulator.py
+	PYTHONPATH=functions:. $(PY) bench/bench_fanout.py
 	PYTHONPATH=functions:. $(PY) bench/bench_web.py
 	$(PY) bench/bench_replay.py
 

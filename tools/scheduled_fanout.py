@@ -61,6 +61,15 @@ def wait_for_tasks(
         time.sleep(0.5)
 
 
+def quote_requests_for(alpaca: Any, symbols: tuple[str, ...]) -> int:
+    """Stock quote requests the Alpaca fake answered that asked for any of `symbols`."""
+    return sum(
+        1
+        for request in alpaca.server.requests_to("/v2/stocks/quotes/latest")
+        if set(",".join(request.query.get("symbols", [])).split(",")) & set(symbols)
+    )
+
+
 def _write(db: Any, writes: list[tuple[str, dict[str, Any]]], merge: bool) -> None:
     for start in range(0, len(writes), BATCH):
         batch = db.batch()

@@ -20,21 +20,18 @@ from smart_routing_firebase.handlers.run_scheduled_strategies import (
 )
 from smart_routing_firebase.stores import scheduled_ticks
 from tools.emulator_client import run_scheduled
-from tools.scheduled_fanout import disable, seed_configs, task_runs, wait_for_tasks
+from tools.scheduled_fanout import (
+    disable,
+    quote_requests_for,
+    seed_configs,
+    task_runs,
+    wait_for_tasks,
+)
 
 FUNCTION = "run_scheduled_strategies"
 TICK = datetime(2026, 3, 2, 15, 5, tzinfo=UTC)
 TENANTS = 200
 SYMBOLS = ("IBM", "ORCL")  # no other test trades them: their quote requests are this tick's
-
-
-def quote_requests_for(alpaca, symbols) -> int:
-    """Quote requests to the fake that asked for any of `symbols`."""
-    return sum(
-        1
-        for request in alpaca.server.requests_to("/v2/stocks/quotes/latest")
-        if set(",".join(request.query.get("symbols", [])).split(",")) & set(symbols)
-    )
 
 
 def test_a_tick_of_400_configs_runs_each_once_on_one_quote_request(db, fakes):
