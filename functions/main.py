@@ -39,7 +39,7 @@ MIRROR_LEDGER_TRADE_MAX_INSTANCES = params.IntParam(
 RECONCILE_NEW_ORDER_MAX_INSTANCES = params.IntParam(
     "RECONCILE_NEW_ORDER_MAX_INSTANCES",
     default=5,
-    description="reconcile_new_order instances at most, each running 4 reconciler passes at once",
+    description="reconcile_new_order instances at most, each reconciling 4 new orders at once",
 )
 RUNSCHEDULEDSTRATEGY_MAX_INSTANCES = params.IntParam(
     "RUNSCHEDULEDSTRATEGY_MAX_INSTANCES",
@@ -200,8 +200,8 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
 
 
 # On write, not create: a real venue's order is created `submitting` before the venue answers.
-# Each event runs a whole reconciler pass over the venues: few at once, to spare the venues'
-# rate limits, which order submission shares.
+# Each event reconciles that one order (reconciliation/one_order.py): few at once, to spare the
+# venues' rate limits, which order submission shares.
 @firestore_fn.on_document_written(
     document="tenants/{tenant_id}/orders/{client_order_id}",
     cpu=1,

@@ -24,7 +24,7 @@ def handle_order_written(
         return Counter()
     assert after is not None
     schedule_expiry(after)
-    tally = _order_reconciler().reconcile(
+    tally = order_reconciler().reconcile(
         after["tenant_id"], after["client_order_id"], now_or_current(None)
     )
     logs.log_counts(logs.LogEvent.RECONCILE_SUMMARY, tally, scope="order",
@@ -32,7 +32,7 @@ def handle_order_written(
     return tally
 
 
-def _order_reconciler() -> OrderReconciler:
+def order_reconciler() -> OrderReconciler:
     from smart_routing_firebase.platform.services import services
 
     svc = services()
