@@ -21,12 +21,15 @@ from smart_routing.adapters.paper_broker import PaperBroker
 from smart_routing.domain.money import to_decimal
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.gate.fees import FeeSchedule
-from smart_routing.ports import FillSource, InstrumentSource, PaperAccountStore
+from smart_routing.ports import FillSource, InstrumentSource
 from smart_routing_firebase.reconciliation.order_refresh import refresh_order
 from smart_routing_firebase.reconciliation.paper_orders import PaperReconciler
 from smart_routing_firebase.reconciliation.venue_fills import VenueReconciler
 from smart_routing_firebase.stores import paths
-from smart_routing_firebase.stores.paper_account import order_from_document
+from smart_routing_firebase.stores.paper_account import (
+    FirestorePaperAccounts,
+    order_from_document,
+)
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 from venues.class_router import VenueRouter
 
@@ -41,7 +44,7 @@ class OrderReconciler:
         db: Client,
         router: VenueRouter,
         paper: PaperBroker,
-        paper_accounts: PaperAccountStore,
+        paper_accounts: FirestorePaperAccounts,
         fill_sources: tuple[FillSource, ...],
         instruments: InstrumentSource,
         fees: FeeSchedule,

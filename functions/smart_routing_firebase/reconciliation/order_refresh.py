@@ -24,8 +24,8 @@ from smart_routing.domain.orders import (
     OrderStatus,
 )
 from smart_routing.ports import Broker
-from smart_routing_firebase.reconciliation.order_pages import OrderPages
 from smart_routing_firebase.stores.execution_issues import NOT_PLACED, list_issue
+from smart_routing_firebase.stores.order_pages import OrderPages
 from smart_routing_firebase.stores.orders import UNKNOWN, UNRESOLVED, FirestoreOrderBook
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 

@@ -13,9 +13,10 @@ from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.orders import AccountOwner, Order
 from smart_routing.execution.fill_rules import OrderFills, trade_for_fill
 from smart_routing.gate.fees import FeeSchedule
-from smart_routing.ports import InstrumentSource, PaperAccountStore
+from smart_routing.ports import InstrumentSource
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from smart_routing_firebase.stores.one_commit import attempt_in_one_commit
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 
 COMMIT_ATTEMPTS = 3
 
@@ -27,7 +28,7 @@ class PaperReconciler:
         self,
         db: Client,
         paper: PaperBroker,
-        accounts: PaperAccountStore,
+        accounts: FirestorePaperAccounts,
         instruments: InstrumentSource,
         fee_schedule: FeeSchedule,
     ) -> None:
@@ -37,7 +38,7 @@ class PaperReconciler:
 
     def run(self) -> Counter[str]:
         tally: Counter[str] = Counter()
-        for owner, order in self.accounts.working_orders():
+        for owner, order in self.accounts.working_orders_in_pages():
             tally[self.work_one(owner, order)] += 1
         return tally
 

@@ -1,3 +1,4 @@
 """The Firestore documents each concept owns: paths, the ledger and its unmirrored markers,
 orders, paper accounts, venue positions, decision records, idempotency claims, trading states
-and their audit log, execution issues, one commit per execution. May import: the core."""
+and their audit log, execution issues, one commit per execution, scheduled ticks, orders read
+in bounded pages. May import: the core."""

@@ -11,7 +11,7 @@ account guarded by its update time as the gate read it (see one_commit.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,10 +29,12 @@ from smart_routing.portfolio.paper_account import ACCOUNT_CURRENCY, PaperAccount
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import ORDER_TIMES, data_of, to_document
 from smart_routing_firebase.stores.one_commit import PendingCommit, pending
+from smart_routing_firebase.stores.order_pages import OrderPages
 from smart_routing_firebase.stores.venue_positions import position_document
 
 _ORDER_TIMES = ORDER_TIMES
 PAPER_VENUE = PaperBroker.name
+PAPER_WORKING_CURSOR = "paper-working"  # reconciliation/paper-working: where the last run stopped
 
 
 class FirestorePaperAccounts:
@@ -140,13 +142,25 @@ class FirestorePaperAccounts:
         return order
 
     def working_orders(self) -> list[tuple[AccountOwner, Order]]:
-        query = (
+        return self._owned(self._working_query().stream())
+
+    def working_orders_in_pages(self) -> list[tuple[AccountOwner, Order]]:
+        """The working orders of this run's bounded pages, from where the last run stopped
+        (stores/order_pages): what one reconciler run works, however many users trade."""
+        return self._owned(OrderPages(self.db, PAPER_WORKING_CURSOR, self._working_query()))
+
+    def _working_query(self) -> Any:
+        return (
             self.db.collection_group("orders")
             .where(filter=FieldFilter("broker", "==", PAPER_VENUE))
             .where(filter=FieldFilter("status", "in", [s.value for s in WORKING_STATUSES]))
         )
+
+    @staticmethod
+    def _owned(snapshots: Iterable[Any]) -> list[tuple[AccountOwner, Order]]:
+        """(owner, order) of each, oldest first."""
         working = []
-        for snapshot in query.stream():
+        for snapshot in snapshots:
             data = data_of(snapshot)
             owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
             working.append((owner, order_from_document(data)))
