@@ -33,7 +33,6 @@ from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.ports import Broker
 from smart_routing_firebase.platform import task_queue
-from smart_routing_firebase.platform.task_queue import ENQUEUED
 from smart_routing_firebase.stores import paths
 
 # Cloud Tasks queue ids take letters, digits and hyphens only: the function's name has no "_".
@@ -41,6 +40,7 @@ TASK_FUNCTION = "expirelimitorder"
 TASK_RUNS = "limit_expiry_tasks"  # one document per task id: how often it ran, how it ended
 # Venues that end an order at its expires_at themselves (OANDA's GTD): no task for those.
 SELF_EXPIRING_VENUES = frozenset({"oanda"})
+ENQUEUED, ALREADY_ENQUEUED = task_queue.ENQUEUED, task_queue.ALREADY_ENQUEUED
 NOT_NEEDED = "not_needed"
 ENQUEUE_FAILED = "enqueue_failed"
 NOT_DUE, ENDED, NOT_FOUND, CANCEL_FAILED = "not_due", "ended", "not_found", "cancel_failed"
