@@ -45,7 +45,23 @@ MIRROR_LEDGER_TRADE_MAX_INSTANCES = params.IntParam(
 RECONCILE_NEW_ORDER_MAX_INSTANCES = params.IntParam(
     "RECONCILE_NEW_ORDER_MAX_INSTANCES",
     default=5,
-    description="reconcile_new_order instances at most, each running 4 reconciler passes at once",
+    description="reconcile_new_order instances at most, each reconciling 4 new orders at once",
+)
+RUNSCHEDULEDSTRATEGY_MAX_INSTANCES = params.IntParam(
+    "RUNSCHEDULEDSTRATEGY_MAX_INSTANCES",
+    default=20,
+    description="runscheduledstrategy instances at most, each running 20 strategy configs at once",
+)
+RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES = params.IntParam(
+    "RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES",
+    default=400,
+    description="strategy-config tasks running at once, over all instances (the venues' and "
+    "Firestore's load follows it)",
+)
+RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND = params.IntParam(
+    "RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND",
+    default=50,
+    description="strategy-config tasks started per second (a tick of N configs takes N/this s)",
 )
 EXPIRELIMITORDER_MAX_INSTANCES = params.IntParam(
     "EXPIRELIMITORDER_MAX_INSTANCES",
@@ -160,12 +176,16 @@ def sweep_unmirrored_trades(event: scheduler_fn.ScheduledEvent) -> None:
     handle_sweep(event.schedule_time)
 
 
+# The tick fans out: one runscheduledstrategy task per enabled config, the tick's quotes fetched
+# once for them all. A retry of the tick enqueues only what is missing.
 @scheduler_fn.on_schedule(
     schedule="every 5 minutes",
+    retry_count=3,
+    min_backoff_seconds=10,
     cpu=1,
     concurrency=1,
-    memory=options.MemoryOption.GB_1,
-    timeout_sec=300,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=120,
     max_instances=1,
     secrets=VENUE_SECRETS,
 )
@@ -173,6 +193,31 @@ def run_scheduled_strategies(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.handlers.run_scheduled_strategies import handle_scheduled_run
 
     handle_scheduled_run(event.schedule_time)
+
+
+# One strategy config's runs for one tick (handlers/run_scheduled_strategy.py). A task that
+# raised (a run failed, or its budget ran out) is delivered again; the runs' execution claims
+# keep what finished from running twice. Task queue ids take no "_": hence the name.
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=5, min_backoff_seconds=10),
+    rate_limits=options.RateLimits(
+        max_concurrent_dispatches=RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES,
+        max_dispatches_per_second=RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND,
+    ),
+    cpu=1,
+    concurrency=20,
+    memory=options.MemoryOption.GB_1,
+    timeout_sec=120,
+    max_instances=RUNSCHEDULEDSTRATEGY_MAX_INSTANCES,
+    secrets=VENUE_SECRETS,
+)
+def runscheduledstrategy(request: tasks_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.run_scheduled_strategy import handle_strategy_task
+
+    try:
+        return dict(handle_strategy_task(request.data))
+    except ValueError as exc:  # malformed: retrying cannot help
+        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 @scheduler_fn.on_schedule(
@@ -191,8 +236,8 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
 
 
 # On write, not create: a real venue's order is created `submitting` before the venue answers.
-# Each event runs a whole reconciler pass over the venues: few at once, to spare the venues'
-# rate limits, which order submission shares.
+# Each event reconciles that one order (reconciliation/one_order.py): few at once, to spare the
+# venues' rate limits, which order submission shares.
 @firestore_fn.on_document_written(
     document="tenants/{tenant_id}/orders/{client_order_id}",
     cpu=1,

@@ -59,8 +59,22 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         1, 80, 512, 30, None, param("LINK_VENUE_ACCOUNT_MAX_INSTANCES"), VENUE_SECRETS,
         {"callableTrigger": {}},
     ),
+    # The tick only fans out (retried: a retry enqueues what is missing); the configs run
+    # on the runscheduledstrategy queue, whose rate limits are params.
     "run_scheduled_strategies": (
-        1, 1, 1024, 300, None, 1, VENUE_SECRETS, schedule("every 5 minutes"),
+        1, 1, 512, 120, None, 1, VENUE_SECRETS,
+        {"scheduleTrigger": {"retryConfig": {"minBackoffSeconds": 10, "retryCount": 3},
+                             "schedule": "every 5 minutes"}},
+    ),
+    "runscheduledstrategy": (
+        1, 20, 1024, 120, None, param("RUNSCHEDULEDSTRATEGY_MAX_INSTANCES"), VENUE_SECRETS,
+        {"taskQueueTrigger": {
+            "rateLimits": {
+                "maxConcurrentDispatches": param("RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES"),
+                "maxDispatchesPerSecond": param("RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND"),
+            },
+            "retryConfig": {"maxAttempts": 5, "minBackoffSeconds": 10},
+        }},
     ),
     "reconcile_venues": (1, 1, 512, 120, None, 1, VENUE_SECRETS, schedule("every 1 minutes")),
     "sweep_unmirrored_trades": (1, 1, 512, 300, None, 1, [], schedule("every 2 minutes")),
@@ -79,6 +93,9 @@ EXPECTED_PARAMS = {
     "MIRROR_LEDGER_TRADE_MAX_INSTANCES": 50,
     "RECONCILE_NEW_ORDER_MAX_INSTANCES": 5,
     "EXPIRELIMITORDER_MAX_INSTANCES": 10,
+    "RUNSCHEDULEDSTRATEGY_MAX_INSTANCES": 20,
+    "RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES": 400,
+    "RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND": 50,
     "SET_TRADING_STATE_MAX_INSTANCES": 5,
     "LINK_VENUE_ACCOUNT_MAX_INSTANCES": 5,
 }

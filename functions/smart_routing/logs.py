@@ -45,6 +45,8 @@ class LogEvent(StrEnum):
     MIRROR_SWEEP_SUMMARY = "exec.mirror_sweep_summary"
     SCHEDULED_STRATEGY_FAILED = "exec.scheduled_strategy_failed"
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
+    SCHEDULED_TASK_SUMMARY = "exec.scheduled_task_summary"
+    SCHEDULED_TASK_SKIPPED = "exec.scheduled_task_skipped"
     DECISION_RECORD_FAILED = "exec.decision_record_failed"
     TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
     MARKOUT_SUMMARY = "exec.markout_summary"

@@ -33,6 +33,11 @@ class VenueRouter:
                 return found
         return None
 
+    def broker_named(self, venue: str) -> Broker | None:
+        """The venue's own broker: where an order the book says that venue holds is asked
+        about, without asking the others."""
+        return next((broker for broker in self._distinct() if broker.name == venue), None)
+
     def cancel_order(
         self, client_order_id: str, asset_class: AssetClass, owner: AccountOwner | None = None
     ) -> Order | None:

@@ -45,6 +45,12 @@ class Venues:
     # The Broker API adapter when Alpaca runs one account per end user (EXEC_ALPACA_API=broker).
     alpaca_per_user: AlpacaBrokerApi | None = None
 
+    def quote_providers(self) -> list[VenueMarketData]:
+        """Every market data provider an order may be priced on: the classes' own venues and
+        each venue a class chooses between."""
+        chosen = [ports.market_data for options in self.choices.values() for ports in options]
+        return [self.market_data, *(p for p in chosen if isinstance(p, VenueMarketData))]
+
 
 @dataclass(frozen=True)
 class _Connected:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from smart_routing.domain.orders import AccountOwner
 from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 from tools.emulator_client import call, firestore_rest, run_scheduled
+from tools.scheduled_fanout import wait_for_tasks
 
 STARTING_CASH = Decimal(100_000)
 
@@ -94,8 +95,10 @@ def test_the_callable_and_a_scheduled_run_see_the_same_account(db, make_user, te
                 "strategy_id": "manual", "side": "buy"})  # fmt: skip
     try:
         # A tick of its own: every test that runs the schedule runs every tenant's configs.
-        response = run_scheduled("run_scheduled_strategies", datetime(2026, 2, 2, 12, 34))
+        tick = datetime(2026, 2, 2, 12, 34, tzinfo=UTC)
+        response = run_scheduled("run_scheduled_strategies", tick)
         assert response.status_code == 200, response.text
+        wait_for_tasks(db, tick, [config.path], timeout_s=60)
     finally:
         config.update({"enabled": False})
     owner = AccountOwner(tenant_id=tenant_id, uid=user.uid)

@@ -1,8 +1,10 @@
 """run_scheduled_strategies as deployed: the functions emulator runs it over HTTP for a given
 X-CloudScheduler-ScheduleTime, against this test's own tenant.
 
-The run reads every tenant's enabled configs, so the assertions are on this tenant's documents
-only, and the configs are disabled afterwards so that no later run picks them up. The emulator
+The tick enqueues one runscheduledstrategy task per enabled config of every tenant, which the
+tasks emulator runs: the test waits for this tenant's tasks, its assertions are on this
+tenant's documents only, and the configs are disabled afterwards so that no later run picks
+them up. The emulator
 also runs the body once, at the current time, whenever it starts a worker for the function:
 those runs are ticks of their own, so trades at any second of the test are allowed besides the
 ticks the test sends.
@@ -21,6 +23,7 @@ import pytest
 from smart_routing.domain.orders import client_order_id_for
 from smart_routing_firebase.handlers.run_scheduled_strategies import scheduled_idempotency_key
 from tools.emulator_client import run_scheduled
+from tools.scheduled_fanout import task_runs, wait_for_tasks
 
 FUNCTION = "run_scheduled_strategies"
 TICK = datetime(2026, 2, 2, 15, 5, tzinfo=UTC)
@@ -53,7 +56,7 @@ def strategy_docs(db, tenant_id: str, uid: str) -> Iterator[list[Any]]:
     refs = [db.document(path) for path in docs]
     for ref, data in zip(refs, docs.values(), strict=True):
         ref.set(data)
-    yield refs
+    yield refs[: len(CONFIGS)]  # the ones that run
     for ref in refs:
         ref.update({"enabled": False})
 
@@ -83,6 +86,8 @@ def test_a_tick_runs_each_enabled_config_once_and_a_new_tick_runs_again(
     tick_ids = expected_trade_ids(tenant_id, uid, TICK)
 
     run_at(TICK)
+    paths = [ref.path for ref in strategy_docs]
+    wait_for_tasks(db, TICK, paths, timeout_s=60)
 
     trades = {key: doc for key, doc in documents(db, ledger).items() if key in tick_ids}
     assert set(trades) == tick_ids
@@ -95,11 +100,16 @@ def test_a_tick_runs_each_enabled_config_once_and_a_new_tick_runs_again(
     # Retries of the tick, in any form its time may arrive in, run nothing again.
     run_at(TICK)
     run_at("2026-02-02T16:05:00.250+01:00")
-    assert {key: documents(db, ledger)[key] for key in tick_ids} == trades
-    assert {key: documents(db, claims)[key] for key in tick_ids} == tick_claims
-
     later = TICK + timedelta(minutes=5)
     run_at(later)
+    wait_for_tasks(db, later, paths, timeout_s=60)  # ran after the retries were answered
+    assert {key: documents(db, ledger)[key] for key in tick_ids} == trades
+    assert {key: documents(db, claims)[key] for key in tick_ids} == tick_claims
+    assert [run["runs"] for run in task_runs(db, TICK).values() if run["config"] in paths] == [
+        1,
+        1,
+    ]
+
     later_ids = expected_trade_ids(tenant_id, uid, later)
     assert later_ids <= set(documents(db, ledger))
 

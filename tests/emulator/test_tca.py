@@ -20,6 +20,7 @@ from smart_routing_firebase.stores.documents import to_document
 from tests.emulator.conftest import wait_for
 from tests.test_tca_daily import DAY, DECISIONS, TRADES
 from tools.emulator_client import call, run_scheduled
+from tools.scheduled_fanout import wait_for_tasks
 
 
 def buy(symbol: str, qty: float, **extra):
@@ -92,6 +93,7 @@ def test_a_scheduled_tick_records_its_decisions_once(db, tenant_id):
     try:
         for _ in range(2):  # a redelivered tick
             assert run_scheduled("run_scheduled_strategies", tick).status_code == 200
+        wait_for_tasks(db, tick, [ref.path], timeout_s=60)
     finally:
         ref.update({"enabled": False})
     ids = {

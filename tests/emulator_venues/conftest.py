@@ -25,6 +25,7 @@ KEYS = {
 }
 LOG_PATH = ROOT / ".cache" / "emulators-venues-test.log"
 LIMIT_TTL_S = 120  # long enough that a slow run still reconciles before it
+FANOUT_CONCURRENCY = 4
 
 
 @pytest.fixture(scope="package")
@@ -45,7 +46,14 @@ def emulators(fakes) -> Iterator[None]:
            "EXEC_WIDE_SPREAD_ACTION": "limit", "EXEC_LIMIT_TTL_S": str(LIMIT_TTL_S),
            # The tests' quotes are chosen against the class thresholds: every session keeps
            # them, whatever the hour the tests run at (docs/cost-model.md).
-           **{f"EXEC_SESSION_MULTIPLIER_{s.value.upper()}": "1" for s in Session}}  # fmt: skip
+           **{f"EXEC_SESSION_MULTIPLIER_{s.value.upper()}": "1" for s in Session},
+           # A tick's shared quotes stay usable however slowly two cores drain its tasks
+           # (test_scheduled_fanout.py counts one quote request per tick); the fakes' quotes
+           # are always fresh, so no other test sees a difference.
+           "EXEC_MAX_QUOTE_AGE_S": "600",
+           # Each task the emulator runs at once is a Python worker process of its own.
+           "RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES": str(FANOUT_CONCURRENCY),
+           "RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND": "50"}  # fmt: skip
     with emulators_for_package(LOG_PATH, setup=(functions_overrides(env, KEYS),)):
         yield
 

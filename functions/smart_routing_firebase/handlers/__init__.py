@@ -1,2 +1,2 @@
 """One module per deployed function: its body, which main.py wires to its trigger. May import:
-the core, stores, platform, reconciliation, and other handlers."""
+the core, venues, stores, platform, reconciliation, and other handlers."""

@@ -1,4 +1,9 @@
-"""The scheduled run: every enabled strategy config, through the same path as the callable."""
+"""The scheduled run: every enabled strategy config, through the same path as the callable.
+
+The five-minute tick fans out: one task per config on the runscheduledstrategy queue
+(handlers/run_scheduled_strategy.py runs it), the tick's quotes fetched once and shared.
+Each (config, symbol, tick) takes its own execution claim, so no delivery of the tick or of a
+task places anything twice."""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import contextlib
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +21,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.domain.assets import Instrument
+from smart_routing.domain.assets import parse_symbol
 from smart_routing.domain.identifiers import check_id
 from smart_routing.domain.orders import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -24,12 +31,19 @@ from smart_routing.domain.orders import (
 from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
 from smart_routing.execution.result import ExecutionStatus
+from smart_routing_firebase.platform import task_queue
 from smart_routing_firebase.platform.services import settles_in_firestore
-from smart_routing_firebase.stores import idempotency, paths
+from smart_routing_firebase.stores import idempotency, paths, scheduled_ticks
 from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import run_in_one_commit
+from venues.quote_sources import VenueMarketData, fetch_shared, shared_quote_sources
 
 _DIGEST_LENGTH = 64  # sha256, hex
+# Task queue ids take letters, digits and hyphens only: the function's name has no "_".
+TASK_FUNCTION = "runscheduledstrategy"
+ENQUEUE_FAILED = "enqueue_failed"
+_ENQUEUE_WORKERS = 8  # firebase-admin's HTTP pool keeps 10 connections
+Enqueue = Callable[[str, dict[str, Any], str, int], str]
 
 
 class ScheduledStrategyConfig(BaseModel):
@@ -49,27 +63,82 @@ class ScheduledStrategyConfig(BaseModel):
     description: str = ""
 
 
-def run_enabled_strategies(
-    db: Client, runner: StrategyRunner, schedule_time: datetime
+def fan_out(
+    db: Client,
+    providers: list[VenueMarketData],
+    schedule_time: datetime,
+    enqueue: Enqueue = task_queue.enqueue,
 ) -> Counter[str]:
-    """Run every enabled config once for this tick; one broken config or symbol is logged and
-    skipped. A tick delivered again finds its claims and runs nothing twice."""
+    """The tick: every enabled config gets one task on the runscheduledstrategy queue, under
+    an id of its own for this tick, and the tick's quotes are fetched once (one request per
+    venue source and asset class) and stored for the tasks. A tick delivered again after its
+    fan-out finished enqueues nothing; one delivered half way enqueues only what is missing
+    (the queue refuses a task id it has seen). Raises when an enqueue failed, so that a retry
+    of the tick adds the rest."""
     tick = schedule_tick(schedule_time)
+    tick_key = scheduled_ticks.tick_id(tick)
     tally: Counter[str] = Counter()
-    runs: list[tuple[str, StrategyRunRequest]] = []
-    for path, tenant_id, config in _enabled_configs(db, tally):
-        tally["configs"] += 1
-        for symbol in config.symbols:
-            try:
-                runs.append((path, _request(path, tenant_id, config, symbol, tick)))
-            except ValueError as exc:  # not a symbol: this run fails, the others go on
-                _log_failure(path, symbol, exc)
-                tally["failed_runs"] += 1
-    _prefetch(runner, [request.instrument for _, request in runs])
-    for path, request in runs:
-        tally[_run_once(db, runner, path, request)] += 1
+    if scheduled_ticks.fanned_out(db, tick_key):
+        tally["already_fanned_out"] = 1
+        logs.log_counts(logs.LogEvent.SCHEDULED_RUN_SUMMARY, tally, schedule_time=tick.isoformat())
+        return tally
+    configs = _enabled_configs(db, tally)
+    tally["configs"] = len(configs)
+    _share_quotes(db, providers, tick_key, configs, tally)
+    outcomes = _enqueue_all(tick, [path for path, _, _ in configs], enqueue)
+    tally.update(outcomes)
     logs.log_counts(logs.LogEvent.SCHEDULED_RUN_SUMMARY, tally, schedule_time=tick.isoformat())
+    if outcomes[ENQUEUE_FAILED]:
+        raise RuntimeError(f"{outcomes[ENQUEUE_FAILED]} tasks of the tick were not enqueued")
+    scheduled_ticks.mark_fanned_out(db, tick_key, datetime.now(UTC), tally)
     return tally
+
+
+def strategy_task_id(tick: datetime, config_path: str) -> str:
+    """One id per (tick, config), the same however often the tick is delivered. The digest
+    comes first: Cloud Tasks serves ids with a common prefix (a timestamp) more slowly."""
+    tick_text = schedule_tick(tick).isoformat()
+    digest = hashlib.sha256(f"{tick_text}\x1f{config_path}".encode()).hexdigest()
+    return f"{digest[:32]}-{scheduled_ticks.tick_id(schedule_tick(tick))}"
+
+
+def task_payload(tick: datetime, config_path: str) -> dict[str, str]:
+    return {"tick": schedule_tick(tick).isoformat(), "config": config_path}
+
+
+def _share_quotes(
+    db: Client,
+    providers: list[VenueMarketData],
+    tick_key: str,
+    configs: list[tuple[str, str, ScheduledStrategyConfig]],
+    tally: Counter[str],
+) -> None:
+    """Fetch the quotes of every symbol the configs trade, once, and store them for the
+    tick's tasks. A symbol that is none is the task's to report."""
+    instruments = []
+    for _, _, config in configs:
+        for symbol in config.symbols:
+            with contextlib.suppress(ValueError):
+                instrument = parse_symbol(symbol)
+                instruments.append((instrument.symbol, instrument.asset_class))
+    fetched_at = datetime.now(UTC)
+    quotes = fetch_shared(shared_quote_sources(providers, instruments))
+    scheduled_ticks.save_quotes(db, tick_key, quotes, fetched_at)
+    tally["quotes_shared"] = len(quotes)
+
+
+def _enqueue_all(tick: datetime, config_paths: list[str], enqueue: Enqueue) -> Counter[str]:
+    """Each config's task, a few enqueues at a time; a failed one is logged and counted."""
+
+    def one(path: str) -> str:
+        try:
+            return enqueue(TASK_FUNCTION, task_payload(tick, path), strategy_task_id(tick, path), 0)
+        except Exception as exc:  # the tick is retried; what was enqueued stays enqueued
+            log_failure(path, None, exc)
+            return ENQUEUE_FAILED
+
+    with ThreadPoolExecutor(max_workers=_ENQUEUE_WORKERS) as pool:
+        return Counter(pool.map(one, config_paths))
 
 
 def schedule_tick(schedule_time: datetime) -> datetime:
@@ -90,18 +159,18 @@ def _enabled_configs(
     for snapshot in enabled.stream():
         path = snapshot.reference.path
         try:
-            tenant_id = _tenant_of(path)
+            tenant_id = tenant_of(path)
             config = ScheduledStrategyConfig.model_validate(snapshot.to_dict())
-            _check_ids(tenant_id, config.uid)
+            check_ids(tenant_id, config.uid)
         except ValueError as exc:
-            _log_failure(path, None, exc)
+            log_failure(path, None, exc)
             tally["broken_configs"] += 1
             continue
         configs.append((path, tenant_id, config))
     return configs
 
 
-def _tenant_of(path: str) -> str:
+def tenant_of(path: str) -> str:
     """The collection group also matches a `strategies` collection anywhere else."""
     parts = path.split("/")
     if len(parts) != 4 or parts[0] != "tenants":
@@ -109,14 +178,14 @@ def _tenant_of(path: str) -> str:
     return parts[1]
 
 
-def _check_ids(tenant_id: str, uid: str) -> None:
+def check_ids(tenant_id: str, uid: str) -> None:
     """The callable's rule for ids (smart_routing.domain.identifiers): a config whose tenant or user
     could not be a document id is refused before anything runs."""
     check_id(tenant_id, "tenant id")
     check_id(uid, "uid")
 
 
-def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRunRequest) -> str:
+def run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRunRequest) -> str:
     """Claim the (config, symbol, tick) as the callable claims a key, run it, and return the
     tally entry. Another instance holding or having run the claim means nothing to do."""
     assert request.tenant_id and request.uid and request.client_order_id
@@ -126,7 +195,7 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
         if idempotency.claim(db, claim_path, fingerprint, request.uid) is not None:
             return "already_ran"
     except (idempotency.IdempotencyConflict, idempotency.ExecutionInProgress) as exc:
-        _log_failure(path, request.symbol, exc)
+        log_failure(path, request.symbol, exc)
         return "failed_runs"
     try:
         work = lambda: _run_and_finish(db, runner, request, claim_path)  # noqa: E731
@@ -136,7 +205,7 @@ def _run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRu
             result = work()
     except Exception as exc:  # one bad symbol or config must not stop the rest
         idempotency.release(db, claim_path)
-        _log_failure(path, request.symbol, exc)
+        log_failure(path, request.symbol, exc)
         return "failed_runs"
     return f"status_{result.status.value}"
 
@@ -155,20 +224,7 @@ def _run_and_finish(
     return result
 
 
-def _prefetch(runner: StrategyRunner, instruments: list[Instrument]) -> None:
-    """One quote and one instrument request per asset class for the whole run, where the
-    venues batch; the bars of every symbol, a few at a time."""
-    symbols = list(dict.fromkeys((i.symbol, i.asset_class) for i in instruments))
-    # A failure here is reported by each symbol's own run.
-    with contextlib.suppress(Exception):
-        runner.engine.instruments.prefetch_instruments(symbols)
-    runner.market_data.prefetch(symbols)
-    # The gate's bar statistics (sigma, ADV): a failing symbol is said in its decision.
-    with contextlib.suppress(Exception):
-        runner.engine.market_context.prefetch(symbols)
-
-
-def _request(
+def run_request(
     path: str,
     tenant_id: str,
     config: ScheduledStrategyConfig,
@@ -206,7 +262,7 @@ def scheduled_idempotency_key(doc_id: str, symbol: str, schedule_time: datetime)
     return f"{label}:{digest}"
 
 
-def _log_failure(path: str, symbol: str | None, exc: Exception) -> None:
+def log_failure(path: str, symbol: str | None, exc: Exception) -> None:
     logs.log_event(
         logs.LogEvent.SCHEDULED_STRATEGY_FAILED,
         severity="ERROR",
@@ -220,4 +276,4 @@ def handle_scheduled_run(schedule_time: datetime) -> Counter[str]:
     from smart_routing_firebase.platform.services import services
 
     svc = services()
-    return run_enabled_strategies(svc.db, svc.runner, schedule_time)
+    return fan_out(svc.db, svc.venues.quote_providers(), schedule_time)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.ports import Broker
-from smart_routing_firebase.platform.deployment import REGION
+from smart_routing_firebase.platform import task_queue
 from smart_routing_firebase.stores import paths
 
 # Cloud Tasks queue ids take letters, digits and hyphens only: the function's name has no "_".
@@ -41,7 +40,8 @@ TASK_FUNCTION = "expirelimitorder"
 TASK_RUNS = "limit_expiry_tasks"  # one document per task id: how often it ran, how it ended
 # Venues that end an order at its expires_at themselves (OANDA's GTD): no task for those.
 SELF_EXPIRING_VENUES = frozenset({"oanda"})
-ENQUEUED, ALREADY_ENQUEUED, NOT_NEEDED = "enqueued", "already_enqueued", "not_needed"
+ENQUEUED, ALREADY_ENQUEUED = task_queue.ENQUEUED, task_queue.ALREADY_ENQUEUED
+NOT_NEEDED = "not_needed"
 ENQUEUE_FAILED = "enqueue_failed"
 NOT_DUE, ENDED, NOT_FOUND, CANCEL_FAILED = "not_due", "ended", "not_found", "cancel_failed"
 _WORKING = frozenset(status.value for status in WORKING_STATUSES)
@@ -71,30 +71,14 @@ def schedule_expiry(data: dict[str, Any] | None, now: datetime | None = None) ->
 
 
 def _enqueue(data: dict[str, Any], now: datetime) -> str:
-    from firebase_admin import exceptions, functions
-
-    from smart_routing_firebase.platform.app import initialize
-
     delay = max(0, math.ceil((data["expires_at"] - now).total_seconds()))
     task_id = task_id_for(data["tenant_id"], data["client_order_id"])
     payload = {"tenant_id": data["tenant_id"], "client_order_id": data["client_order_id"]}
-    queue = functions.task_queue(f"locations/{REGION}/functions/{TASK_FUNCTION}", app=initialize())
-    try:
-        # firebase-admin sends the body as given; the task function reads its "data".
-        queue.enqueue(
-            {"data": payload},
-            functions.TaskOptions(schedule_delay_seconds=delay, task_id=task_id),
-        )
-    except (exceptions.AlreadyExistsError, exceptions.ConflictError):
-        return ALREADY_ENQUEUED
-    except ValueError as exc:
-        # The emulator answers a named task with a name firebase-admin cannot parse, after
-        # creating the task (firebase-tools 13.35.1).
-        if not (_emulated() and "Invalid resource name format" in str(exc)):
-            raise
-    logs.log_event(logs.LogEvent.LIMIT_EXPIRY_ENQUEUED, task_id=task_id, delay_s=delay,
-                   client_order_id=data["client_order_id"])  # fmt: skip
-    return ENQUEUED
+    outcome = task_queue.enqueue(TASK_FUNCTION, payload, task_id, delay)
+    if outcome == ENQUEUED:
+        logs.log_event(logs.LogEvent.LIMIT_EXPIRY_ENQUEUED, task_id=task_id, delay_s=delay,
+                       client_order_id=data["client_order_id"])  # fmt: skip
+    return outcome
 
 
 def _needs_task(data: dict[str, Any] | None) -> bool:
@@ -106,10 +90,6 @@ def _needs_task(data: dict[str, Any] | None) -> bool:
         and bool(data.get("tenant_id"))
         and bool(data.get("client_order_id"))
     )
-
-
-def _emulated() -> bool:
-    return bool(os.environ.get("CLOUD_TASKS_EMULATOR_HOST"))
 
 
 class LimitExpiry:

@@ -25,6 +25,7 @@ from smart_routing.domain.orders import (
 )
 from smart_routing.ports import Broker
 from smart_routing_firebase.stores.execution_issues import NOT_PLACED, list_issue
+from smart_routing_firebase.stores.order_pages import OrderPages
 from smart_routing_firebase.stores.orders import UNKNOWN, UNRESOLVED, FirestoreOrderBook
 from smart_routing_firebase.stores.venue_positions import VenuePositions
 
@@ -33,6 +34,7 @@ UNKNOWN_STATUS = UNKNOWN
 # was never placed: the venues find an order by client_order_id at once and for good.
 UNKNOWN_GIVE_UP = timedelta(hours=1)
 NOT_PLACED_STATUS = "not_placed"
+REFRESH_CURSOR = "order-refresh"  # reconciliation/order-refresh: where the last run stopped
 ENDED_WITHOUT_FILLS = frozenset({OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
 
 
@@ -46,28 +48,35 @@ def refresh_orders(db: Client, broker: Broker, now: datetime | None = None) -> C
     positions = VenuePositions(db)
     as_of = now_or_current(now)
     for snapshot in _orders_to_refresh(db):
-        data = snapshot.to_dict()
-        try:
-            found = broker.get_order_by_client_id(snapshot.id)
-            _release_ended(positions, data, found)
-        except Exception as exc:  # one venue down must not stop the others
-            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
-                           client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
-            tally["lookup_failed"] += 1
-            continue
-        if data["status"] in UNRESOLVED:
-            tally[_resolve_unknown(db, snapshot, data, found, as_of, positions)] += 1
-        elif found is not None and found.status in ENDED_WITHOUT_FILLS:
-            try:
-                snapshot.reference.update(
-                    {"status": found.status.value, "updated_at": as_of},
-                    option=db.write_option(last_update_time=snapshot.update_time),
-                )
-            except FailedPrecondition:  # fills were recorded meanwhile: asked again next run
-                tally["contended"] += 1
-                continue
-            tally[f"now_{found.status.value}"] += 1
+        tally[refresh_order(db, broker, snapshot, as_of, positions)[0]] += 1
     return tally
+
+
+def refresh_order(
+    db: Client, broker: Broker, snapshot: Any, as_of: datetime, positions: VenuePositions
+) -> tuple[str, Order | None]:
+    """One order asked of the venue by its client_order_id and recorded as the venue shows
+    it (see refresh_orders): the tally entry, and the order as the venue showed it."""
+    data = snapshot.to_dict()
+    try:
+        found = broker.get_order_by_client_id(snapshot.id)
+        _release_ended(positions, data, found)
+    except Exception as exc:  # one venue down must not stop the others
+        logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
+                       client_order_id=snapshot.id, error=logs.redact(str(exc)))  # fmt: skip
+        return "lookup_failed", None
+    if data["status"] in UNRESOLVED:
+        return _resolve_unknown(db, snapshot, data, found, as_of, positions), found
+    if found is None or found.status not in ENDED_WITHOUT_FILLS:
+        return "unchanged", found
+    try:
+        snapshot.reference.update(
+            {"status": found.status.value, "updated_at": as_of},
+            option=db.write_option(last_update_time=snapshot.update_time),
+        )
+    except FailedPrecondition:  # fills were recorded meanwhile: asked again next run
+        return "contended", found
+    return f"now_{found.status.value}", found
 
 
 def _release_ended(positions: VenuePositions, data: dict[str, Any], found: Order | None) -> None:
@@ -84,9 +93,10 @@ def _release_ended(positions: VenuePositions, data: dict[str, Any], found: Order
 
 
 def _orders_to_refresh(db: Client) -> Iterator[Any]:
+    """A run's bounded pages of the orders that may need asking (order_pages)."""
     statuses = [*UNRESOLVED, *(s.value for s in WORKING_STATUSES)]
     query = db.collection_group("orders").where(filter=FieldFilter("status", "in", statuses))
-    for snapshot in query.stream():
+    for snapshot in OrderPages(db, REFRESH_CURSOR, query):
         if snapshot.get("status") in UNRESOLVED or snapshot.get("broker") != "paper":
             yield snapshot
 

@@ -13,9 +13,10 @@ from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.orders import AccountOwner, Order
 from smart_routing.execution.fill_rules import OrderFills, trade_for_fill
 from smart_routing.gate.fees import FeeSchedule
-from smart_routing.ports import InstrumentSource, PaperAccountStore
+from smart_routing.ports import InstrumentSource
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from smart_routing_firebase.stores.one_commit import attempt_in_one_commit
+from smart_routing_firebase.stores.paper_account import FirestorePaperAccounts
 
 COMMIT_ATTEMPTS = 3
 
@@ -27,7 +28,7 @@ class PaperReconciler:
         self,
         db: Client,
         paper: PaperBroker,
-        accounts: PaperAccountStore,
+        accounts: FirestorePaperAccounts,
         instruments: InstrumentSource,
         fee_schedule: FeeSchedule,
     ) -> None:
@@ -37,15 +38,19 @@ class PaperReconciler:
 
     def run(self) -> Counter[str]:
         tally: Counter[str] = Counter()
-        for owner, order in self.accounts.working_orders():
-            try:
-                tally[self._work_in_one_commit(owner, order)] += 1
-            except VenueUnavailable as exc:  # no usable quote now: the next run tries again
-                tally["no_quote"] += 1
-                logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING",
-                               venue="paper", client_order_id=order.client_order_id,
-                               error=str(exc))  # fmt: skip
+        for owner, order in self.accounts.working_orders_in_pages():
+            tally[self.work_one(owner, order)] += 1
         return tally
+
+    def work_one(self, owner: AccountOwner, order: Order) -> str:
+        """One working order filled further if it can: "recorded", "still_working",
+        "contended" (the next run tries again) or "no_quote"."""
+        try:
+            return self._work_in_one_commit(owner, order)
+        except VenueUnavailable as exc:  # no usable quote now: the next run tries again
+            logs.log_event(logs.LogEvent.RECONCILE_FAILED, severity="WARNING", venue="paper",
+                           client_order_id=order.client_order_id, error=str(exc))  # fmt: skip
+            return "no_quote"
 
     def _work_in_one_commit(self, owner: AccountOwner, order: Order) -> str:
         """The fill, account, order and ledger trade commit together or not at all; when

@@ -11,7 +11,7 @@ account guarded by its update time as the gate read it (see one_commit.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,10 +30,12 @@ from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.backoff import is_contention
 from smart_routing_firebase.stores.documents import ORDER_TIMES, data_of, to_document
 from smart_routing_firebase.stores.one_commit import PendingCommit, pending
+from smart_routing_firebase.stores.order_pages import OrderPages
 from smart_routing_firebase.stores.venue_positions import position_document
 
 _ORDER_TIMES = ORDER_TIMES
 PAPER_VENUE = PaperBroker.name
+PAPER_WORKING_CURSOR = "paper-working"  # reconciliation/paper-working: where the last run stopped
 
 
 class FirestorePaperAccounts:
@@ -68,7 +70,7 @@ class FirestorePaperAccounts:
         def run(transaction: Transaction) -> Order:
             stored = order_ref.get(transaction=transaction)
             if stored.exists:
-                return _order_from(data_of(stored))
+                return order_from_document(data_of(stored))
             before = self._from_snapshot(owner, account_ref.get(transaction=transaction))
             after, order = apply(before)
             if after is not None:
@@ -137,7 +139,7 @@ class FirestorePaperAccounts:
     ) -> Order | None:  # fmt: skip
         if not order_snapshot.exists:
             return None
-        stored = _order_from(order_snapshot.to_dict())
+        stored = order_from_document(order_snapshot.to_dict())
         before = self._from_snapshot(owner, account_snapshot)
         changed = apply(before, stored)
         if changed is None:
@@ -154,16 +156,28 @@ class FirestorePaperAccounts:
         return order
 
     def working_orders(self) -> list[tuple[AccountOwner, Order]]:
-        query = (
+        return self._owned(self._working_query().stream())
+
+    def working_orders_in_pages(self) -> list[tuple[AccountOwner, Order]]:
+        """The working orders of this run's bounded pages, from where the last run stopped
+        (stores/order_pages): what one reconciler run works, however many users trade."""
+        return self._owned(OrderPages(self.db, PAPER_WORKING_CURSOR, self._working_query()))
+
+    def _working_query(self) -> Any:
+        return (
             self.db.collection_group("orders")
             .where(filter=FieldFilter("broker", "==", PAPER_VENUE))
             .where(filter=FieldFilter("status", "in", [s.value for s in WORKING_STATUSES]))
         )
+
+    @staticmethod
+    def _owned(snapshots: Iterable[Any]) -> list[tuple[AccountOwner, Order]]:
+        """(owner, order) of each, oldest first."""
         working = []
-        for snapshot in query.stream():
+        for snapshot in snapshots:
             data = data_of(snapshot)
             owner = AccountOwner(tenant_id=data["tenant_id"], uid=data["uid"])
-            working.append((owner, _order_from(data)))
+            working.append((owner, order_from_document(data)))
         return sorted(working, key=lambda item: item[1].submitted_at)
 
     def order(self, client_order_id: str) -> Order | None:
@@ -174,7 +188,7 @@ class FirestorePaperAccounts:
             data = data_of(snapshot)
             # An order left unknown has no broker yet (DocumentSnapshot.get would raise).
             if data.get("broker") == PAPER_VENUE:
-                return _order_from(data)
+                return order_from_document(data)
         return None
 
     def _from_snapshot(self, owner: AccountOwner, snapshot: Any) -> PaperAccount:
@@ -256,7 +270,7 @@ def _order_document(owner: AccountOwner, order: Order) -> dict[str, Any]:
     return {**to_document(order, _ORDER_TIMES), "uid": owner.uid, "tenant_id": owner.tenant_id}
 
 
-def _order_from(data: dict[str, Any]) -> Order:
+def order_from_document(data: dict[str, Any]) -> Order:
     return Order.model_validate({k: v for k, v in data.items() if k in Order.model_fields})
 
 

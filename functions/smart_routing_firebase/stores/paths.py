@@ -136,7 +136,8 @@ def execution_issue(tenant_id: str, issue_id: str) -> str:
 
 
 def reconciliation(venue: str) -> str:
-    """A venue account's reconciler state: the cursor into its fills."""
+    """A reconciler's state: a venue account's cursor into its fills, or where a run's pages
+    of orders stopped (stores/order_pages)."""
     return f"reconciliation/{check_id(venue, 'venue')}"
 
 
