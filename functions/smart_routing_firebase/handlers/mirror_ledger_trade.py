@@ -59,7 +59,9 @@ _HEAD_FIELDS = ("qty", "cost", "open_lots", "folded_through")
 _WINDOW = TypeAdapter(list[AppliedTrade])
 
 
-def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | None:
+def mirror_trade(
+    db: Client, trade: LedgerTrade, contention_budget_s: float = CONTENTION_BUDGET_S
+) -> PortfolioHistoryRecord | None:
     """Write the history record, the revised history of later trades, the lots head and the
     open lots touched in one transaction, once per trade.
 
@@ -95,7 +97,7 @@ def mirror_trade(db: Client, trade: LedgerTrade) -> PortfolioHistoryRecord | Non
 
     try:
         # The trades of one (user, symbol) all write its lots head: a burst takes turns.
-        update = retry_contended(lambda: apply(db.transaction()), CONTENTION_BUDGET_S)
+        update = retry_contended(lambda: apply(db.transaction()), contention_budget_s)
     except TooLate as exc:  # retrying will not fix it: logged, never raised
         log_mirror_rejected(str(exc), tenant_id=trade.tenant_id, trade_id=trade.trade_id)
         marker.delete()
@@ -206,9 +208,15 @@ def handle_ledger_trade_created(data: dict[str, Any] | None, params: dict[str, s
     mirror_document(firestore_client(), data, params)
 
 
-def mirror_document(db: Client, data: dict[str, Any] | None, where: dict[str, str]) -> str:
+def mirror_document(
+    db: Client,
+    data: dict[str, Any] | None,
+    where: dict[str, str],
+    contention_budget_s: float = CONTENTION_BUDGET_S,
+) -> str:
     """Mirror one ledger document (`where`: its tenant_id and trade_id): MIRRORED, UNCHANGED
-    (applied before, or refused as too late) or REJECTED.
+    (applied before, or refused as too late) or REJECTED. `contention_budget_s`: how long its
+    transaction keeps retrying contention (0: one attempt).
 
     A document that is not a trade the mirror can apply is logged as rejected and its marker
     dropped: retrying will not fix it."""
@@ -231,7 +239,7 @@ def mirror_document(db: Client, data: dict[str, Any] | None, where: dict[str, st
         log_mirror_rejected(problem, **where)
         _drop_marker(db, where)
         return REJECTED
-    return MIRRORED if mirror_trade(db, trade) is not None else UNCHANGED
+    return MIRRORED if mirror_trade(db, trade, contention_budget_s) is not None else UNCHANGED
 
 
 def _drop_marker(db: Client, where: dict[str, str]) -> None:
