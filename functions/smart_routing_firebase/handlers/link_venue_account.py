@@ -16,6 +16,7 @@ from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.services import services
+from smart_routing_firebase.platform.tenant_admin import tenant_admin
 from smart_routing_firebase.stores.venue_accounts import LinkRefused, link_account
 
 
@@ -100,18 +101,7 @@ def _checked(check: Any) -> str:
 
 
 def _admin(request: CallableRequest) -> tuple[str, str]:
-    if request.auth is None or not request.auth.uid:
-        raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to link venue accounts")
-    token = request.auth.token or {}
-    tenant_id = token.get("tenant_id")
-    if token.get("role") != "admin" or not isinstance(tenant_id, str) or not tenant_id:
-        raise HttpsError(
-            FunctionsErrorCode.PERMISSION_DENIED, "only the tenant's admin links venue accounts"
-        )
-    try:
-        return check_id(request.auth.uid, "uid"), check_id(tenant_id, "tenant_id")
-    except InvalidIdentifier as exc:
-        raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
+    return tenant_admin(request, "link venue accounts", "links venue accounts")
 
 
 def _payload(data: Any) -> LinkVenueAccountPayload:

@@ -13,6 +13,7 @@ from smart_routing import logs
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.trading_state import TradingState
 from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.tenant_admin import tenant_admin
 from smart_routing_firebase.stores.trading_state import change_state
 
 
@@ -62,19 +63,7 @@ def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
 
 
 def _admin(request: CallableRequest) -> tuple[str, str]:
-    """The caller, who must be an admin of a tenant: (uid, tenant_id)."""
-    if request.auth is None or not request.auth.uid:
-        raise HttpsError(FunctionsErrorCode.UNAUTHENTICATED, "sign in to set trading states")
-    token = request.auth.token or {}
-    tenant_id = token.get("tenant_id")
-    if token.get("role") != "admin" or not isinstance(tenant_id, str) or not tenant_id:
-        raise HttpsError(
-            FunctionsErrorCode.PERMISSION_DENIED, "only the tenant's admin sets trading states"
-        )
-    try:
-        return check_id(request.auth.uid, "uid"), check_id(tenant_id, "tenant_id")
-    except InvalidIdentifier as exc:
-        raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
+    return tenant_admin(request, "set trading states", "sets trading states")
 
 
 def _payload(data: Any) -> SetTradingStatePayload:
