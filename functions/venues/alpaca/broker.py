@@ -135,19 +135,29 @@ class AlpacaBroker:
         )
 
     def _refused(self, request: OrderRequest, exc: APIError) -> Order:
-        status = exc.status_code
-        if status == 422 and DUPLICATE_CLIENT_ID in str(exc):
-            # Not an unclear outcome: the venue says it has this order. Return it, as the
-            # Broker port asks of an idempotent submit.
-            existing = self.get_order_by_client_id(request.client_order_id)
-            if existing is None:
-                raise OrderOutcomeUnknown(f"alpaca: duplicate {request.client_order_id}") from exc
-            return existing
-        if status == 429:
-            raise VenueUnavailable(f"alpaca rate limit: {describe(exc)}") from exc
-        if status is not None and status >= 500:
-            raise OrderOutcomeUnknown(f"alpaca {status}: {describe(exc)}") from exc
-        raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
+        return order_after_refusal(
+            request, exc, lambda: self.get_order_by_client_id(request.client_order_id)
+        )
+
+
+def order_after_refusal(
+    request: OrderRequest, exc: APIError, existing: Callable[[], Order | None]
+) -> Order:
+    """What Alpaca's refusal of a submitted order means: the order it already has under this
+    client_order_id (`existing` finds it), or the error to raise."""
+    status = exc.status_code
+    if status == 422 and DUPLICATE_CLIENT_ID in str(exc):
+        # Not an unclear outcome: the venue says it has this order. Return it, as the
+        # Broker port asks of an idempotent submit.
+        found = existing()
+        if found is None:
+            raise OrderOutcomeUnknown(f"alpaca: duplicate {request.client_order_id}") from exc
+        return found
+    if status == 429:
+        raise VenueUnavailable(f"alpaca rate limit: {describe(exc)}") from exc
+    if status is not None and status >= 500:
+        raise OrderOutcomeUnknown(f"alpaca {status}: {describe(exc)}") from exc
+    raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
 
 
 def _position(raw: Any) -> Position:

@@ -33,12 +33,11 @@ from smart_routing.domain.orders import (
     Position,
 )
 from venues.alpaca.broker import (
-    DUPLICATE_CLIENT_ID,
     SUBMIT_ATTEMPTS,
     _order,
     _position,
-    _venue_message,
     alpaca_order_request,
+    order_after_refusal,
 )
 from venues.alpaca.client import MAX_RATE_LIMIT_WAIT_S, model, prepare
 from venues.http import MAYBE_SENT, describe, retry_after_s
@@ -205,17 +204,9 @@ class AlpacaBrokerApi:
         return _order(model(found))
 
     def _refused(self, account_id: str, request: OrderRequest, exc: APIError) -> Order:
-        status = exc.status_code
-        if status == 422 and DUPLICATE_CLIENT_ID in str(exc):
-            existing = self._order_in(account_id, request.client_order_id)
-            if existing is None:
-                raise OrderOutcomeUnknown(f"alpaca: duplicate {request.client_order_id}") from exc
-            return existing
-        if status == 429:
-            raise VenueUnavailable(f"alpaca rate limit: {describe(exc)}") from exc
-        if status is not None and status >= 500:
-            raise OrderOutcomeUnknown(f"alpaca {status}: {describe(exc)}") from exc
-        raise OrderRejected(f"alpaca: {_venue_message(exc)}") from exc
+        return order_after_refusal(
+            request, exc, lambda: self._order_in(account_id, request.client_order_id)
+        )
 
 
 def trading_refusal(account: Any, asset_class: AssetClass) -> str | None:
