@@ -1,19 +1,11 @@
 // Small inline SVG bar charts for the admin page (no library). Every bar carries its value in
 // its <title> and data-value, so the charts read without colour or pointer.
 
-const SVG = "http://www.w3.org/2000/svg";
+import { isNum, svg } from "./svg.js";
+
 const W = 360;
 const H = 180;
 const PAD = { left: 44, right: 8, top: 10, bottom: 34 };
-
-function svg(tag, attributes = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
 /**
  * Bars in groups: `groups` [{label, bars: [{value, text, className}]}], one group per x label.

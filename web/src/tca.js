@@ -5,21 +5,12 @@
 import { collection, limit, onSnapshot, orderBy, query, where } from "firebase/firestore";
 import { $ } from "./dom.js";
 import { bps, describeError } from "./format.js";
+import { isNum, svg } from "./svg.js";
 
 export const TCA_TRADES = 50;
-const SVG = "http://www.w3.org/2000/svg";
 const W = 640;
 const H = 240;
 const PAD = { left: 48, right: 12, top: 14, bottom: 28 };
-
-function svg(tag, attributes = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
 export const TCA_DECISIONS = 50;
 
