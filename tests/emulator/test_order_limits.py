@@ -57,6 +57,20 @@ def test_a_burst_over_the_users_limit_is_refused_for_the_excess(db, make_user, t
     assert refused_preview.error["message"].startswith("too many dry runs: this user's limit")
 
 
+def test_orders_whose_commits_contend_take_one_token_each(db, make_user, tenant_id):
+    # On the paper venue the token is taken in the order's one commit: one user's orders sent
+    # together are refused and run again on their account until each commits, and a refused
+    # commit has taken nothing. So a burst of exactly the limit all fills, leaving it empty.
+    set_limits(db, tenant_id, user_order_rate_per_s=0.001, user_order_burst=6)
+    user = make_user(tenant_id)
+    answers = at_once([(order(f"exact-{n}"), user.id_token) for n in range(6)])
+    assert [(a.result or {}).get("status") for a in answers] == ["filled"] * 6, answers
+    bucket = db.document(f"tenants/{tenant_id}/rate_buckets/order/users/{user.uid}").get()
+    assert 0 <= bucket.get("tokens") < 1
+    refused = call("execute_strategy", order("one-more"), user.id_token)
+    assert refused.code == "RESOURCE_EXHAUSTED"
+
+
 def test_the_tenants_limit_binds_its_users_together(db, make_user, tenant_id):
     set_limits(db, tenant_id, tenant_order_rate_per_s=0.001, tenant_order_burst=4)
     users = [make_user(tenant_id) for _ in range(3)]

@@ -77,26 +77,25 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
     except ConfigError as exc:
         logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
-    admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
+    in_firestore = _settles_in_firestore(svc, order.run)
+    if not in_firestore:  # before the key is claimed and the venue called
+        admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
 
     if order.payload.idempotency_key is None:
-        return _execute_committed(svc, order.run)
+        return _execute_committed(svc, order)
     claim = idempotency.Claim(
         path=order.paths.execution_claim,
         fingerprint=idempotency.fingerprint(order.payload.model_dump(mode="json")),
         uid=order.uid,
     )
-    if _settles_in_firestore(svc, order.run):
+    if in_firestore:
         # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
         # caller with the key finds its commit refused and takes the claimed path below.
-        response = _serialized(
-            lambda: commit_with_backoff(
-                svc.db, lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)
-            )
-        )
+        work = lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)  # noqa: E731
+        response = _serialized(lambda: commit_with_backoff(svc.db, _admitted(svc, order, work)))
         if response is not None:
             return response
-    return _execute_claimed(svc, order.run, claim)
+    return _execute_claimed(svc, order, claim)
 
 
 def callable_order(request: CallableRequest) -> CallableOrder:
@@ -120,7 +119,7 @@ def _settles_in_firestore(svc: Services, run_request: StrategyRunRequest) -> boo
 
 
 def _execute_claimed(
-    svc: Services, run_request: StrategyRunRequest, claim: idempotency.Claim
+    svc: Services, order: CallableOrder, claim: idempotency.Claim
 ) -> dict[str, Any]:
     """Claim the key first (a real venue is called at most once per key), then execute."""
     try:
@@ -132,22 +131,34 @@ def _execute_claimed(
     if stored is not None:
         return stored
     try:
-        return _execute_committed(svc, run_request, claim)
+        return _execute_committed(svc, order, claim)
     except BaseException:
         idempotency.release(svc.db, claim.path)
         raise
 
 
 def _execute_committed(
-    svc: Services, run_request: StrategyRunRequest, claim: idempotency.Claim | None = None
+    svc: Services, order: CallableOrder, claim: idempotency.Claim | None = None
 ) -> dict[str, Any]:
-    """On the paper venue the fill, account, positions, order, ledger trade and the claim's
-    response in one commit (see one_commit.py). A real venue's order is placed by the first
-    run, so a refused commit must not run it again: there each store writes at once."""
-    work = lambda: _execute_and_finish(svc, run_request, claim, create_claim=False)  # noqa: E731
-    if _settles_in_firestore(svc, run_request):
-        return _serialized(lambda: run_in_one_commit(svc.db, work))
+    """On the paper venue the rate token, fill, account, positions, order, ledger trade and
+    the claim's response in one commit (see one_commit.py). A real venue's order is placed by
+    the first run, so a refused commit must not run it again: there each store writes at
+    once."""
+    work = lambda: _execute_and_finish(svc, order.run, claim, create_claim=False)  # noqa: E731
+    if _settles_in_firestore(svc, order.run):
+        return _serialized(lambda: run_in_one_commit(svc.db, _admitted(svc, order, work)))
     return work()
+
+
+def _admitted(svc: Services, order: CallableOrder, work: Callable[[], T]) -> Callable[[], T]:
+    """`work` once the order's rate token is taken, in the same commit (stores/order_rate.py):
+    refused over the rate, it raises resource-exhausted and nothing is written."""
+
+    def admitted() -> T:
+        admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
+        return work()
+
+    return admitted
 
 
 def _serialized(commit: Callable[[], T]) -> T:

@@ -1,6 +1,6 @@
 """The order-rate limit at the callable's edge: an order over its user's or tenant's rate is
-refused with resource-exhausted before its idempotency key is claimed, so nothing is placed
-and the key stays free for the retry."""
+refused with resource-exhausted before its idempotency key is claimed (on the paper venue, in
+the commit that would claim it), so nothing is placed and the key stays free for the retry."""
 
 from __future__ import annotations
 

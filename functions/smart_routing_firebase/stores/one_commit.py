@@ -82,7 +82,8 @@ class PendingCommit:
         gives without another."""
         missing = [ref for ref in refs if ref.path not in self._read]
         if missing:
-            extra = [ref for ref in also if ref.path not in self._read]
+            asked = {ref.path for ref in missing}
+            extra = [ref for ref in also if ref.path not in self._read and ref.path not in asked]
             for snapshot in self.db.get_all(missing + extra):
                 self.remember(snapshot)
         return {ref.path: self._read[ref.path] for ref in refs}

@@ -6,10 +6,12 @@ tenants/{t}/daily_notional/{day}/users/{uid}: `totals` by account currency, and 
 per order counted under it (`orders/{client_order_id}`), created in the guarded batch that
 adds the order's notional (stores/guarded_writes.py), so an execution run again counts its
 order once. An order counts when it is admitted to go to the venue, whatever the venue then
-makes of it."""
+makes of it. A paper execution counts in its one commit (stores/one_commit.py), with the
+limits read in its first round trip: a commit refused has counted nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,7 @@ from smart_routing.domain.order_limits import TenantLimits
 from smart_routing.domain.orders import AccountOwner
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.guarded_writes import GuardedBatch, read_decide_write
+from smart_routing_firebase.stores.one_commit import pending
 
 
 class FirestoreOrderCaps:
@@ -46,9 +49,11 @@ class FirestoreOrderCaps:
         order_ref = self.db.document(
             paths.daily_notional_order(owner.tenant_id, day_text, owner.uid, client_order_id)
         )
+        counted = {"notional": float(notional), "currency": currency, "at": datetime.now(UTC)}
 
-        def attempt(batch: GuardedBatch) -> str | None:
-            found = {s.reference.path: s for s in self.db.get_all([total_ref, order_ref])}
+        def decide(
+            found: dict[str, Any], put: Callable[[Any, Any, dict[str, Any]], None]
+        ) -> str | None:
             if found[order_ref.path].exists:
                 return None  # counted by an earlier run of this order
             seen = found[total_ref.path]
@@ -56,20 +61,27 @@ class FirestoreOrderCaps:
             problem = limits.cap_problem(notional, currency, used)
             if problem is None:
                 totals = {**_totals(seen), currency: float(round_money(used + notional, currency))}
-                batch.put(total_ref, seen, {"totals": totals, "day": day_text})
-                batch.put(
-                    order_ref,
-                    None,
-                    {"notional": float(notional), "currency": currency, "at": datetime.now(UTC)},
-                )
+                put(total_ref, seen, {"totals": totals, "day": day_text})
+                put(order_ref, None, counted)
             return problem
+
+        commit = pending()
+        if commit is not None:  # counted in the execution's commit: refused, counted nothing
+            found = commit.read_together([total_ref, order_ref], also=[])
+            return decide(found, lambda ref, _seen, data: commit.replace_if_unchanged(ref, data))
+
+        def attempt(batch: GuardedBatch) -> str | None:
+            found = {s.reference.path: s for s in self.db.get_all([total_ref, order_ref])}
+            return decide(found, batch.put)
 
         return read_decide_write(self.db, attempt)
 
 
 def read_limits(db: Client, tenant_id: str) -> TenantLimits:
     """Raises UnreadableLimits when the document is malformed."""
-    snapshot = db.document(paths.tenant_limits(tenant_id)).get()
+    ref = db.document(paths.tenant_limits(tenant_id))
+    commit = pending()  # in an execution's commit: as its first round trip read it
+    snapshot = ref.get() if commit is None else commit.read_together([ref], also=[])[ref.path]
     return TenantLimits.parse(snapshot.to_dict() if snapshot.exists else None)
 
 

@@ -9,11 +9,18 @@ rate and burst, so its writes spread over that many documents instead of one. An
 two shards at random and takes from the fuller; only when both are empty does it read every
 shard, and it is refused when all are. No shard gives more than its share, so the tenant
 never exceeds its limit. `kind` is order or dry_run: dry runs have buckets, and limits, of
-their own. A refused order writes nothing."""
+their own. A refused order writes nothing.
+
+Inside a paper execution's one commit (stores/one_commit.py) the take is part of that commit:
+the buckets are read in the round trip that reads the gate's documents, and written, guarded
+as read, with the fill. An order whose commit is refused has taken nothing, and its run again
+takes again; one user's orders already serialize on their account, so the user's bucket adds
+no contention of its own."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +36,12 @@ from smart_routing_firebase.stores.guarded_writes import (
     GuardedBatch,
     read_decide_write,
 )
+from smart_routing_firebase.stores.one_commit import PendingCommit, pending
+
+# Reads the documents not read yet (path -> snapshot of every one asked for); stages a write
+# guarded by what was read.
+Read = Callable[[list[DocumentReference]], dict[str, Any]]
+Put = Callable[[DocumentReference, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -41,35 +54,15 @@ def take_order_token(
     db: Client, settings: OrderGuardSettings, tenant_id: str, uid: str, kind: OrderKind
 ) -> RateRefusal | None:
     """Take the order's token from the user's and the tenant's buckets: None when both had
-    one, else why not (nothing taken). Raises UnreadableLimits on a malformed limits document."""
-    limits_ref = db.document(paths.tenant_limits(tenant_id))
-    user_ref = db.document(paths.user_rate_bucket(tenant_id, kind.value, uid))
-
-    def shard_refs(count: int, pick: int | None = None) -> list[DocumentReference]:
-        numbers = range(count) if pick is None else random.sample(range(count), min(pick, count))
-        return [db.document(paths.tenant_rate_shard(tenant_id, kind.value, n)) for n in numbers]
+    one, else why not (nothing taken). Raises UnreadableLimits on a malformed limits document.
+    Inside a commit scope the writes are staged in it; outside, committed at once."""
+    taking = _Take(db, settings, tenant_id, uid, kind)
+    commit = pending()
+    if commit is not None:
+        return taking.decide(*_in_commit(db, commit, tenant_id, uid))
 
     def attempt(batch: GuardedBatch) -> RateRefusal | None:
-        first_pick = shard_refs(settings.tenant_shards, pick=2)
-        found = _read(db, [limits_ref, user_ref, *first_pick])
-        limits_doc = found[limits_ref.path]
-        tenant = TenantLimits.parse(limits_doc.to_dict() if limits_doc.exists else None)
-        rates = settings.rates(kind, tenant)
-        now = datetime.now(UTC)
-        user = take(_bucket(found[user_ref.path]), rates.user, now)
-        if not user.allowed:
-            return _refusal("this user's", kind, rates.user, user)
-        count = rates.tenant.shards(settings.tenant_shards)
-        shard_limit = rates.tenant.shard(count)
-        candidates = [ref for ref in first_pick if int(ref.id) < count] or shard_refs(count, 2)
-        ref, shard = _fuller(db, candidates, found, shard_limit, now)
-        if not shard.allowed:  # both empty: look at every shard before refusing
-            ref, shard = _fuller(db, shard_refs(count), found, shard_limit, now)
-        if not shard.allowed:
-            return _refusal("this tenant's", kind, rates.tenant, shard)
-        batch.put(user_ref, found[user_ref.path], _stored(user.bucket))
-        batch.put(ref, found[ref.path], _stored(shard.bucket))
-        return None
+        return taking.decide(*_in_batch(db, batch))
 
     try:
         return read_decide_write(db, attempt)
@@ -77,22 +70,70 @@ def take_order_token(
         return RateRefusal(f"too many {_noun(kind)} at once; retry shortly", 1.0)
 
 
-def _read(db: Client, refs: list[DocumentReference]) -> dict[str, Any]:
-    return {s.reference.path: s for s in db.get_all(refs)}
+def _in_commit(db: Client, commit: PendingCommit, tenant_id: str, uid: str) -> tuple[Read, Put]:
+    also = [db.document(path) for path in paths.paper_order_reads(tenant_id, uid)]
+    return (lambda refs: commit.read_together(refs, also)), commit.replace_if_unchanged
+
+
+def _in_batch(db: Client, batch: GuardedBatch) -> tuple[Read, Put]:
+    found: dict[str, Any] = {}
+
+    def read(refs: list[DocumentReference]) -> dict[str, Any]:
+        missing = [ref for ref in refs if ref.path not in found]
+        if missing:
+            found.update({s.reference.path: s for s in db.get_all(missing)})
+        return {ref.path: found[ref.path] for ref in refs}
+
+    return read, lambda ref, data: batch.put(ref, found[ref.path], data)
+
+
+@dataclass(frozen=True)
+class _Take:
+    db: Client
+    settings: OrderGuardSettings
+    tenant_id: str
+    uid: str
+    kind: OrderKind
+
+    def decide(self, read: Read, put: Put) -> RateRefusal | None:
+        limits_ref = self.db.document(paths.tenant_limits(self.tenant_id))
+        user_ref = self.db.document(
+            paths.user_rate_bucket(self.tenant_id, self.kind.value, self.uid)
+        )
+        first_pick = self._shards(self.settings.tenant_shards, pick=2)
+        found = read([limits_ref, user_ref, *first_pick])
+        limits_doc = found[limits_ref.path]
+        tenant = TenantLimits.parse(limits_doc.to_dict() if limits_doc.exists else None)
+        rates = self.settings.rates(self.kind, tenant)
+        now = datetime.now(UTC)
+        user = take(_bucket(found[user_ref.path]), rates.user, now)
+        if not user.allowed:
+            return _refusal("this user's", self.kind, rates.user, user)
+        count = rates.tenant.shards(self.settings.tenant_shards)
+        shard_limit = rates.tenant.shard(count)
+        candidates = [ref for ref in first_pick if int(ref.id) < count] or self._shards(count, 2)
+        ref, shard = _fuller(read, candidates, shard_limit, now)
+        if not shard.allowed:  # both empty: look at every shard before refusing
+            ref, shard = _fuller(read, self._shards(count), shard_limit, now)
+        if not shard.allowed:
+            return _refusal("this tenant's", self.kind, rates.tenant, shard)
+        put(user_ref, _stored(user.bucket))
+        put(ref, _stored(shard.bucket))
+        return None
+
+    def _shards(self, count: int, pick: int | None = None) -> list[DocumentReference]:
+        numbers = range(count) if pick is None else random.sample(range(count), min(pick, count))
+        return [
+            self.db.document(paths.tenant_rate_shard(self.tenant_id, self.kind.value, n))
+            for n in numbers
+        ]
 
 
 def _fuller(
-    db: Client,
-    refs: list[DocumentReference],
-    found: dict[str, Any],
-    limit: BucketLimit,
-    now: datetime,
+    read: Read, refs: list[DocumentReference], limit: BucketLimit, now: datetime
 ) -> tuple[DocumentReference, Taken]:
-    """The shard with the most tokens among `refs` (those not in `found` are read into it),
-    and its take."""
-    missing = [ref for ref in refs if ref.path not in found]
-    if missing:
-        found.update(_read(db, missing))
+    """The shard with the most tokens among `refs`, and its take."""
+    found = read(refs)
     buckets = [(ref, _bucket(found[ref.path])) for ref in refs]
     ref, bucket = max(buckets, key=lambda rb: _tokens(rb[1], limit, now))
     return ref, take(bucket, limit, now)

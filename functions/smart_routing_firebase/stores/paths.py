@@ -176,6 +176,19 @@ def position(uid: str, symbol: str) -> str:
     return _path("users", uid, "portfolio/positions/symbols", symbol_key(symbol), "symbol key")
 
 
+def paper_order_reads(tenant_id: str, uid: str) -> list[str]:
+    """What every paper order reads before it commits, besides its rate buckets: the tenant's,
+    the user's and the venues' trading states, the tenant's limits and the user's account. An
+    execution's one commit reads them in one round trip (stores/one_commit.py)."""
+    return [
+        tenant_trading_state(tenant_id),
+        user_trading_state(tenant_id, uid),
+        venue_trading_states(tenant_id),
+        tenant_limits(tenant_id),
+        paper_account(uid),
+    ]
+
+
 @dataclass(frozen=True)
 class OrderPaths:
     """Every document one order may write: its execution claim, order, ledger trade, history

@@ -42,8 +42,8 @@ class FirestoreTradingStates:
         else:
             # Inside a paper execution's commit: read once per attempt, with the account the
             # gate reads next, in one round trip (the account is then guarded as read here).
-            account_ref = self.db.document(paths.paper_account(owner.uid))
-            found = commit.read_together(states, also=[account_ref])
+            also = paths.paper_order_reads(owner.tenant_id, owner.uid)
+            found = commit.read_together(states, also=[self.db.document(p) for p in also])
         tenant = _status(found.get(tenant_ref.path), TradingScope.TENANT)
         user = _status(found.get(user_ref.path), TradingScope.USER)
         venues = venue_statuses(found.get(venues_ref.path))
