@@ -130,3 +130,73 @@ def test_a_commit_refused_because_its_order_exists_is_not_retried(db, tenant_id)
     assert runs == [1]
     assert account.get().to_dict() == {"orders": 1}
     assert order.get().to_dict() == {"status": "filled"}
+
+
+def test_a_commit_refused_only_for_a_retakeable_steps_document_retakes_that_step_alone(
+    db, tenant_id
+):
+    account = db.document(f"users/{tenant_id}-user/portfolio/account")
+    shard = db.document(f"tenants/{tenant_id}/rate_buckets/order/tenant_shards/0")
+    order = db.document(f"tenants/{tenant_id}/orders/retaken")
+    account.set({"orders": 0})
+    shard.set({"taken": 0})
+    runs, takes = [], []
+
+    def take() -> None:  # a rate token: read the shard, write it back one more
+        commit = pending()
+        assert commit is not None
+        seen = commit.read_together([shard], also=[])[shard.path]
+        takes.append(seen.get("taken"))
+        if len(takes) == 1:  # another order of the tenant takes from it first, once
+            shard.set({"taken": 10})
+        commit.replace_if_unchanged(shard, {"taken": seen.get("taken") + 1})
+
+    def work() -> str:
+        commit = pending()
+        assert commit is not None
+        runs.append(1)
+        commit.retakeable(take)
+        commit.remember(account.get())
+        commit.replace_if_unchanged(account, {"orders": 1})
+        commit.create(order, {"status": "filled"})
+        return "filled"
+
+    assert commit_with_backoff(db, work) == "filled"
+    assert runs == [1]  # the execution ran once; its token was taken again on the shard
+    assert takes == [0, 10]
+    assert shard.get().to_dict() == {"taken": 11}
+    assert account.get().to_dict() == {"orders": 1}
+    assert order.get().to_dict() == {"status": "filled"}
+
+
+def test_a_commit_whose_account_moved_too_runs_the_whole_execution_again(db, tenant_id):
+    account = db.document(f"users/{tenant_id}-user/portfolio/account")
+    shard = db.document(f"tenants/{tenant_id}/rate_buckets/order/tenant_shards/0")
+    account.set({"orders": 0})
+    shard.set({"taken": 0})
+    runs = []
+
+    def take() -> None:
+        commit = pending()
+        assert commit is not None
+        seen = commit.read_together([shard], also=[])[shard.path]
+        commit.replace_if_unchanged(shard, {"taken": seen.get("taken") + 1})
+
+    def work() -> int:
+        commit = pending()
+        assert commit is not None
+        runs.append(1)
+        commit.retakeable(take)
+        seen = account.get()
+        commit.remember(seen)
+        if len(runs) == 1:  # another order of the same user commits first: both documents move
+            both = db.batch()
+            both.set(account, {"orders": 5})
+            both.set(shard, {"taken": 5})
+            both.commit()
+        commit.replace_if_unchanged(account, {"orders": seen.get("orders") + 1})
+        return len(runs)
+
+    assert commit_with_backoff(db, work) == 2
+    assert account.get().to_dict() == {"orders": 6}
+    assert shard.get().to_dict() == {"taken": 6}

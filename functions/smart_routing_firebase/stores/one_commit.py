@@ -20,6 +20,11 @@ client_order_id. Two refusals mean different things:
 - something the execution creates exists (its order, its trade, its idempotency claim): the
   caller takes the stores' transactional path, which reads what exists and answers with it.
 
+Some documents are moved by many requests that share nothing else (a tenant's rate shard).
+A step that writes them is `retakeable`: when only its documents moved, that step alone is run
+again on them as they are now and the same execution is committed again, so such contention
+costs a read and a commit, not a whole execution.
+
 The scope is per request, held in a context variable so the engine and its ports stay unaware
 of it; outside a scope every store writes at once, as before.
 """
@@ -31,10 +36,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from google.api_core.exceptions import Aborted, AlreadyExists, Conflict, FailedPrecondition
-from google.cloud.firestore import Client, DocumentReference
+from google.cloud.firestore import Client, DocumentReference, WriteBatch
 
 from smart_routing import logs
 from smart_routing_firebase.stores import backoff
@@ -43,7 +49,7 @@ T = TypeVar("T")
 
 # What a refused commit raises: a precondition failed, or a document to create exists. Which
 # one is not told by the class (a new account is created, so a burst of a new user's first
-# orders is refused with AlreadyExists): PendingCommit.guarded_moved reads the guarded
+# orders is refused with AlreadyExists): PendingCommit.moved reads the guarded
 # documents again. Aborted (a transaction holds a document) is contention too.
 COMMIT_REFUSED = (AlreadyExists, FailedPrecondition, Conflict, Aborted)
 
@@ -56,16 +62,29 @@ class CommitContended(RuntimeError):
     """Other commits kept moving the account for the whole budget: nothing was written."""
 
 
+@dataclass(frozen=True)
+class _Write:
+    path: str
+    step: int | None  # the retakeable step that staged it (PendingCommit.retakeable)
+    apply: Callable[[WriteBatch], Any]
+
+
 class PendingCommit:
     """The writes of one execution, and the documents it read that those writes depend on."""
 
     def __init__(self, db: Client) -> None:
         self.db = db
-        self._batch = db.batch()
+        self._writes: list[_Write] = []
         self._read: dict[str, Any] = {}  # path -> snapshot, for the preconditions
         # path -> (ref, the snapshot replace_if_unchanged wrote against, or None: created)
         self._guarded: dict[str, tuple[DocumentReference, Any | None]] = {}
-        self.writes = 0
+        self._steps: list[Callable[[], None]] = []
+        self._step_reads: dict[int, set[str]] = {}
+        self._staging: int | None = None  # the retakeable step running
+
+    @property
+    def writes(self) -> int:
+        return len(self._writes)
 
     def remember(self, snapshot: Any) -> None:
         self._read[snapshot.reference.path] = snapshot
@@ -80,6 +99,8 @@ class PendingCommit:
         """`refs` as this scope read them (path -> snapshot). Those not read yet are read in
         one round trip with `also`, what the execution will read next, which read() then
         gives without another."""
+        if self._staging is not None:
+            self._step_reads[self._staging].update(ref.path for ref in refs)
         missing = [ref for ref in refs if ref.path not in self._read]
         if missing:
             asked = {ref.path for ref in missing}
@@ -92,46 +113,84 @@ class PendingCommit:
         """Write `data` over `ref` only if it is as this scope read it (absent: create it)."""
         seen = self._read.get(ref.path)
         if seen is None or not seen.exists:
-            self._batch.create(ref, data)
+            self._stage(ref, lambda batch: batch.create(ref, data))
         else:
             option = self.db.write_option(last_update_time=seen.update_time)
-            self._batch.update(ref, data, option=option)
+            self._stage(ref, lambda batch: batch.update(ref, data, option=option))
         self._guarded[ref.path] = (ref, seen)
-        self.writes += 1
 
-    def guarded_moved(self) -> bool:
-        """Whether a document written with replace_if_unchanged changed since this scope read
-        it (or appeared, when it read none): one read, after a refused commit."""
+    def retakeable(self, step: Callable[[], None]) -> None:
+        """Run `step`, which reads documents many requests update at once (a rate bucket) and
+        stages guarded writes on them. A commit refused only because those moved runs `step`
+        again on them as they are now (retake), not the whole execution."""
+        self._steps.append(step)
+        self._run_step(len(self._steps) - 1)
+
+    def moved(self) -> set[str]:
+        """The documents written with replace_if_unchanged that changed since this scope read
+        them (or appeared, when it read none): one read, after a refused commit."""
         if not self._guarded:
-            return False
+            return set()
+        changed = set()
         for now in self.db.get_all([ref for ref, _ in self._guarded.values()]):
             before = self._guarded[now.reference.path][1]
             if before is None or not before.exists:
                 if now.exists:
-                    return True
+                    changed.add(now.reference.path)
             elif not now.exists or now.update_time != before.update_time:
-                return True
-        return False
+                changed.add(now.reference.path)
+        return changed
+
+    def retake(self, moved: set[str]) -> bool:
+        """When every one of `moved` was written by a retakeable step, run those steps again
+        on their documents read anew, and say so; else False: the execution must run again."""
+        steps = {w.step for w in self._writes if w.path in moved}
+        if not moved or None in steps:
+            return False
+        for step in sorted(s for s in steps if s is not None):
+            for path in self._step_reads.pop(step) | {
+                w.path for w in self._writes if w.step == step
+            }:
+                self._read.pop(path, None)
+                self._guarded.pop(path, None)
+            self._writes = [w for w in self._writes if w.step != step]
+            token = _current.set(self)  # the step stages in this commit, as it did first
+            try:
+                self._run_step(step)
+            finally:
+                _current.reset(token)
+        return True
+
+    def _run_step(self, step: int) -> None:
+        self._staging = step
+        self._step_reads[step] = set()
+        try:
+            self._steps[step]()
+        finally:
+            self._staging = None
 
     def create(self, ref: DocumentReference, data: dict[str, Any]) -> None:
-        self._batch.create(ref, data)
-        self.writes += 1
+        self._stage(ref, lambda batch: batch.create(ref, data))
 
     def set(self, ref: DocumentReference, data: dict[str, Any], merge: bool = False) -> None:
-        self._batch.set(ref, data, merge=merge)
-        self.writes += 1
+        self._stage(ref, lambda batch: batch.set(ref, data, merge=merge))
 
     def update(self, ref: DocumentReference, data: dict[str, Any]) -> None:
-        self._batch.update(ref, data)
-        self.writes += 1
+        self._stage(ref, lambda batch: batch.update(ref, data))
 
     def delete(self, ref: DocumentReference) -> None:
-        self._batch.delete(ref)
-        self.writes += 1
+        self._stage(ref, lambda batch: batch.delete(ref))
+
+    def _stage(self, ref: DocumentReference, apply: Callable[[WriteBatch], Any]) -> None:
+        self._writes.append(_Write(ref.path, self._staging, apply))
 
     def commit(self) -> None:
-        if self.writes:
-            self._batch.commit()
+        if not self._writes:
+            return
+        batch = self.db.batch()
+        for write in self._writes:
+            write.apply(batch)
+        batch.commit()
 
 
 _current: ContextVar[PendingCommit | None] = ContextVar("pending_commit", default=None)
@@ -170,25 +229,32 @@ def commit_with_backoff(
     db: Client, work: Callable[[], T], budget_s: float | None = None
 ) -> T | None:
     """`work` in one commit, run again after each jittered pause while the commit is refused
-    for contention: its result, or None when it was refused because a document it creates
-    exists. Raises CommitContended when the budget runs out (nothing written)."""
+    for contention (when only a retakeable step's documents moved, that step alone is run
+    again): its result, or None when it was refused because a document it creates exists.
+    Raises CommitContended when the budget runs out (nothing written)."""
     budget = CONTENTION_BUDGET_S if budget_s is None else budget_s
     attempts, reason = 0, ""
+    commit: PendingCommit | None = None
+    result: T | None = None
     for pause in itertools.chain([0.0], backoff.pauses(budget)):
         if attempts:
             logs.log_event(logs.LogEvent.COMMIT_RETRIED, reason=reason, attempt=attempts)
             time.sleep(pause)
         attempts += 1
-        with one_commit(db) as commit:
-            result = work()
+        if commit is None:
+            with one_commit(db) as commit:
+                result = work()
         try:
             commit.commit()
             return result
         except COMMIT_REFUSED as exc:
             reason = f"{type(exc).__name__}: {exc}"
-            if not (isinstance(exc, Aborted) or commit.guarded_moved()):
+            moved = set() if isinstance(exc, Aborted) else commit.moved()
+            if not (isinstance(exc, Aborted) or moved):
                 logs.log_event(logs.LogEvent.COMMIT_RETRIED, reason=reason)
                 return None
+            if not commit.retake(moved):
+                commit = None  # run the execution again, on the documents as they are now
     logs.log_event(
         logs.LogEvent.COMMIT_CONTENDED, severity="WARNING", attempts=attempts, budget_s=budget,
         reason=reason,
