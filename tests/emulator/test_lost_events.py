@@ -10,6 +10,7 @@ double nothing, and the lots are what the pure FIFO makes of the ledger."""
 from __future__ import annotations
 
 import contextlib
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -216,6 +217,92 @@ def test_a_sweep_killed_half_way_is_finished_by_the_next(db, make_user, tenant_i
     assert sorted(history(db, uid)) == sorted(t.trade_id for t in trades)
     stored = [t.model_dump(mode="json") | {"timestamp": t.timestamp} for t in trades]
     assert_lots_are_fifo(db, uid, stored, "AAPL", "AAPL")
+
+
+def append_with_triggers_off(db, trades: list[LedgerTrade]) -> None:
+    """The trades and their markers written one after another, as lost events leave them."""
+    from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
+
+    store = FirestoreLedgerStore(db)
+    for entry in trades:
+        store.append(entry)
+
+
+def sweep_recording_pages(db, monkeypatch, tenant_id: str) -> list[list[str]]:
+    """One sweep run; the marker ids of `tenant_id` in each page it mirrored, in order."""
+    from smart_routing_firebase.handlers import sweep_unmirrored_trades as sweeper
+
+    real_page, pages = sweeper._mirror_page, []
+
+    def recording(db, page):
+        pages.append([m.id for m in page if m.reference.parent.parent.id == tenant_id])
+        return real_page(db, page)
+
+    monkeypatch.setattr(sweeper, "_mirror_page", recording)
+    sweeper.sweep(db, datetime.now(UTC) + timedelta(minutes=5))
+    return [page for page in pages if page]
+
+
+def assert_all_mirrored_once(db, tenant_id, uid, trades: list[LedgerTrade]) -> None:
+    assert markers(db, tenant_id) == set()
+    assert sorted(history(db, uid)) == sorted(t.trade_id for t in trades)
+    stored = [t.model_dump(mode="json") | {"timestamp": t.timestamp} for t in trades]
+    assert_lots_are_fifo(db, uid, stored, "AAPL", "AAPL")
+
+
+def test_markers_land_in_shards_and_the_sweep_takes_them_all_oldest_first(
+    db, make_user, tenant_id, monkeypatch
+):
+    from smart_routing_firebase.handlers import sweep_unmirrored_trades as sweeper
+    from smart_routing_firebase.stores.unmirrored import SHARD, shard_of
+
+    uid = make_user().uid
+    trades = [ledger_trade(tenant_id, uid, n) for n in range(1, 25)]
+    monkeypatch.setattr(sweeper, "PAGE", 2)  # pages across shards, and within one
+    with background_triggers_off():
+        append_with_triggers_off(db, trades)
+        stored = {
+            d.id: d.to_dict() for d in db.collection(f"tenants/{tenant_id}/unmirrored").stream()
+        }
+        assert {i: m[SHARD] for i, m in stored.items()} == {
+            t.trade_id: shard_of(t.trade_id) for t in trades
+        }
+        shards = Counter(m[SHARD] for m in stored.values())
+        assert len(shards) > 10 and max(shards.values()) >= sweeper.PAGE  # fmt: skip
+        pages = sweep_recording_pages(db, monkeypatch, tenant_id)
+
+    oldest_first = sorted(stored, key=lambda i: stored[i]["recorded_at"])
+    assert [i for page in pages for i in page] == oldest_first
+    assert all(len(page) <= sweeper.PAGE for page in pages)
+    assert_all_mirrored_once(db, tenant_id, uid, trades)
+
+
+def test_markers_written_before_shards_existed_are_swept_with_the_rest(
+    db, make_user, tenant_id, monkeypatch
+):
+    from google.cloud import firestore
+
+    from smart_routing_firebase.handlers import sweep_unmirrored_trades as sweeper
+    from smart_routing_firebase.stores import unmirrored
+
+    uid = make_user().uid
+    trades = [ledger_trade(tenant_id, uid, n) for n in range(1, 9)]
+    legacy = {t.trade_id for t in trades[:5]}
+    monkeypatch.setattr(sweeper, "PAGE", 2)  # the legacy search pages by name too
+    monkeypatch.setattr(unmirrored, "LEGACY_PAGES", 500)  # other tests' markers may sort first
+    with background_triggers_off():
+        append_with_triggers_off(db, trades)
+        for trade_id in legacy:  # the marker as it was written before the shard field
+            db.document(f"tenants/{tenant_id}/unmirrored/{trade_id}").update(
+                {unmirrored.SHARD: firestore.DELETE_FIELD}
+            )
+        old = {d.id for d in db.collection(f"tenants/{tenant_id}/unmirrored").stream()
+               if unmirrored.SHARD not in d.to_dict()}  # fmt: skip
+        assert old == legacy
+        pages = sweep_recording_pages(db, monkeypatch, tenant_id)
+
+    assert [i for page in pages for i in page] == [t.trade_id for t in trades]  # oldest first
+    assert_all_mirrored_once(db, tenant_id, uid, trades)
 
 
 def ledger_trade(tenant_id: str, uid: str, n: int) -> LedgerTrade:

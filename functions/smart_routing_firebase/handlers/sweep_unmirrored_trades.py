@@ -2,12 +2,13 @@
 was lost (Firestore triggers are not retried: an event whose mirror raised is gone).
 
 It reads the unmirrored markers (stores/unmirrored.py) recorded a while before its tick, so
-the trigger normally finishes first, oldest first in pages, and mirrors each trade as the
-trigger would. Each (user, symbol)'s trades go in (timestamp, trade_id) order, the pairs in
-parallel. A trade the trigger applies at the same moment is applied once: the mirror's
-transaction finds the other's history record. A run stopped half way (a crash, its time
-budget) leaves the markers it did not reach for the next one, which is why a rerun, or the
-emulator's health check running the body, is safe.
+the trigger normally finishes first, oldest first in pages (every shard's, merged, and those
+written before markers had a shard), and mirrors each trade as the trigger would. Each
+(user, symbol)'s trades go in (timestamp, trade_id) order, the pairs in parallel. A trade the
+trigger applies at the same moment is applied once: the mirror's transaction finds the
+other's history record. A run stopped half way (a crash, its time budget) leaves the markers
+it did not reach for the next one, which is why a rerun, or the emulator's health check
+running the body, is safe.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from google.cloud.firestore import Client, DocumentSnapshot
@@ -43,13 +45,12 @@ def sweep(db: Client, tick: datetime, budget_s: float = BUDGET_S) -> Counter[str
     (`failed`: an error, its marker kept for the next run)."""
     deadline = time.monotonic() + budget_s
     tally: Counter[str] = Counter()
-    last: DocumentSnapshot | None = None
+    markers = unmirrored.due(db, tick - SETTLE, PAGE)
     while time.monotonic() < deadline:
-        page = unmirrored.due(db, tick - SETTLE, PAGE, after=last)
+        page = list(islice(markers, PAGE))
         if not page:
             break
         tally.update(_mirror_page(db, page))
-        last = page[-1]
         if len(page) < PAGE:
             break
     logs.log_counts(logs.LogEvent.MIRROR_SWEEP_SUMMARY, {k: v for k, v in tally.items() if v},
