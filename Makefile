@@ -66,6 +66,7 @@ bench: setup
 	PYTHONPATH=functions:. $(PY) bench/bench_emulator.py
 	PYTHONPATH=functions:. $(PY) bench/bench_guards.py
 	PYTHONPATH=functions:. $(PY) bench/bench_fanout.py
+	PYTHONPATH=functions:. $(PY) bench/bench_reconcile_fanout.py
 	PYTHONPATH=functions:. $(PY) bench/bench_web.py
 	$(PY) bench/bench_replay.py
 

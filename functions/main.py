@@ -63,6 +63,24 @@ RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND = params.IntParam(
     default=50,
     description="strategy-config tasks started per second (a tick of N configs takes N/this s)",
 )
+RECONCILEVENUEACCOUNT_MAX_INSTANCES = params.IntParam(
+    "RECONCILEVENUEACCOUNT_MAX_INSTANCES",
+    default=10,
+    description="reconcilevenueaccount instances at most, each reconciling 20 venue accounts "
+    "at once",
+)
+RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES = params.IntParam(
+    "RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES",
+    default=100,
+    description="venue-account reconcile tasks running at once, over all instances (each "
+    "account task makes one venue request)",
+)
+RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND = params.IntParam(
+    "RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND",
+    default=100,
+    description="venue-account reconcile tasks started per second (N linked accounts take "
+    "N/this s of each one-minute run)",
+)
 EXPIRELIMITORDER_MAX_INSTANCES = params.IntParam(
     "EXPIRELIMITORDER_MAX_INSTANCES",
     default=10,
@@ -233,6 +251,31 @@ def reconcile_venues(event: scheduler_fn.ScheduledEvent) -> None:
     from smart_routing_firebase.handlers.reconcile_venues import handle_reconcile
 
     handle_reconcile(event.schedule_time)
+
+
+# A reconcile run's work per linked venue account (Broker API): pages of links, each enqueueing
+# its accounts' tasks under ids of the run's own (handlers/reconcile_venue_account.py). A task
+# that raised is delivered again; each rewrites what it wrote. No "_" in task queue ids.
+@tasks_fn.on_task_dispatched(
+    retry_config=options.RetryConfig(max_attempts=3, min_backoff_seconds=10),
+    rate_limits=options.RateLimits(
+        max_concurrent_dispatches=RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES,
+        max_dispatches_per_second=RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND,
+    ),
+    cpu=1,
+    concurrency=20,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=60,
+    max_instances=RECONCILEVENUEACCOUNT_MAX_INSTANCES,
+    secrets=VENUE_SECRETS,
+)
+def reconcilevenueaccount(request: tasks_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.reconcile_venue_account import handle_account_task
+
+    try:
+        return dict(handle_account_task(request.data))
+    except ValueError as exc:  # malformed: retrying cannot help
+        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 # On write, not create: a real venue's order is created `submitting` before the venue answers.

@@ -77,6 +77,17 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         }},
     ),
     "reconcile_venues": (1, 1, 512, 120, None, 1, VENUE_SECRETS, schedule("every 1 minutes")),
+    # The run's work per linked venue account (Broker API), one task per page and per account.
+    "reconcilevenueaccount": (
+        1, 20, 512, 60, None, param("RECONCILEVENUEACCOUNT_MAX_INSTANCES"), VENUE_SECRETS,
+        {"taskQueueTrigger": {
+            "rateLimits": {
+                "maxConcurrentDispatches": param("RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES"),
+                "maxDispatchesPerSecond": param("RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND"),
+            },
+            "retryConfig": {"maxAttempts": 3, "minBackoffSeconds": 10},
+        }},
+    ),
     "sweep_unmirrored_trades": (1, 1, 512, 300, None, 1, [], schedule("every 2 minutes")),
     "roll_up_tca": (1, 1, 512, 300, None, 1, [], schedule("every 10 minutes")),
     "expirelimitorder": (
@@ -96,6 +107,9 @@ EXPECTED_PARAMS = {
     "RUNSCHEDULEDSTRATEGY_MAX_INSTANCES": 20,
     "RUNSCHEDULEDSTRATEGY_MAX_CONCURRENT_DISPATCHES": 400,
     "RUNSCHEDULEDSTRATEGY_MAX_DISPATCHES_PER_SECOND": 50,
+    "RECONCILEVENUEACCOUNT_MAX_INSTANCES": 10,
+    "RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES": 100,
+    "RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND": 100,
     "SET_TRADING_STATE_MAX_INSTANCES": 5,
     "LINK_VENUE_ACCOUNT_MAX_INSTANCES": 5,
 }

@@ -34,6 +34,7 @@ class LogEvent(StrEnum):
     RECONCILE_CURSOR_EXPIRED = "exec.reconcile_cursor_expired"
     RECONCILE_FAILED = "exec.reconcile_failed"
     RECONCILE_DRIFT = "exec.reconcile_drift"
+    RECONCILE_ACCOUNT_SKIPPED = "exec.reconcile_account_skipped"
     ORDER_RESOLVED = "exec.order_resolved"
     ORDER_RECORD_FAILED = "exec.order_record_failed"
     ORDER_NOT_PLACED = "exec.order_not_placed"

@@ -39,6 +39,8 @@ def emulators(fakes) -> Iterator[None]:
     env = {"EXEC_ALPACA_API": "broker", "ALPACA_BROKER_URL": broker.url,
            "ALPACA_TRADING_URL": market.url, "ALPACA_DATA_URL": market.url,
            "EXEC_VENUE_TIMEOUT_S": "2",
+           # Each task the emulator runs at once is a Python worker process of its own.
+           "RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES": "4",
            # The tests' quotes are chosen against the class thresholds, whatever the hour.
            **{f"EXEC_SESSION_MULTIPLIER_{s.value.upper()}": "1" for s in Session}}  # fmt: skip
     with emulators_for_package(LOG_PATH, setup=(functions_overrides(env, KEYS),)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -137,8 +138,11 @@ def test_link_buy_a_partial_fill_later_sell_and_per_user_drift(db, fakes, symbol
     assert position_qty(db, user, symbol) == 6
     assert broker.order_accounts[sold["order"]["client_order_id"]] == account
 
+    # Each run writes each user's drift from a task of its own: wait for one after the sell.
     drift_path = f"reconciliation/alpaca/user_drift/{tenant}-{user.uid}"
-    reconcile_until(lambda: db.document(drift_path).get().exists)
+    sold_at = datetime.now(UTC)
+    reconcile_until(lambda: (db.document(drift_path).get().to_dict() or {}).get(
+        "as_of", sold_at) > sold_at)  # fmt: skip
     report = db.document(drift_path).get().to_dict()
     assert report["account_id"] == account and report["drifted"] == []
     assert report["symbols"] == [{"symbol": symbol, "users_qty": 6, "venue_qty": 6,

@@ -95,10 +95,3 @@ class FirestoreLinkedAccounts:
             if order.get("tenant_id") and order.get("uid"):
                 return self.account_of(AccountOwner(tenant_id=order["tenant_id"], uid=order["uid"]))
         return None
-
-    def linked(self) -> list[dict[str, Any]]:
-        """Every link at this venue (for per-user drift)."""
-        query = self.db.collection_group("venue_accounts").where(
-            filter=FieldFilter("venue", "==", self.venue)
-        )
-        return [s.to_dict() or {} for s in query.stream()]
