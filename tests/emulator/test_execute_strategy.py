@@ -178,7 +178,8 @@ def test_ten_calls_at_once_with_one_key_make_one_ledger_document(db, make_user, 
             pool.map(lambda _: call("execute_strategy", data, user.id_token), range(10))
         )
     assert [o.code for o in outcomes] == [None] * 10
-    assert all(o.result == outcomes[0].result for o in outcomes)
+    differing = [o.result for o in outcomes if o.result != outcomes[0].result]
+    assert differing == [], (outcomes[0].result, differing)
     assert ledger_ids(db, tenant_id) == [outcomes[0].result["trade_id"]]
     again = call("execute_strategy", data, user.id_token)
     assert again.result == outcomes[0].result
