@@ -260,8 +260,8 @@ def commit_with_backoff(
         reason=reason,
     )  # fmt: skip
     raise CommitContended(
-        f"{attempts} commits in {budget:g} s were refused because other orders of this account "
-        "committed first; nothing was placed"
+        f"{attempts} commits in {budget:g} s were refused because other writes to this "
+        "account's documents came first or held them; nothing was placed"
     )
 
 
