@@ -47,6 +47,12 @@ one_instance_buys_per_s    one execute_strategy instance as deployed (functions-
 one_instance_cpu_ms_per_buy  the instance process's own CPU time (user + system) per buy in
                            that run: one vCPU serves at most 1000 / this buys a second
 one_instance_buy_p50_ms    the round trip of those buys, median, at 80 in flight
+one_instance_commit_retries_per_buy  commits of those buys refused and tried again: the 80
+                           clients are users of one tenant, so nearly all are its rate tokens
+                           taken again because another order took from the same one of its
+                           20 shards first (stores/one_commit.py, retakeable)
+one_instance_spread_*      the same with each client a user of its own tenant (no shard
+                           shared): the instance's cost without that contention
 sweep_trades_per_s         trades mirrored per second by sweep_unmirrored_trades alone (run
                            in-process against the Firestore emulator): 400 ledger trades of
                            40 users, with their markers, none mirrored before
@@ -396,15 +402,20 @@ ONE_INSTANCE_CLIENTS = 80
 ONE_INSTANCE_BUYS_EACH = 10
 
 
-def bench_one_instance() -> dict[str, float]:
+def bench_one_instance(spread: bool = False) -> dict[str, float]:
+    """80 clients of one tenant, or (spread) each of a tenant of its own."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from tools.emulator_logs import log_records
     from tools.one_instance import running_instance
 
     tenant = f"bench-{uuid.uuid4().hex[:8]}"
     with ThreadPoolExecutor(max_workers=16) as pool:
-        users = list(pool.map(lambda _: new_user(tenant), range(ONE_INSTANCE_CLIENTS)))
-    with running_instance("execute_strategy", ROOT / ".cache" / "one-instance-bench.log") as one:
+        users = list(pool.map(
+            lambda n: new_user(f"{tenant}-{n}" if spread else tenant), range(ONE_INSTANCE_CLIENTS)
+        ))  # fmt: skip
+    log_path = ROOT / ".cache" / "one-instance-bench.log"
+    with running_instance("execute_strategy", log_path) as one:
 
         def buy(user, key: str) -> float:
             data = {"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1,
@@ -422,14 +433,20 @@ def bench_one_instance() -> dict[str, float]:
 
         with ThreadPoolExecutor(max_workers=ONE_INSTANCE_CLIENTS) as pool:
             list(pool.map(lambda user: buy(user, "warm-up"), users))
+            retries_before = len(log_records(log_path, "exec.commit_retried"))
             cpu_before, started = one.cpu_seconds(), time.perf_counter()
             samples = [ms for part in pool.map(client, users) for ms in part]
             elapsed, cpu = time.perf_counter() - started, one.cpu_seconds() - cpu_before
-    return {
-        "one_instance_buys_per_s": len(samples) / elapsed,
-        "one_instance_cpu_ms_per_buy": cpu * 1000 / len(samples),
-        "one_instance_buy_p50_ms": statistics.median(samples),
+            retries = len(log_records(log_path, "exec.commit_retried")) - retries_before
+    prefix = "one_instance_spread" if spread else "one_instance"
+    figures = {
+        f"{prefix}_buys_per_s": len(samples) / elapsed,
+        f"{prefix}_cpu_ms_per_buy": cpu * 1000 / len(samples),
+        f"{prefix}_buy_p50_ms": statistics.median(samples),
     }
+    if not spread:
+        figures["one_instance_commit_retries_per_buy"] = retries / len(samples)
+    return figures
 
 
 SWEEP_USERS = 40
@@ -477,6 +494,7 @@ def main(only: set[str]) -> None:
             figures |= bench_burst(db)
         if wanted("one_instance"):
             figures |= bench_one_instance()
+            figures |= bench_one_instance(spread=True)
         if wanted("mirror"):
             figures |= bench_mirror(db)
     # The Firestore emulator alone: on two cores the functions emulator running the mirror of
