@@ -6,6 +6,7 @@ returns in seconds however many accounts are linked."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -14,7 +15,10 @@ from typing import Any
 from smart_routing import logs
 from smart_routing_firebase.handlers.run_scheduled_strategies import schedule_tick
 from smart_routing_firebase.platform.services import services
-from smart_routing_firebase.reconciliation.account_fanout import start_fan_out
+from smart_routing_firebase.reconciliation.account_fanout import (
+    accounts_every_min,
+    start_fan_out,
+)
 from smart_routing_firebase.reconciliation.drift import DriftReport
 from smart_routing_firebase.reconciliation.limit_expiry import LimitExpiry
 from smart_routing_firebase.reconciliation.markouts import handle_markouts
@@ -74,5 +78,6 @@ def _drift_step(svc: Any, venue: str, run: datetime) -> tuple[str, Callable[[], 
     accounts as tasks of their own). One platform account: its drift, one read."""
     per_user = per_user_venue(svc.venues)
     if per_user is not None and per_user.name == venue:
-        return f"{venue}.accounts", lambda: start_fan_out(svc.db, venue, run)
+        every = accounts_every_min(os.environ)
+        return f"{venue}.accounts", lambda: start_fan_out(svc.db, venue, run, every_min=every)
     return f"{venue}.drift", DriftReport(svc.db, venue, svc.venues.broker).run

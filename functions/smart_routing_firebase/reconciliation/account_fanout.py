@@ -2,7 +2,8 @@
 fanned out on the reconcilevenueaccount task queue so the run's own time does not grow with
 the number of accounts:
 
-- the run enqueues one page task (its first page of links);
+- the run enqueues one page task (its first page of links), in one run of every
+  EXEC_RECONCILE_ACCOUNTS_EVERY_MIN (1: each);
 - a page task lists up to PAGE_SIZE links of the venue after its cursor, in document order,
   enqueues the next page's task first (when its page was full), then one account task per
   link;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +30,8 @@ from google.cloud.firestore import Client
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing import logs
+from smart_routing.config.environment import env_positive
+from smart_routing.domain.errors import ConfigError
 from smart_routing_firebase.platform import task_queue
 from smart_routing_firebase.reconciliation.user_drift import write_user_drift
 from smart_routing_firebase.stores import reconcile_runs, scheduled_ticks
@@ -38,6 +41,7 @@ from smart_routing_firebase.stores.reconcile_runs import ACCOUNT_TASKS, PAGE_TAS
 TASK_FUNCTION = "reconcilevenueaccount"
 PAGE_SIZE = 100  # links a page task lists and enqueues (about 0.3 s of enqueues)
 MAX_TASK_AGE = timedelta(minutes=5)
+ACCOUNTS_EVERY_MIN = "EXEC_RECONCILE_ACCOUNTS_EVERY_MIN"
 ENQUEUE_FAILED = "enqueue_failed"
 _ENQUEUE_WORKERS = 8  # firebase-admin's HTTP pool keeps 10 connections
 Enqueue = Callable[[str, dict[str, Any], str, int], str]
@@ -74,11 +78,34 @@ def account_task(
     return task_id(run, "account", venue, link_path), payload
 
 
+def accounts_every_min(env: Mapping[str, str]) -> int:
+    """EXEC_RECONCILE_ACCOUNTS_EVERY_MIN: every how many minutes a run fans out to the linked
+    accounts (1: every run). One Cloud Tasks queue dispatches at most 500 tasks a second, so
+    accounts / (60 * this) must stay under it (docs/scaling.md)."""
+    every = env_positive(env, ACCOUNTS_EVERY_MIN, 1)
+    if every != int(every):
+        raise ConfigError(f"{ACCOUNTS_EVERY_MIN}={every:g} must be a whole number of minutes")
+    return int(every)
+
+
+def accounts_due(run: datetime, every_min: int) -> bool:
+    """Whether the run at `run` (a whole minute) is one that fans out: one minute in
+    `every_min`, counted from the epoch, so every instance agrees."""
+    return int(run.timestamp() // 60) % every_min == 0
+
+
 def start_fan_out(
-    db: Client, venue: str, run: datetime, enqueue: Enqueue = task_queue.enqueue
+    db: Client,
+    venue: str,
+    run: datetime,
+    enqueue: Enqueue = task_queue.enqueue,
+    every_min: int = 1,
 ) -> Counter[str]:
     """The run's part: its first page task, once per run (a run delivered again finds it
-    recorded and enqueues nothing). Raises when the enqueue failed."""
+    recorded and enqueues nothing), when the run is one of the `every_min` that fan out.
+    Raises when the enqueue failed."""
+    if not accounts_due(run, every_min):
+        return Counter(not_due=1)
     key = run_id(run)
     if reconcile_runs.accounts_fanned_out(db, key):
         return Counter(already_fanned_out=1)
