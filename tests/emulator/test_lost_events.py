@@ -20,6 +20,7 @@ import requests
 
 from smart_routing.portfolio.ledger import LedgerTrade
 from smart_routing.portfolio.lots import LotState, apply_trade
+from smart_routing_firebase.stores import paths
 from tests.emulator.conftest import wait_for
 from tools.emulator_client import call, run_scheduled
 from tools.emulators import ENDPOINTS
@@ -290,6 +291,7 @@ def test_markers_written_before_shards_existed_are_swept_with_the_rest(
     legacy = {t.trade_id for t in trades[:5]}
     monkeypatch.setattr(sweeper, "PAGE", 2)  # the legacy search pages by name too
     monkeypatch.setattr(unmirrored, "LEGACY_PAGES", 500)  # other tests' markers may sort first
+    db.document(paths.legacy_marker_search()).delete()  # the search not retired by another test
     with background_triggers_off():
         append_with_triggers_off(db, trades)
         for trade_id in legacy:  # the marker as it was written before the shard field
@@ -303,6 +305,36 @@ def test_markers_written_before_shards_existed_are_swept_with_the_rest(
 
     assert [i for page in pages for i in page] == [t.trade_id for t in trades]  # oldest first
     assert_all_mirrored_once(db, tenant_id, uid, trades)
+
+
+def test_the_search_for_unsharded_markers_retires_once_it_has_found_none_for_long(db, tenant_id):
+    from smart_routing_firebase.stores import unmirrored
+
+    state = db.document(paths.legacy_marker_search())
+    state.delete()
+    legacy = db.document(f"tenants/{tenant_id}/unmirrored/legacy-1")
+    start = datetime.now(UTC)
+    quiet = unmirrored.LEGACY_QUIET
+    try:
+        unmirrored.due(db, start, 10)  # finds none: quiet from now
+        assert state.get().to_dict() == {"quiet_since": start}
+        legacy.set({"tenant_id": tenant_id, "trade_id": "legacy-1", "recorded_at": start})
+        # Pages of 1,000: other tests' markers may sort before it by name.
+        found = list(unmirrored._legacy_due(db, start + quiet / 2, 1000))
+        assert [m.id for m in found] == ["legacy-1"]  # found one: no longer quiet
+        assert state.get().get("quiet_since") is None
+        legacy.delete()  # the sweep mirrored it
+        unmirrored.due(db, start + quiet, 10)
+        unmirrored.due(db, start + quiet * 2 - timedelta(seconds=1), 10)
+        assert not state.get().to_dict().get("retired")  # quiet, not yet for long enough
+        unmirrored.due(db, start + quiet * 2, 10)
+        assert state.get().get("retired") is True
+        # Retired, it searches no more: a marker without a shard is not read.
+        legacy.set({"tenant_id": tenant_id, "trade_id": "legacy-1", "recorded_at": start})
+        assert unmirrored._legacy_due(db, start + quiet * 3, 1000) == []
+    finally:
+        legacy.delete()
+        state.delete()
 
 
 def ledger_trade(tenant_id: str, uid: str, n: int) -> LedgerTrade:

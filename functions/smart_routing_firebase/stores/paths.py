@@ -161,6 +161,12 @@ def venue_order(venue: str, broker_order_id: str) -> str:
     return f"{reconciliation(venue)}/orders/{check_id(broker_order_id, 'venue order id')}"
 
 
+def legacy_marker_search() -> str:
+    """The sweep's search for unmirrored markers written before they had a shard: when it
+    last found one, and whether it is retired (stores/unmirrored.py)."""
+    return "sweeps/unmirrored_legacy"
+
+
 def paper_account(uid: str) -> str:
     """The user's account of record on the paper venue: cash, margin, realized P&L."""
     check_id(uid, "uid")

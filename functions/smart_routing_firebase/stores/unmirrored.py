@@ -12,7 +12,9 @@ second into one range of an index on such a field. So each marker also holds a `
 hash of its trade id, one of SHARDS), the only index holding `recorded_at` is the
 collection group's (`shard`, `recorded_at`), and the sweep reads each shard oldest first and
 merges them (docs/scaling.md). Markers written before the shard field existed are found by
-the documents' names, which every collection group is ordered by without an index.
+the documents' names, which every collection group is ordered by without an index; once that
+search has found none for LEGACY_QUIET (the upgrade's instances long replaced), it retires
+for good (sweeps/unmirrored_legacy), and the sweep reads only the shards.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
@@ -40,6 +42,9 @@ SHARD = "shard"
 SHARDS = 32
 # Pages of markers searched by name for unsharded ones in a run, from the first name.
 LEGACY_PAGES = 20
+# How long the search must find none before it retires: far longer than a deploy's rollout,
+# after which no instance writes a marker without a shard.
+LEGACY_QUIET = timedelta(hours=6)
 
 
 def marker_ref(db: Client, tenant_id: str, trade_id: str) -> DocumentReference:
@@ -68,8 +73,27 @@ def due(db: Client, recorded_by: datetime, page: int) -> Iterator[DocumentSnapsh
     """Every marker recorded at or before `recorded_by`, oldest first: each shard's, read
     `page` at a time as the merge reaches them, and the unsharded ones found this run."""
     streams = [_due_in_shard(db, shard, recorded_by, page) for shard in range(SHARDS)]
-    streams.append(iter(sorted(_due_unsharded(db, recorded_by, page), key=_age)))
+    streams.append(iter(sorted(_legacy_due(db, recorded_by, page), key=_age)))
     return heapq.merge(*streams, key=_age)
+
+
+def _legacy_due(db: Client, recorded_by: datetime, page: int) -> list[DocumentSnapshot]:
+    """The unsharded markers due, until the search retires: it notes when it last found one,
+    and retires once it has found none for LEGACY_QUIET."""
+    state_ref = db.document(paths.legacy_marker_search())
+    state = state_ref.get().to_dict() or {}
+    if state.get("retired"):
+        return []
+    found = _due_unsharded(db, recorded_by, page)
+    quiet_since = state.get("quiet_since")
+    if found:
+        if quiet_since is not None:
+            state_ref.set({"quiet_since": None, "found_at": recorded_by}, merge=True)
+    elif quiet_since is None:
+        state_ref.set({"quiet_since": recorded_by}, merge=True)
+    elif recorded_by - quiet_since >= LEGACY_QUIET:
+        state_ref.set({"retired": True, "retired_at": recorded_by}, merge=True)
+    return found
 
 
 def _due_in_shard(
