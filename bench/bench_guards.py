@@ -1,9 +1,11 @@
 """The order guards' Firestore cost, on the Firestore emulator alone, in-process. Prints one
 `BENCH name=value` line per figure.
 
-order_rate_take_p50_ms     one order's token taken (stores/order_rate.py: the limits, the
+order_rate_take_p50_ms     one order's token taken on its own, as a real venue's order takes
+                           it before its key is claimed (stores/order_rate.py: the limits, the
                            user's bucket and two tenant shards read, one guarded batch of
-                           two writes), 60 orders of 60 users of one tenant one after another
+                           two writes; a paper order takes it in its one commit instead),
+                           60 orders of 60 users of one tenant one after another
 order_rate_take_p90_ms     the same, 90th percentile
 order_rate_burst_ms        20 orders of one user at once (the default burst is 10): the time
                            until every one has its answer, contention and retries included
