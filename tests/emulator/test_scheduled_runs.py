@@ -221,6 +221,8 @@ class FailsOnce(StrategyRunner):
 def test_a_task_that_raises_is_delivered_again_and_runs_only_what_did_not_finish(
     db, market, market_data, tenant_id
 ):
+    # The deliveries in-process; tests/emulator_venues/test_scheduled_redelivery.py has the
+    # tasks emulator deliver a raising task again, with the function's retryConfig.
     tick = datetime(2026, 1, 5, 15, 10, tzinfo=UTC)
     path = f"tenants/{tenant_id}/strategies/three"
     db.document(path).set({"enabled": True, "uid": "task-user", "strategy_id": "manual",

@@ -3,8 +3,9 @@
 The config is read as it is now: one deleted or disabled since the tick does nothing and says
 why. Each symbol runs as the tick's run always has (its own execution claim, so a delivery
 that comes again runs nothing twice), on the tick's shared quotes. A task bounded by its
-budget, or with a run that failed, raises once the others are done: the queue delivers it
-again and only what did not finish runs.
+budget, or with a run that failed or whose order's outcome is unknown, raises once the others
+are done: the queue delivers it again and only what did not finish runs (an unknown order is
+looked for again under its client_order_id, which the venue takes once).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from google.cloud.firestore import Client
 
 from smart_routing import logs
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing_firebase.handlers.run_scheduled_strategies import (
     ScheduledStrategyConfig,
     check_ids,
@@ -40,6 +42,8 @@ from venues.quote_sources import (
 
 # Of the function's 120 s timeout: a run started before this much has passed has time to end.
 TASK_BUDGET_S = 90.0
+# A run whose order's outcome is unknown gave its claim back: the next delivery looks again.
+UNKNOWN_RUNS = f"status_{ExecutionStatus.UNKNOWN.value}"
 
 
 class TaskUnfinished(RuntimeError):
@@ -84,7 +88,8 @@ def run_config_task(
     clock: Callable[[], float] = time.monotonic,
 ) -> Counter[str]:
     """Run the config's symbols for the tick; the tally of what each did. Raises
-    TaskUnfinished when a run failed or the budget ran out (the runs that did end stay done)."""
+    TaskUnfinished when a run failed or ended unknown, or the budget ran out (the runs that
+    did end stay done)."""
     deadline = clock() + budget_s
     tally: Counter[str] = Counter()
     requests = _current_requests(db, config_path, tick, tally)
@@ -101,10 +106,11 @@ def run_config_task(
     scheduled_ticks.record_run(db, tick_key, task_id, config_path, tally, datetime.now(UTC))
     logs.log_counts(logs.LogEvent.SCHEDULED_TASK_SUMMARY, tally, config=config_path,
                     schedule_time=tick.isoformat(), task_id=task_id)  # fmt: skip
-    if tally["failed_runs"] or tally["out_of_time"]:
+    if tally["failed_runs"] or tally[UNKNOWN_RUNS] or tally["out_of_time"]:
         raise TaskUnfinished(
-            f"{config_path}: {tally['failed_runs']} runs failed, {tally['out_of_time']} "
-            "not started in time; the queue delivers the task again"
+            f"{config_path}: {tally['failed_runs']} runs failed, {tally[UNKNOWN_RUNS]} ended "
+            f"unknown, {tally['out_of_time']} not started in time; the queue delivers the task "
+            "again"
         )
     return tally
 

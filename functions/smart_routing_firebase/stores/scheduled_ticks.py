@@ -98,11 +98,12 @@ def record_run(
     at: datetime,
 ) -> None:  # fmt: skip
     """One more delivery of the task, and what it did."""
-    db.document(run_path(tick, task_id)).set(
-        {"config": config_path, "runs": firestore.Increment(1), "last_outcome": dict(outcome),
-         "last_run_at": at, "expire_at": at + RETAINED},
-        merge=True,
-    )  # fmt: skip
+    record = {"config": config_path, "runs": firestore.Increment(1),
+              "last_outcome": dict(outcome), "last_run_at": at,
+              "expire_at": at + RETAINED}  # fmt: skip
+    # Merged by field, not merge=True: that would merge last_outcome with the delivery before.
+    # The client takes a list of fields (its docstring), though its hint says bool.
+    db.document(run_path(tick, task_id)).set(record, merge=list(record))  # type: ignore[arg-type]
 
 
 def _quote_document(key: QuoteKey, quote: Quote | None, fetched_at: datetime) -> dict[str, Any]:
