@@ -20,6 +20,7 @@ from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
 from smart_routing.domain.orders import client_order_id_for
 from smart_routing.execution.pipeline import StrategyRunner
+from smart_routing.execution.result import ExecutionStatus
 from smart_routing.runtime import configured_engine
 from smart_routing_firebase.handlers.run_scheduled_strategies import (
     TASK_FUNCTION,
@@ -216,6 +217,44 @@ class FailsOnce(StrategyRunner):
             self.failed = True
             raise RuntimeError("deadline exceeded")
         return super().run(request)
+
+
+class VenueDownOnce(StrategyRunner):
+    """The engine's runner, whose run of `symbol` finds the venue unavailable the first time
+    (the engine's answer to a refused connection: status error, nothing placed)."""
+
+    def __init__(self, engine, symbol: str) -> None:
+        super().__init__(engine)
+        self.symbol, self.down = symbol, True
+
+    def run(self, request):
+        if request.symbol != self.symbol or not self.down:
+            return super().run(request)
+        self.down = False
+        looked = super().run(request.model_copy(update={"dry_run": True}))  # places nothing
+        return looked.model_copy(
+            update={"status": ExecutionStatus.ERROR,
+                    "message": "venue unavailable: connection refused"}
+        )  # fmt: skip
+
+
+def test_a_run_the_venue_could_not_take_is_tried_again_by_the_next_delivery(
+    db, market, market_data, tenant_id
+):
+    tick = datetime(2026, 1, 5, 15, 25, tzinfo=UTC)
+    path = f"tenants/{tenant_id}/strategies/down"
+    db.document(path).set({"enabled": True, "uid": "down-user", "strategy_id": "manual",
+                           "side": "buy", "symbols": ["AAPL", "MSFT"], "qty": 1})  # fmt: skip
+    runner = VenueDownOnce(runner_on(db, market, market_data).engine, "MSFT")
+
+    with pytest.raises(TaskUnfinished, match="1 in error"):
+        run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+    ledger = db.collection(f"tenants/{tenant_id}/ledger_trades")
+    assert [doc.get("symbol") for doc in ledger.stream()] == ["AAPL"]
+
+    again = run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+    assert again == {"already_ran": 1, "status_filled": 1}
+    assert sorted(doc.get("symbol") for doc in ledger.stream()) == ["AAPL", "MSFT"]
 
 
 def test_a_task_that_raises_is_delivered_again_and_runs_only_what_did_not_finish(

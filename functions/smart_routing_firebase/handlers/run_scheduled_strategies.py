@@ -217,8 +217,10 @@ def _run_and_finish(
     commit."""
     result = runner.run(request)
     record_decision(db, runner, request, result, DecisionSource.SCHEDULED)
-    if result.status is ExecutionStatus.UNKNOWN:
-        idempotency.release(db, claim_path)  # the next delivery must look again
+    if result.status in (ExecutionStatus.UNKNOWN, ExecutionStatus.ERROR):
+        # Unknown: the next delivery must look again. Error: nothing was placed (the venue or
+        # the instrument's data was unavailable): the next delivery tries again.
+        idempotency.release(db, claim_path)
     else:
         idempotency.complete(db, claim_path, {"status": result.status.value})
     return result

@@ -42,8 +42,10 @@ from venues.quote_sources import (
 
 # Of the function's 120 s timeout: a run started before this much has passed has time to end.
 TASK_BUDGET_S = 90.0
-# A run whose order's outcome is unknown gave its claim back: the next delivery looks again.
+# A run whose order's outcome is unknown, or that the venue could not take (an error: nothing
+# placed), gave its claim back: the next delivery looks again, or tries again.
 UNKNOWN_RUNS = f"status_{ExecutionStatus.UNKNOWN.value}"
+ERROR_RUNS = f"status_{ExecutionStatus.ERROR.value}"
 
 
 class TaskUnfinished(RuntimeError):
@@ -88,8 +90,8 @@ def run_config_task(
     clock: Callable[[], float] = time.monotonic,
 ) -> Counter[str]:
     """Run the config's symbols for the tick; the tally of what each did. Raises
-    TaskUnfinished when a run failed or ended unknown, or the budget ran out (the runs that
-    did end stay done)."""
+    TaskUnfinished when a run failed, ended unknown or in error (a venue down), or the budget
+    ran out (the runs that did end stay done)."""
     deadline = clock() + budget_s
     tally: Counter[str] = Counter()
     requests = _current_requests(db, config_path, tick, tally)
@@ -106,11 +108,11 @@ def run_config_task(
     scheduled_ticks.record_run(db, tick_key, task_id, config_path, tally, datetime.now(UTC))
     logs.log_counts(logs.LogEvent.SCHEDULED_TASK_SUMMARY, tally, config=config_path,
                     schedule_time=tick.isoformat(), task_id=task_id)  # fmt: skip
-    if tally["failed_runs"] or tally[UNKNOWN_RUNS] or tally["out_of_time"]:
+    if tally["failed_runs"] or tally[UNKNOWN_RUNS] or tally[ERROR_RUNS] or tally["out_of_time"]:
         raise TaskUnfinished(
             f"{config_path}: {tally['failed_runs']} runs failed, {tally[UNKNOWN_RUNS]} ended "
-            f"unknown, {tally['out_of_time']} not started in time; the queue delivers the task "
-            "again"
+            f"unknown, {tally[ERROR_RUNS]} in error, {tally['out_of_time']} not started in "
+            "time; the queue delivers the task again"
         )
     return tally
 
