@@ -77,13 +77,40 @@ class CallResult:
 
 def call(function: str, data: Any, id_token: str | None = None, timeout: float = 90) -> CallResult:
     """Call an HTTPS-callable function with the callable protocol: {"data": ...} in,
-    {"result": ...} or {"error": {"status", "message"}} out."""
+    {"result": ...} or {"error": {"status", "message"}} out.
+
+    Under concurrent calls the functions emulator sometimes loses its connection to the
+    function's worker ("Request to function failed: Error: socket hang up") and answers 500
+    with the Node error itself, outside the callable protocol; whether the function ran is
+    unknown. A call with an idempotency_key is then sent again, as a client does after a
+    dropped connection (the key makes that safe); any other call returns that answer."""
     headers = {"Authorization": f"Bearer {id_token}"} if id_token else {}
-    response = requests.post(
-        f"{FUNCTIONS_URL}/{function}", json={"data": data}, headers=headers, timeout=timeout
-    )
-    body = response.json()
+    for _ in range(EMULATOR_DROP_RESENDS):
+        response = requests.post(
+            f"{FUNCTIONS_URL}/{function}", json={"data": data}, headers=headers, timeout=timeout
+        )
+        body = response.json()
+        if not (_dropped_by_emulator(response, body) and _keyed(data)):
+            break
     return CallResult(response.status_code, body.get("result"), body.get("error"))
+
+
+EMULATOR_DROP_RESENDS = 3
+
+
+def _dropped_by_emulator(response: requests.Response, body: Any) -> bool:
+    """The emulator's own 500 for a connection it lost (the Node error's JSON, e.g.
+    {"code": "ECONNRESET"}), never an answer of the function, which is always the protocol's."""
+    return (
+        response.status_code == 500
+        and isinstance(body, dict)
+        and "result" not in body
+        and "error" not in body
+    )
+
+
+def _keyed(data: Any) -> bool:
+    return isinstance(data, dict) and bool(data.get("idempotency_key"))
 
 
 def run_scheduled(
