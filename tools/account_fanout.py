@@ -3,7 +3,6 @@ reconcile run's account tasks to have run: the reconciler's fan-out test and ben
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from smart_routing_firebase.reconciliation.account_fanout import account_task, run_id
 from smart_routing_firebase.stores import paths, reconcile_runs
 from smart_routing_firebase.stores.reconcile_runs import ACCOUNT_TASKS
+from tools.waiting import wait_until
 
 VENUE = "alpaca"
 BATCH = 400
@@ -59,15 +59,18 @@ def wait_for_accounts(
     """Poll until every link's account task has recorded a run for `run`; their records, by
     link path. Fails with how many are missing."""
     wanted = {account_task(run, VENUE, path, account)[0]: path for _, account, path in links}
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def all_ran() -> dict[str, dict[str, Any]] | None:
         records = reconcile_runs.task_records(db, run_id(run), ACCOUNT_TASKS)
-        missing = wanted.keys() - records.keys()
-        if not missing:
-            return {wanted[task]: records[task] for task in wanted}
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(missing)} of {len(wanted)} account tasks had not run")
-        time.sleep(0.5)
+        if wanted.keys() - records.keys():
+            return None
+        return {wanted[task]: records[task] for task in wanted}
+
+    def missing(_: object) -> str:
+        records = reconcile_runs.task_records(db, run_id(run), ACCOUNT_TASKS)
+        return f"{len(wanted.keys() - records.keys())} of {len(wanted)} account tasks had not run"
+
+    return wait_until(all_ran, timeout_s, interval_s=0.5, describe=missing)
 
 
 def positions_requests(broker: Any, account_id: str) -> int:

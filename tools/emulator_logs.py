@@ -4,9 +4,10 @@ how a test knows that a trigger, which answers no one, has finished."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
+
+from tools.waiting import wait_until
 
 
 def log_records(path: Path, event: str) -> list[dict[str, Any]]:
@@ -25,11 +26,11 @@ def log_records(path: Path, event: str) -> list[dict[str, Any]]:
 
 def wait_for_log(path: Path, event: str, timeout_s: float = 60.0, **fields: Any) -> dict[str, Any]:
     """The first line with this event and these fields, once it has been logged."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def first_match() -> dict[str, Any] | None:
         for record in log_records(path, event):
             if all(record.get(name) == value for name, value in fields.items()):
                 return record
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {event} with {fields} after {timeout_s}s")
-        time.sleep(0.2)
+        return None
+
+    return wait_until(first_match, timeout_s, describe=lambda _: f"no {event} with {fields}")

@@ -3,7 +3,6 @@ have run: the fan-out test and bench share them."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from smart_routing_firebase.handlers.run_scheduled_strategies import (
     strategy_task_id,
 )
 from smart_routing_firebase.stores import scheduled_ticks
+from tools.waiting import wait_until
 
 BATCH = 400
 
@@ -50,15 +50,19 @@ def wait_for_tasks(
     """Poll until every config of `paths` has a run recorded for the tick; their run records,
     by config path. Fails with how many are missing."""
     wanted = {strategy_task_id(schedule_tick(tick), path): path for path in paths}
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def all_ran() -> dict[str, dict[str, Any]] | None:
         runs = task_runs(db, tick)
-        missing = wanted.keys() - runs.keys()
-        if not missing:
-            return {wanted[task_id]: runs[task_id] for task_id in wanted}
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(missing)} of {len(wanted)} tasks had not run")
-        time.sleep(0.5)
+        if wanted.keys() - runs.keys():
+            return None
+        return {wanted[task_id]: runs[task_id] for task_id in wanted}
+
+    def missing(_: object) -> str:
+        return (
+            f"{len(wanted.keys() - task_runs(db, tick).keys())} of {len(wanted)} tasks had not run"
+        )
+
+    return wait_until(all_ran, timeout_s, interval_s=0.5, describe=missing)
 
 
 def quote_requests_for(alpaca: Any, symbols: tuple[str, ...]) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import uuid
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import fill_ticket, sign_in, submitted_trade_id
 from tools.emulator_client import call, new_user
+from tools.waiting import wait_until
 
 MIRROR_TIMEOUT_S = 60
 CENT = Decimal("0.01")
@@ -29,13 +29,13 @@ def place(user, side: str, qty: int) -> str:
 
 def mirrored(db, uid: str, trade_id: str) -> dict:
     ref = db.document(f"users/{uid}/portfolio/history/trades/{trade_id}")
-    deadline = time.monotonic() + MIRROR_TIMEOUT_S
-    while time.monotonic() < deadline:
-        snapshot = ref.get()
-        if snapshot.exists:
-            return snapshot.to_dict()
-        time.sleep(0.25)
-    raise AssertionError(f"history record {trade_id} was not mirrored in {MIRROR_TIMEOUT_S}s")
+    snapshot = wait_until(
+        lambda: (found := ref.get()).exists and found,
+        MIRROR_TIMEOUT_S,
+        interval_s=0.25,
+        describe=lambda _: f"history record {trade_id} was not mirrored",
+    )
+    return snapshot.to_dict()
 
 
 def d(value) -> Decimal:

@@ -5,7 +5,6 @@ If they cannot start, each test fails with the reason: nothing is skipped.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from tests.emulator_session import emulators_for_package
 from tools.emulator_client import User, new_user
 from tools.emulators import ROOT
+from tools.waiting import wait_until
 
 LOG_PATH = ROOT / ".cache" / "emulators-test.log"
 
@@ -45,10 +45,4 @@ def tenant_id() -> str:
 
 def wait_for(read: Callable[[], Any], timeout_s: float = 30.0, interval_s: float = 0.2) -> Any:
     """Poll until `read` returns something truthy; fail with what it last returned."""
-    deadline = time.monotonic() + timeout_s
-    value = read()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval_s)
-        value = read()
-    assert value, f"nothing after {timeout_s}s"
-    return value
+    return wait_until(read, timeout_s, interval_s)

@@ -4,7 +4,6 @@ arrives later through the Activity SSE, a sell, and each user's drift."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,6 +13,7 @@ import pytest
 from tools.emulator_client import call, firestore_rest, new_user, run_scheduled, sign_in
 from tools.fakes.alpaca import equity_asset
 from tools.fakes.http import Fault
+from tools.waiting import wait_until
 
 RECONCILE_WAIT_S = 60  # the stream's newest events are read once they settle (SETTLE_LAG)
 
@@ -43,14 +43,18 @@ def position_qty(db, user, symbol):
 
 def reconcile_until(check):
     """Run the scheduled reconciler until `check()` holds (a positive signal), or fail."""
-    deadline = time.monotonic() + RECONCILE_WAIT_S
-    while True:
+
+    def run_then_check() -> bool:
         response = run_scheduled("reconcile_venues")
         assert response.status_code == 200, response.text
-        if check():
-            return
-        assert time.monotonic() < deadline, "the reconciler did not get there in time"
-        time.sleep(1)
+        return bool(check())
+
+    wait_until(
+        run_then_check,
+        RECONCILE_WAIT_S,
+        interval_s=1,
+        describe=lambda _: "the reconciler did not get there in time",
+    )
 
 
 @pytest.fixture

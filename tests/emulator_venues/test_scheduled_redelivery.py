@@ -12,7 +12,6 @@ other one.
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +28,7 @@ from tests.emulator_venues.conftest import LOG_PATH
 from tools.emulator_logs import log_records
 from tools.fakes.http import Fault
 from tools.scheduled_fanout import task_runs
+from tools.waiting import wait_until
 
 TICK = datetime(2026, 3, 9, 15, 5, tzinfo=UTC)
 CONFIG_ID = "buy-two"
@@ -41,18 +41,19 @@ REDELIVERY_WAIT_S = 90.0
 def wait_for_deliveries(db: Any, task_id: str, deliveries: int) -> dict[str, Any]:
     """The task's run record once it holds `deliveries` deliveries whose last one finished
     everything; fails with the record as it last was."""
-    deadline = time.monotonic() + REDELIVERY_WAIT_S
-    while True:
+
+    def finished() -> dict[str, Any] | None:
         run = task_runs(db, TICK).get(task_id)
-        if (
-            run is not None
-            and run["runs"] >= deliveries
-            and "status_unknown" not in (run["last_outcome"])
-        ):
+        if run and run["runs"] >= deliveries and "status_unknown" not in run["last_outcome"]:
             return run
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {REDELIVERY_WAIT_S}s the task's record is {run}")
-        time.sleep(0.5)
+        return None
+
+    return wait_until(
+        finished,
+        REDELIVERY_WAIT_S,
+        interval_s=0.5,
+        describe=lambda _: f"the task's record is {task_runs(db, TICK).get(task_id)}",
+    )
 
 
 def posts_for(alpaca: Any, client_order_id: str) -> int:
