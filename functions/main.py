@@ -9,6 +9,7 @@ from firebase_functions import firestore_fn, https_fn, options, params, schedule
 from smart_routing_firebase.platform import app, request_guard
 from smart_routing_firebase.platform.app_check import app_check_required
 from smart_routing_firebase.platform.deployment import REGION
+from smart_routing_firebase.platform.task_queue import MalformedTask, refuse_malformed
 
 # One vCPU or more, or Cloud Functions forces concurrency to 1 (set_global_options' own default
 # is "gcf_gen1", a fraction of a CPU). Each function still states its own settings below; what
@@ -234,8 +235,8 @@ def runscheduledstrategy(request: tasks_fn.CallableRequest) -> dict:
 
     try:
         return dict(handle_strategy_task(request.data))
-    except ValueError as exc:  # malformed: retrying cannot help
-        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    except MalformedTask as exc:  # answered 2xx: a retry of it cannot help
+        return {"refused": refuse_malformed("runscheduledstrategy", exc)}
 
 
 @scheduler_fn.on_schedule(
@@ -274,8 +275,8 @@ def reconcilevenueaccount(request: tasks_fn.CallableRequest) -> dict:
 
     try:
         return dict(handle_account_task(request.data))
-    except ValueError as exc:  # malformed: retrying cannot help
-        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    except MalformedTask as exc:  # answered 2xx: a retry of it cannot help
+        return {"refused": refuse_malformed("reconcilevenueaccount", exc)}
 
 
 # On write, not create: a real venue's order is created `submitting` before the venue answers.
@@ -318,8 +319,8 @@ def expirelimitorder(request: tasks_fn.CallableRequest) -> str:
 
     try:
         return handle_expiry_task(request.data)
-    except ValueError as exc:  # malformed: retrying cannot help
-        raise https_fn.HttpsError(https_fn.FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    except MalformedTask as exc:  # answered 2xx: a retry of it cannot help
+        return f"refused: {refuse_malformed('expirelimitorder', exc)}"
 
 
 @scheduler_fn.on_schedule(

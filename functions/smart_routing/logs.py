@@ -48,6 +48,7 @@ class LogEvent(StrEnum):
     SCHEDULED_RUN_SUMMARY = "exec.scheduled_run_summary"
     SCHEDULED_TASK_SUMMARY = "exec.scheduled_task_summary"
     SCHEDULED_TASK_SKIPPED = "exec.scheduled_task_skipped"
+    TASK_REFUSED = "exec.task_refused"
     DECISION_RECORD_FAILED = "exec.decision_record_failed"
     TCA_ROLLUP_SUMMARY = "exec.tca_rollup_summary"
     MARKOUT_SUMMARY = "exec.markout_summary"

@@ -19,6 +19,7 @@ from smart_routing.execution.result import ExecutionStatus
 from smart_routing.gate.limit_fallback import WideSpreadAction
 from smart_routing.gate.policy import RoutingPolicy
 from smart_routing.gate.router import SmartRouter
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.reconciliation.limit_expiry import (
     TASK_RUNS,
     LimitExpiry,
@@ -121,5 +122,5 @@ def test_the_expiry_task_cancels_a_due_order_once_and_leaves_ended_orders_alone(
     assert run_expiry_task(expiry, done, lambda: reconciled.append("no")) == "ended"
     assert before.reference.get().update_time == before.update_time and len(reconciled) == 1
 
-    with pytest.raises(ValueError, match="tenant_id and client_order_id"):
+    with pytest.raises(MalformedTask, match="tenant_id and client_order_id"):
         run_expiry_task(expiry, {"tenant_id": tenant_id}, lambda: None)

@@ -34,6 +34,7 @@ from smart_routing_firebase.handlers.run_scheduled_strategy import (
     parse_task,
     run_config_task,
 )
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.stores.ledger import FirestoreLedgerStore
 from venues.quote_sources import SimulatedQuoteSource, VenueMarketData
 
@@ -198,9 +199,9 @@ def test_a_task_whose_config_is_gone_or_broken_does_nothing_and_says_why(
     ]
     failed = [r for r in logs if r["event"] == "exec.scheduled_strategy_failed"]
     assert [(r["config"], r["symbol"]) for r in failed] == [(broken, "NOT A SYMBOL")]
-    with pytest.raises(ValueError, match="tick and config"):
+    with pytest.raises(MalformedTask, match="tick and config"):
         parse_task({"tick": tick.isoformat()})
-    with pytest.raises(ValueError, match="not a tenants"):
+    with pytest.raises(MalformedTask, match="not a tenants"):
         parse_task({"tick": tick.isoformat(), "config": "elsewhere/strategies/x/y"})
 
 

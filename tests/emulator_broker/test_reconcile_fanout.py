@@ -18,6 +18,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing_firebase.handlers.reconcile_venue_account import parse_task
 from smart_routing_firebase.handlers.run_scheduled_strategies import schedule_tick
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.reconciliation.account_fanout import (
     TASK_FUNCTION,
     account_task,
@@ -214,5 +215,5 @@ def test_a_task_that_is_not_ours_is_refused():
         {"run": run, "venue": "alpaca", "link": "users/x", "account_id": "a"},
     ]
     for data in malformed:
-        with pytest.raises(ValueError):
+        with pytest.raises(MalformedTask):
             parse_task(data)

@@ -8,6 +8,9 @@ other meets a 500 before it is placed. Both end `unknown`, so the task raises; t
 delivers it again minBackoffSeconds later (10 s, main.py), and the second delivery resolves
 the placed order by its client_order_id (Alpaca refuses the same id twice) and places the
 other one.
+
+Beside it, a malformed task is refused once and never delivered again: the function answers it
+2xx, since the queue (Cloud Tasks, and the emulator: taskQueue.js) retries any other answer.
 """
 
 from __future__ import annotations
@@ -83,7 +86,9 @@ def test_a_task_whose_orders_ended_unknown_is_delivered_again_and_places_each_on
     alpaca.server.inject(Fault("status", "/v2/orders:by_client_order_id", method="GET",
                                status=404, body={"message": "order not found"}))  # fmt: skip
     alpaca.server.inject(Fault("status", "/v2/orders", method="POST", status=500))
+    malformed = {"tick": f"not a time {uuid.uuid4().hex}", "config": path}
     try:
+        assert task_queue.enqueue(TASK_FUNCTION, malformed, f"{task_id}-malformed") == "enqueued"
         assert task_queue.enqueue(TASK_FUNCTION, task_payload(TICK, path), task_id) == "enqueued"
         run = wait_for_deliveries(db, task_id, 2)
     finally:
@@ -102,3 +107,8 @@ def test_a_task_whose_orders_ended_unknown_is_delivered_again_and_places_each_on
     assert set(ledger) == set(trade_ids.values())
     claims = db.collection(f"tenants/{tenant}/executions").stream()
     assert {c.id: c.get("state") for c in claims} == dict.fromkeys(trade_ids.values(), "done")
+    # The malformed task was enqueued first and has the same backoff: had it been answered
+    # anything but 2xx, its second delivery would have come before the task's above.
+    refused = [r for r in log_records(LOG_PATH, "exec.task_refused")
+               if malformed["tick"] in r.get("error", "")]  # fmt: skip
+    assert [(r["function"], r["severity"]) for r in refused] == [(TASK_FUNCTION, "ERROR")]

@@ -11,7 +11,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing_firebase.handlers.run_scheduled_strategies import schedule_tick
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.reconciliation.account_fanout import run_account, run_page
 from smart_routing_firebase.reconciliation.user_drift import per_user_venue
 from smart_routing_firebase.stores import paths
@@ -21,7 +23,7 @@ ACCOUNT_FIELDS = frozenset({"run", "venue", "link", "account_id"})
 
 
 def handle_account_task(data: Any) -> Counter[str]:
-    """The task function's body, on the instance's services. Raises ValueError for a task
+    """The task function's body, on the instance's services. Raises MalformedTask for a task
     that is not one of ours."""
     from smart_routing_firebase.platform.services import services
 
@@ -34,18 +36,18 @@ def handle_account_task(data: Any) -> Counter[str]:
 
 
 def parse_task(data: Any) -> tuple[datetime, dict[str, str]]:
-    """(the run's tick, the task's text fields), or ValueError saying what is wrong."""
+    """(the run's tick, the task's text fields), or MalformedTask saying what is wrong."""
     if not isinstance(data, dict) or set(data) not in (PAGE_FIELDS, ACCOUNT_FIELDS):
-        raise ValueError(
+        raise MalformedTask(
             "the task's data must be an object of run, venue and after (a page), or of run, "
             "venue, link and account_id (an account)"
         )
     if not all(isinstance(value, str) for value in data.values()):
-        raise ValueError("the task's fields must be text")
+        raise MalformedTask("the task's fields must be text")
     try:
         run = datetime.fromisoformat(data["run"])
     except ValueError as exc:
-        raise ValueError(f"run: {exc}") from exc
+        raise MalformedTask(f"run: {exc}") from exc
     for field in ("after", "link"):
         if data.get(field):
             check_link_path(data[field])
@@ -53,9 +55,13 @@ def parse_task(data: Any) -> tuple[datetime, dict[str, str]]:
 
 
 def check_link_path(path: str) -> None:
-    """A tenants/{tenant_id}/venue_accounts/{uid} path, else ValueError."""
+    """A tenants/{tenant_id}/venue_accounts/{uid} path, else MalformedTask."""
     parts = path.split("/")
     if len(parts) != 4 or parts[0] != "tenants" or parts[2] != "venue_accounts":
-        raise ValueError(f"{path!r} is not a tenants/{{tenant_id}}/venue_accounts/{{uid}} path")
-    if paths.venue_account(parts[1], parts[3]) != path:
-        raise ValueError(f"{path!r} is not a venue account link's path")
+        raise MalformedTask(f"{path!r} is not a tenants/{{tenant_id}}/venue_accounts/{{uid}} path")
+    try:
+        canonical = paths.venue_account(parts[1], parts[3])
+    except InvalidIdentifier as exc:
+        raise MalformedTask(f"{path!r}: {exc}") from exc
+    if canonical != path:
+        raise MalformedTask(f"{path!r} is not a venue account link's path")

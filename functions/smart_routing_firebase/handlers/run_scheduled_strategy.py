@@ -31,6 +31,7 @@ from smart_routing_firebase.handlers.run_scheduled_strategies import (
     strategy_task_id,
     tenant_of,
 )
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.stores import scheduled_ticks
 from smart_routing_firebase.stores.scheduled_ticks import QuoteKey
 from venues.quote_sources import (
@@ -53,7 +54,7 @@ class TaskUnfinished(RuntimeError):
 
 
 def handle_strategy_task(data: Any) -> Counter[str]:
-    """The task function's body, on the instance's services. Raises ValueError for a task
+    """The task function's body, on the instance's services. Raises MalformedTask for a task
     that is not one of ours."""
     from smart_routing_firebase.platform.services import services
 
@@ -66,16 +67,20 @@ def handle_strategy_task(data: Any) -> Counter[str]:
 
 
 def parse_task(data: Any) -> tuple[datetime, str]:
+    """(the tick, the config's path), or MalformedTask saying what is wrong."""
     if not isinstance(data, dict) or set(data) != {"tick", "config"}:
-        raise ValueError("the task's data must be an object of tick and config")
+        raise MalformedTask("the task's data must be an object of tick and config")
     tick, config = data["tick"], data["config"]
     if not isinstance(tick, str) or not isinstance(config, str):
-        raise ValueError("the task's tick and config must be text")
+        raise MalformedTask("the task's tick and config must be text")
     try:
         parsed = datetime.fromisoformat(tick)
     except ValueError as exc:
-        raise ValueError(f"tick: {exc}") from exc
-    tenant_of(config)  # raises ValueError for a path that is not a config's
+        raise MalformedTask(f"tick: {exc}") from exc
+    try:
+        tenant_of(config)
+    except ValueError as exc:
+        raise MalformedTask(f"config: {exc}") from exc
     return schedule_tick(parsed), config
 
 

@@ -7,9 +7,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from smart_routing import logs
 from smart_routing_firebase.platform.deployment import REGION
 
 ENQUEUED, ALREADY_ENQUEUED = "enqueued", "already_enqueued"
+
+
+class MalformedTask(ValueError):
+    """A task whose data is not one our functions enqueue: no delivery of it can run."""
+
+
+def refuse_malformed(function: str, exc: MalformedTask) -> str:
+    """Log why a task was refused, at ERROR; the reason, for the answer. The task function
+    then answers 2xx: Cloud Tasks retries any other answer, and no retry of this one helps."""
+    reason = logs.redact(str(exc))
+    logs.log_event(logs.LogEvent.TASK_REFUSED, severity="ERROR", function=function, error=reason)
+    return reason
 
 
 def enqueue(function: str, payload: dict[str, Any], task_id: str, delay_s: int = 0) -> str:

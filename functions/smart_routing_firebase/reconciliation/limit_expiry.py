@@ -33,6 +33,7 @@ from smart_routing.domain.identifiers import InvalidIdentifier
 from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner
 from smart_routing.ports import Broker
 from smart_routing_firebase.platform import task_queue
+from smart_routing_firebase.platform.task_queue import MalformedTask
 from smart_routing_firebase.stores import paths
 
 # Cloud Tasks queue ids take letters, digits and hyphens only: the function's name has no "_".
@@ -135,7 +136,7 @@ def run_expiry_task(expiry: LimitExpiry, data: Any, reconcile: Callable[[], obje
     """Cancel the task's order if it still works and its time has come, then `reconcile`, so
     the cancel and any fill that raced it are recorded at once. Delivered early (the emulator
     runs delayed tasks at once) or again, it changes nothing: an early one leaves the order to
-    the reconciler's first run after its expires_at. Raises ValueError for a malformed task
+    the reconciler's first run after its expires_at. Raises MalformedTask for a malformed task
     and RuntimeError when the venue could not be asked (Cloud Tasks then retries)."""
     tenant_id, client_order_id = _task_order(data)
     snapshot = expiry.db.document(paths.order(tenant_id, client_order_id)).get()
@@ -153,14 +154,14 @@ def run_expiry_task(expiry: LimitExpiry, data: Any, reconcile: Callable[[], obje
 
 def _task_order(data: Any) -> tuple[str, str]:
     if not isinstance(data, dict):
-        raise ValueError("the task's data must be an object")
+        raise MalformedTask("the task's data must be an object")
     tenant_id, client_order_id = data.get("tenant_id"), data.get("client_order_id")
     if not isinstance(tenant_id, str) or not isinstance(client_order_id, str):
-        raise ValueError("the task's data needs tenant_id and client_order_id")
+        raise MalformedTask("the task's data needs tenant_id and client_order_id")
     try:
         paths.order(tenant_id, client_order_id)
     except InvalidIdentifier as exc:
-        raise ValueError(str(exc)) from exc
+        raise MalformedTask(str(exc)) from exc
     return tenant_id, client_order_id
 
 
