@@ -200,3 +200,43 @@ def test_a_commit_whose_account_moved_too_runs_the_whole_execution_again(db, ten
     assert commit_with_backoff(db, work) == 2
     assert account.get().to_dict() == {"orders": 6}
     assert shard.get().to_dict() == {"taken": 6}
+
+
+def test_a_keyless_order_whose_commit_was_applied_but_not_answered_is_not_placed_again(
+    db, tenant_id, monkeypatch
+):
+    """The client library sends a commit again when its answer was lost (UNAVAILABLE): when
+    the first send was applied, the second is refused by what the first wrote. That refusal
+    is this order's own commit, not another order's: it fills once, and is answered so."""
+    from firebase_functions.https_fn import AuthData, CallableRequest
+    from google.cloud.firestore_v1.services.firestore.client import FirestoreClient
+
+    from smart_routing_firebase.handlers.execute_strategy import handle_execute_strategy
+
+    real_commit = FirestoreClient.commit
+    resent: list[int] = []
+
+    def applied_then_sent_again(self, *args, **kwargs):
+        answer = real_commit(self, *args, **kwargs)
+        if not resent:
+            resent.append(1)
+            return real_commit(self, *args, **kwargs)  # refused: the first send's documents
+        return answer
+
+    monkeypatch.setattr(FirestoreClient, "commit", applied_then_sent_again)
+    uid = f"{tenant_id}-user"
+    request = CallableRequest(
+        data={"strategy_id": "manual", "symbol": "AAPL", "side": "buy", "qty": 1},
+        raw_request=None, auth=AuthData(uid=uid, token={"tenant_id": tenant_id}),
+    )  # fmt: skip
+
+    answer = handle_execute_strategy(request)
+
+    assert resent == [1]
+    assert answer["status"] == "filled"
+    assert ids(db, f"tenants/{tenant_id}/ledger_trades") == {answer["trade_id"]}
+    assert ids(db, f"tenants/{tenant_id}/orders") == {answer["trade_id"]}
+    account = FirestorePaperAccounts(db, STARTING_CASH).account(
+        AccountOwner(tenant_id=tenant_id, uid=uid)
+    )
+    assert account.positions["AAPL"].qty == 1

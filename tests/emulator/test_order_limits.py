@@ -113,3 +113,24 @@ def test_the_tenants_caps_refuse_with_the_figures_and_place_nothing(db, make_use
     assert call("execute_strategy", order("c", qty=2), user.id_token).result["status"] == "filled"
     assert call("execute_strategy", order("d", qty=5), peer.id_token).result["status"] == "filled"
     assert len(docs(db, f"tenants/{tenant_id}/orders")) == 3
+
+
+def test_a_filled_order_sent_again_with_its_key_is_answered_as_it_was_over_the_rate(
+    db, make_user, tenant_id
+):
+    # The client's answer was lost and it sends the order again with its key, by now over
+    # its rate: it is told what happened (filled), not that nothing was placed.
+    set_limits(db, tenant_id, user_order_rate_per_s=0.001, user_order_burst=1)
+    user = make_user(tenant_id)
+    first = call("execute_strategy", order("once"), user.id_token)
+    assert first.result and first.result["status"] == "filled", first
+    over = call("execute_strategy", order("other"), user.id_token)
+    assert over.code == "RESOURCE_EXHAUSTED", over  # the rate is spent
+
+    again = call("execute_strategy", order("once"), user.id_token)
+
+    assert again.code is None and again.result == first.result, again
+    assert len(docs(db, f"tenants/{tenant_id}/ledger_trades")) == 1
+    # The key's own conflict rule still holds over the rate: same key, other order.
+    conflict = call("execute_strategy", order("once", qty=2), user.id_token)
+    assert conflict.code == "INVALID_ARGUMENT", conflict

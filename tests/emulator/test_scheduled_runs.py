@@ -258,6 +258,30 @@ def test_a_run_the_venue_could_not_take_is_tried_again_by_the_next_delivery(
     assert sorted(doc.get("symbol") for doc in ledger.stream()) == ["AAPL", "MSFT"]
 
 
+def test_a_config_edited_between_deliveries_of_its_task_finds_what_already_ran(
+    db, market, market_data, tenant_id
+):
+    # A run's claim is the run's identity (config, symbol, tick), not its settings: the
+    # delivery after an edit runs what did not finish, as the config is now.
+    tick = datetime(2026, 1, 5, 15, 35, tzinfo=UTC)
+    path = f"tenants/{tenant_id}/strategies/edited"
+    db.document(path).set({"enabled": True, "uid": "edit-user", "strategy_id": "manual",
+                           "side": "buy", "symbols": ["AAPL", "MSFT"], "qty": 1})  # fmt: skip
+    runner = VenueDownOnce(runner_on(db, market, market_data).engine, "MSFT")
+    with pytest.raises(TaskUnfinished, match="1 in error"):
+        run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+
+    db.document(path).update({"qty": 2})
+    again = run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+
+    assert again == {"already_ran": 1, "status_filled": 1}
+    ledger = db.collection(f"tenants/{tenant_id}/ledger_trades")
+    assert sorted((d.get("symbol"), d.get("qty")) for d in ledger.stream()) == [
+        ("AAPL", 1),
+        ("MSFT", 2),
+    ]
+
+
 def test_a_task_that_raises_is_delivered_again_and_runs_only_what_did_not_finish(
     db, market, market_data, tenant_id
 ):

@@ -29,6 +29,15 @@ class Fault:
     body: Any = None
     retry_after: float | None = None
     seconds: float = 0.0
+    # Only requests with these query parameters (one value each): a fault meant for one
+    # order's lookup, not another's that a trigger makes meanwhile.
+    query: dict[str, str] | None = None
+
+    def matches(self, request: Request) -> bool:
+        if not request.path.startswith(self.path) or self.method not in (None, request.method):
+            return False
+        wanted = self.query or {}
+        return all(request.query.get(name) == [value] for name, value in wanted.items())
 
 
 @dataclass
@@ -89,7 +98,7 @@ class FakeServer:
     def _take_fault(self, request: Request) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if request.path.startswith(fault.path) and fault.method in (None, request.method):
+                if fault.matches(request):
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
+from google.cloud.firestore import DocumentReference
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
 from smart_routing import logs
@@ -16,16 +18,19 @@ from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.orders import MAX_IDEMPOTENCY_KEY_LENGTH, client_order_id_for
 from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResult
-from smart_routing.execution.result import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus, status_of
 from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
 from smart_routing_firebase.platform.order_guards import admit_order
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
+from smart_routing_firebase.reconciliation.earlier_attempt import venue_order_of_earlier_attempt
 from smart_routing_firebase.stores import idempotency, paths
 from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import (
     CommitContended,
+    PendingCommit,
     commit_with_backoff,
+    pending,
     run_in_one_commit,
 )
 from smart_routing_firebase.stores.venue_accounts import unlinked_refusal
@@ -78,24 +83,48 @@ def handle_execute_strategy(request: CallableRequest) -> dict[str, Any]:
         logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
         raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc
     in_firestore = _settles_in_firestore(svc, order.run)
+    claim = None
+    if order.payload.idempotency_key is not None:
+        claim = idempotency.Claim(
+            path=order.paths.execution_claim,
+            fingerprint=idempotency.fingerprint(order.payload.model_dump(mode="json")),
+            uid=order.uid,
+        )
     if not in_firestore:  # before the key is claimed and the venue called
-        admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
-
-    if order.payload.idempotency_key is None:
+        replayed = _admitted_at_the_edge(svc, order, claim)
+        if replayed is not None:
+            return replayed
+    if claim is None:
         return _execute_committed(svc, order)
-    claim = idempotency.Claim(
-        path=order.paths.execution_claim,
-        fingerprint=idempotency.fingerprint(order.payload.model_dump(mode="json")),
-        uid=order.uid,
-    )
     if in_firestore:
         # Nothing leaves Firestore, so the claim is created in the fill's own commit: a second
-        # caller with the key finds its commit refused and takes the claimed path below.
+        # caller with the key finds the claim in its first read, or its commit refused, and
+        # takes the claimed path below.
         work = lambda: _execute_and_finish(svc, order.run, claim, create_claim=True)  # noqa: E731
-        response = _serialized(lambda: commit_with_backoff(svc.db, _admitted(svc, order, work)))
+        unclaimed = _admitted(svc, order, work, unless_claimed=claim.path)
+        try:
+            response = _serialized(lambda: commit_with_backoff(svc.db, unclaimed))
+        except KeyClaimed:
+            response = None
         if response is not None:
             return response
     return _execute_claimed(svc, order, claim)
+
+
+def _admitted_at_the_edge(
+    svc: Services, order: CallableOrder, claim: idempotency.Claim | None
+) -> dict[str, Any] | None:
+    """A real venue's order takes its rate token before its key is claimed. Refused, a call
+    again with a key already answered gets that answer instead (one read, only then): None
+    when admitted."""
+    try:
+        admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
+    except HttpsError:
+        replayed = None if claim is None else idempotency.answered(svc.db, claim)
+        if replayed is None:
+            raise
+        return replayed
+    return None
 
 
 def callable_order(request: CallableRequest) -> CallableOrder:
@@ -131,10 +160,40 @@ def _execute_claimed(
     if stored is not None:
         return stored
     try:
-        return _execute_committed(svc, order, claim)
+        found = _earlier_attempt_answer(svc, order)
+        if found is None:
+            return _execute_committed(svc, order, claim)
     except BaseException:
         idempotency.release(svc.db, claim.path)
         raise
+    idempotency.complete(svc.db, claim.path, found)
+    return found
+
+
+def _earlier_attempt_answer(svc: Services, order: CallableOrder) -> dict[str, Any] | None:
+    """The answer the key's earlier attempt should have had, when its outcome was left unclear
+    and the venue holds its order (reconciliation/earlier_attempt.py): nothing is decided or
+    sent again. None: run the key as usual."""
+    if order.run.client_order_id is None or _settles_in_firestore(svc, order.run):
+        return None
+    found = venue_order_of_earlier_attempt(
+        svc.db, svc.venues.broker, order.tenant_id, order.run.client_order_id,
+        datetime.now(UTC),
+    )  # fmt: skip
+    if found is None:
+        return None
+    status, message = status_of(found)
+    return {
+        "status": status.value,
+        "message": f"{message}: the order of this idempotency_key's earlier attempt, whose "
+        "outcome was unknown, as the venue holds it (nothing was decided or sent again)",
+        "currency": None,
+        "signal": None,
+        "routing": None,
+        "quote": None,
+        "order": _dump(found, ORDER_FIELDS),
+        "trade_id": None,
+    }
 
 
 def _execute_committed(
@@ -146,19 +205,57 @@ def _execute_committed(
     once."""
     work = lambda: _execute_and_finish(svc, order.run, claim, create_claim=False)  # noqa: E731
     if _settles_in_firestore(svc, order.run):
-        return _serialized(lambda: run_in_one_commit(svc.db, _admitted(svc, order, work)))
+        # Without a key, each run of `work` is a new order of its own ids: a commit refused
+        # with them all existing was this call's, applied (one_commit.py, own_ids).
+        admitted = _admitted(svc, order, work)
+        return _serialized(lambda: run_in_one_commit(svc.db, admitted, own_ids=claim is None))
     return work()
 
 
-def _admitted(svc: Services, order: CallableOrder, work: Callable[[], T]) -> Callable[[], T]:
+class KeyClaimed(Exception):
+    """The idempotency key was claimed before this call read it: answer from the claim."""
+
+
+def _admitted(
+    svc: Services, order: CallableOrder, work: Callable[[], T], unless_claimed: str | None = None
+) -> Callable[[], T]:
     """`work` once the order's rate token is taken, in the same commit (stores/order_rate.py):
-    refused over the rate, it raises resource-exhausted and nothing is written."""
+    refused over the rate, it raises resource-exhausted and nothing is written. With
+    `unless_claimed`, the key's claim is read in the same round trip, and a claim found
+    raises KeyClaimed first, whatever the rate or the gate would say now: a call again
+    with its key is answered what the first was."""
 
     def admitted() -> T:
-        admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
+        claim = _prefetched(svc, unless_claimed)
+        try:
+            admit_order(svc, order.tenant_id, order.uid, order.payload.dry_run)
+        except HttpsError:
+            _raise_if_claimed(claim)
+            raise
+        _raise_if_claimed(claim)
         return work()
 
     return admitted
+
+
+def _prefetched(
+    svc: Services, claim_path: str | None
+) -> tuple[PendingCommit, DocumentReference] | None:
+    """The claim, to be read in the commit's first round trip (none outside a commit)."""
+    commit = pending()
+    if claim_path is None or commit is None:
+        return None
+    ref = svc.db.document(claim_path)
+    commit.prefetch(ref)
+    return commit, ref
+
+
+def _raise_if_claimed(claim: tuple[PendingCommit, DocumentReference] | None) -> None:
+    if claim is None:
+        return
+    commit, ref = claim
+    if commit.read_together([ref], also=[])[ref.path].exists:
+        raise KeyClaimed(ref.path)
 
 
 def _serialized(commit: Callable[[], T]) -> T:

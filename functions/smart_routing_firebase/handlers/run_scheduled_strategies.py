@@ -190,7 +190,9 @@ def run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRun
     tally entry. Another instance holding or having run the claim means nothing to do."""
     assert request.tenant_id and request.uid and request.client_order_id
     claim_path = paths.execution_claim(request.tenant_id, request.client_order_id)
-    fingerprint = idempotency.fingerprint(request.model_dump(mode="json"))
+    # The run's identity (config, symbol, tick: its client_order_id), not its settings: a
+    # delivery after the config was edited finds the runs that finished as done.
+    fingerprint = idempotency.fingerprint({"scheduled_run": request.client_order_id})
     try:
         if idempotency.claim(db, claim_path, fingerprint, request.uid) is not None:
             return "already_ran"

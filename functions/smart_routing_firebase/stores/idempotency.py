@@ -102,6 +102,18 @@ def _take_over(db: Client, ref: Any, seen_update_time: Any, now: datetime) -> bo
         return False
 
 
+def answered(db: Client, claim: Claim) -> dict[str, Any] | None:
+    """The stored response when this request was answered under its key before, else None
+    (one read): what a call refused before its key is claimed checks first."""
+    snapshot = db.document(claim.path).get()
+    if not snapshot.exists:
+        return None
+    stored = snapshot.to_dict() or {}
+    if stored.get("state") != ClaimState.DONE or stored.get("fingerprint") != claim.fingerprint:
+        return None
+    return json.loads(stored["response"])
+
+
 def create_done(db: Client, claim: Claim, response: dict[str, Any]) -> None:
     """Create the claim with its response already stored: staged in the execution's commit,
     so the key is taken exactly when the fill is written (an existing claim refuses both)."""

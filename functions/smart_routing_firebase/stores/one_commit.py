@@ -81,6 +81,8 @@ class PendingCommit:
         self._steps: list[Callable[[], None]] = []
         self._step_reads: dict[int, set[str]] = {}
         self._staging: int | None = None  # the retakeable step running
+        self._prefetch: list[DocumentReference] = []
+        self._created: list[DocumentReference] = []  # by create(): refused if they exist
 
     @property
     def writes(self) -> int:
@@ -93,18 +95,25 @@ class PendingCommit:
         """The snapshot of `ref` already read in this scope, if any."""
         return self._read.get(ref.path)
 
+    def prefetch(self, ref: DocumentReference) -> None:
+        """Read `ref` in this scope's next round trip, whoever asks for it."""
+        self._prefetch.append(ref)
+
     def read_together(
         self, refs: list[DocumentReference], also: list[DocumentReference]
     ) -> dict[str, Any]:
         """`refs` as this scope read them (path -> snapshot). Those not read yet are read in
-        one round trip with `also`, what the execution will read next, which read() then
-        gives without another."""
+        one round trip with `also`, what the execution will read next, and what was
+        prefetched, which read() then gives without another."""
         if self._staging is not None:
             self._step_reads[self._staging].update(ref.path for ref in refs)
         missing = [ref for ref in refs if ref.path not in self._read]
         if missing:
             asked = {ref.path for ref in missing}
-            extra = [ref for ref in also if ref.path not in self._read and ref.path not in asked]
+            extra = [
+                ref for ref in [*also, *self._prefetch]
+                if ref.path not in self._read and ref.path not in asked
+            ]  # fmt: skip
             for snapshot in self.db.get_all(missing + extra):
                 self.remember(snapshot)
         return {ref.path: self._read[ref.path] for ref in refs}
@@ -148,12 +157,12 @@ class PendingCommit:
         if not moved or None in steps:
             return False
         for step in sorted(s for s in steps if s is not None):
-            for path in self._step_reads.pop(step) | {
-                w.path for w in self._writes if w.step == step
-            }:
+            staged = {w.path for w in self._writes if w.step == step}
+            for path in self._step_reads.pop(step) | staged:
                 self._read.pop(path, None)
                 self._guarded.pop(path, None)
             self._writes = [w for w in self._writes if w.step != step]
+            self._created = [ref for ref in self._created if ref.path not in staged]
             token = _current.set(self)  # the step stages in this commit, as it did first
             try:
                 self._run_step(step)
@@ -170,7 +179,15 @@ class PendingCommit:
             self._staging = None
 
     def create(self, ref: DocumentReference, data: dict[str, Any]) -> None:
+        self._created.append(ref)
         self._stage(ref, lambda batch: batch.create(ref, data))
+
+    def landed(self) -> bool:
+        """Whether every document this commit creates exists: after a refused commit whose
+        created ids no other request uses (a keyless order's), its first send was applied
+        and only the answer was lost (the client library sent it again, and that was refused
+        by what the first wrote)."""
+        return bool(self._created) and all(s.exists for s in self.db.get_all(self._created))
 
     def set(self, ref: DocumentReference, data: dict[str, Any], merge: bool = False) -> None:
         self._stage(ref, lambda batch: batch.set(ref, data, merge=merge))
@@ -226,12 +243,14 @@ def attempt_in_one_commit(db: Client, work: Callable[[], T]) -> T | None:
 
 
 def commit_with_backoff(
-    db: Client, work: Callable[[], T], budget_s: float | None = None
+    db: Client, work: Callable[[], T], budget_s: float | None = None, own_ids: bool = False
 ) -> T | None:
     """`work` in one commit, run again after each jittered pause while the commit is refused
     for contention (when only a retakeable step's documents moved, that step alone is run
     again): its result, or None when it was refused because a document it creates exists.
-    Raises CommitContended when the budget runs out (nothing written)."""
+    With `own_ids` (what `work` creates has ids no other request uses), a refused commit
+    whose documents all exist is its own, applied: its result. Raises CommitContended when
+    the budget runs out (nothing written)."""
     budget = CONTENTION_BUDGET_S if budget_s is None else budget_s
     attempts, reason = 0, ""
     commit: PendingCommit | None = None
@@ -249,6 +268,8 @@ def commit_with_backoff(
             return result
         except COMMIT_REFUSED as exc:
             reason = f"{type(exc).__name__}: {exc}"
+            if own_ids and commit.landed():
+                return result
             moved = set() if isinstance(exc, Aborted) else commit.moved()
             if not (isinstance(exc, Aborted) or moved):
                 logs.log_event(logs.LogEvent.COMMIT_RETRIED, reason=reason)
@@ -265,9 +286,11 @@ def commit_with_backoff(
     )
 
 
-def run_in_one_commit(db: Client, work: Callable[[], T], budget_s: float | None = None) -> T:
+def run_in_one_commit(
+    db: Client, work: Callable[[], T], budget_s: float | None = None, own_ids: bool = False
+) -> T:
     """`work` in one commit, retried on contention (commit_with_backoff); when something it
     creates exists, `work` again with every store writing at once on its transactional path,
     which reads what exists. Raises CommitContended as commit_with_backoff does."""
-    result = commit_with_backoff(db, work, budget_s)
+    result = commit_with_backoff(db, work, budget_s, own_ids)
     return work() if result is None else result
