@@ -151,6 +151,8 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
 def _alpaca(env: Mapping[str, str], broker: AlpacaBrokerSettings | None) -> AlpacaSettings | None:
     """The keys Alpaca's market data is read with: the Trading API keys in trading mode, the
     broker keys in broker mode (where ALPACA_API_KEY and ALPACA_SECRET_KEY are ignored)."""
+    for name in ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"):  # redacted even where unused
+        logs.register_secret(env_text(env, name))
     feed = (env_text(env, "ALPACA_DATA_FEED") or "iex").lower()
     if feed not in {f.value for f in AlpacaFeed}:
         raise ConfigError(f"ALPACA_DATA_FEED={feed!r} must be iex or sip")
@@ -163,8 +165,6 @@ def _alpaca(env: Mapping[str, str], broker: AlpacaBrokerSettings | None) -> Alpa
     key, secret = _pair(env, "ALPACA_API_KEY", "ALPACA_SECRET_KEY")
     if key is None or secret is None:
         return None
-    logs.register_secret(key)
-    logs.register_secret(secret)
     return AlpacaSettings(
         api_key=key, secret_key=secret, live=live, feed=AlpacaFeed(feed),
         trading_url=env_text(env, "ALPACA_TRADING_URL"), data_url=data_url,

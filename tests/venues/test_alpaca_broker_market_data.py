@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from alpaca.common.exceptions import APIError
 
+from smart_routing import logs
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.config.engine_config import EngineConfig
 from smart_routing.domain.assets import AssetClass
@@ -66,6 +67,7 @@ def test_trading_keys_set_in_broker_mode_are_ignored():
     settings = load_venue_settings(env)
     assert settings.alpaca is not None
     assert (settings.alpaca.api_key, settings.alpaca.secret_key) == BROKER_KEYS
+    assert TRADING_KEYS[1] not in logs.redact(f"leaked {TRADING_KEYS[1]}")  # still redacted
     # Even half a pair: nothing reads them.
     assert load_venue_settings({**BROKER_ENV, "ALPACA_API_KEY": "x"}).alpaca is not None
 

@@ -37,8 +37,10 @@ _ALPACA_CLASS = {AssetClass.EQUITY: alpaca_enums.AssetClass.US_EQUITY,
 
 class BrokerListings:
     """The Broker API's asset master list (GET /v1/assets, /v1/assets/{symbol}, alpaca-py's
-    BrokerClient) and its option contracts (GET /v1/options/contracts, read with the Trading
-    API's models: alpaca-py's BrokerClient has no call for them), under the broker keys."""
+    BrokerClient) and its option contracts (GET /v1/options/contracts and
+    /v1/options/contracts/{symbol_or_id}, BETA in Alpaca's Broker API spec 1.1.1; alpaca-py's
+    BrokerClient has no call for them, so they are read with the Trading API's models), under
+    the broker keys."""
 
     def __init__(self, client: BrokerClient) -> None:
         self.client = client
