@@ -35,20 +35,18 @@ from tools.fakes.alpaca_broker import FakeAlpacaBroker
 
 ACCOUNTS = 500
 DISPATCH_LIMIT = 4
-KEYS = {
-    "ALPACA_API_KEY": "AKBENCH000000002",
-    "ALPACA_SECRET_KEY": "bench-secret-0002",
+KEYS = {  # a broker deployment needs no Trading API keys
     "ALPACA_BROKER_API_KEY": "CKBENCHBROKER0001",
     "ALPACA_BROKER_SECRET_KEY": "bench-broker-secret-0001",
 }
 
 
 def bench_reconcile_fanout() -> dict[str, float]:
-    market = FakeAlpaca().start()
-    broker = FakeAlpacaBroker((KEYS["ALPACA_BROKER_API_KEY"], KEYS["ALPACA_BROKER_SECRET_KEY"]))
-    broker.start()
+    broker_keys = (KEYS["ALPACA_BROKER_API_KEY"], KEYS["ALPACA_BROKER_SECRET_KEY"])
+    market = FakeAlpaca(keys=broker_keys, basic_auth=True).start()
+    broker = FakeAlpacaBroker(broker_keys).start()
     env = {"EXEC_ALPACA_API": "broker", "ALPACA_BROKER_URL": broker.url,
-           "ALPACA_TRADING_URL": market.url, "ALPACA_DATA_URL": market.url,
+           "ALPACA_DATA_URL": market.url,
            "EXEC_VENUE_TIMEOUT_S": "2",
            "RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES": str(DISPATCH_LIMIT),
            "RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND": "500",

@@ -39,22 +39,27 @@ DEFAULT_ROUTES = {
 }
 
 
-class AlpacaSettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    api_key: str = Field(repr=False)
-    secret_key: str = Field(repr=False)
-    live: bool = False
-    feed: AlpacaFeed = AlpacaFeed.IEX
-    trading_url: str | None = None
-    data_url: str | None = None
-
-
 class AlpacaApi(StrEnum):
     """EXEC_ALPACA_API: one platform account (trading) or one account per end user (broker)."""
 
     TRADING = "trading"
     BROKER = "broker"
+
+
+class AlpacaSettings(BaseModel):
+    """The platform's Alpaca keys for market data and listings, and in trading mode for its one
+    account. In broker mode they are the broker keys (`api` BROKER): market data is read with
+    them as HTTP Basic auth, from the broker sandbox's data host unless `live`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: str = Field(repr=False)
+    secret_key: str = Field(repr=False)
+    live: bool = False
+    api: AlpacaApi = AlpacaApi.TRADING
+    feed: AlpacaFeed = AlpacaFeed.IEX
+    trading_url: str | None = None
+    data_url: str | None = None
 
 
 class AlpacaBrokerSettings(BaseModel):
@@ -85,8 +90,8 @@ class VenueSettings(BaseModel):
     # it (smart_routing/gate/venue_selection.py); the first is the class's route. Unset: one venue.
     choices: dict[AssetClass, tuple[Venue, ...]] = Field(default_factory=dict)
     alpaca: AlpacaSettings | None = None
-    # Set in broker mode (EXEC_ALPACA_API=broker): orders and fills per end user's account;
-    # quotes and listings still come through `alpaca`.
+    # Set in broker mode (EXEC_ALPACA_API=broker): orders, fills and listings per end user's
+    # account; `alpaca` then holds the same broker keys for market data.
     alpaca_broker: AlpacaBrokerSettings | None = None
     oanda: OandaSettings | None = None
     quote_cache_ttl_s: float = 1.0
@@ -107,18 +112,14 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     """Raises ConfigError naming the variable; registers every secret for log redaction."""
     env = os.environ if environ is None else environ
     routes = {c: _venue(env, c) for c in AssetClass}
-    alpaca_key, alpaca_secret = _pair(env, "ALPACA_API_KEY", "ALPACA_SECRET_KEY")
+    broker = _alpaca_broker(env)
+    alpaca = _alpaca(env, broker)
     oanda_token, oanda_account = _pair(env, "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID")
-    for secret in (alpaca_key, alpaca_secret, oanda_token):
-        logs.register_secret(secret)
-    feed = (env_text(env, "ALPACA_DATA_FEED") or "iex").lower()
-    if feed not in {f.value for f in AlpacaFeed}:
-        raise ConfigError(f"ALPACA_DATA_FEED={feed!r} must be iex or sip")
+    logs.register_secret(oanda_token)
     oanda_env = (env_text(env, "OANDA_ENVIRONMENT") or "practice").lower()
     if oanda_env not in ("practice", "live"):
         raise ConfigError(f"OANDA_ENVIRONMENT={oanda_env!r} must be practice or live")
-    broker = _alpaca_broker(env, alpaca_key is not None)
-    keyed = {Venue.ALPACA: alpaca_key is not None, Venue.OANDA: oanda_token is not None}
+    keyed = {Venue.ALPACA: alpaca is not None, Venue.OANDA: oanda_token is not None}
     choices = {c: found for c in AssetClass if (found := _venues(env, c, keyed))}
     for asset_class, venues in choices.items():
         single = f"EXEC_VENUE_{asset_class.value}"
@@ -131,16 +132,7 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     return VenueSettings(
         routes=routes,
         choices=choices,
-        alpaca=None
-        if alpaca_key is None
-        else AlpacaSettings(
-            api_key=alpaca_key,
-            secret_key=alpaca_secret,
-            live=env_bool(env, "ALPACA_LIVE_TRADING", False),
-            feed=AlpacaFeed(feed),
-            trading_url=env_text(env, "ALPACA_TRADING_URL"),
-            data_url=env_text(env, "ALPACA_DATA_URL"),
-        ),
+        alpaca=alpaca,
         alpaca_broker=broker,
         oanda=None
         if oanda_token is None
@@ -156,9 +148,32 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     )
 
 
-def _alpaca_broker(env: Mapping[str, str], data_keys: bool) -> AlpacaBrokerSettings | None:
+def _alpaca(env: Mapping[str, str], broker: AlpacaBrokerSettings | None) -> AlpacaSettings | None:
+    """The keys Alpaca's market data is read with: the Trading API keys in trading mode, the
+    broker keys in broker mode (where ALPACA_API_KEY and ALPACA_SECRET_KEY are ignored)."""
+    for name in ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"):  # redacted even where unused
+        logs.register_secret(env_text(env, name))
+    feed = (env_text(env, "ALPACA_DATA_FEED") or "iex").lower()
+    if feed not in {f.value for f in AlpacaFeed}:
+        raise ConfigError(f"ALPACA_DATA_FEED={feed!r} must be iex or sip")
+    live, data_url = env_bool(env, "ALPACA_LIVE_TRADING", False), env_text(env, "ALPACA_DATA_URL")
+    if broker is not None:
+        return AlpacaSettings(
+            api_key=broker.api_key, secret_key=broker.secret_key, live=live,
+            api=AlpacaApi.BROKER, feed=AlpacaFeed(feed), data_url=data_url,
+        )  # fmt: skip
+    key, secret = _pair(env, "ALPACA_API_KEY", "ALPACA_SECRET_KEY")
+    if key is None or secret is None:
+        return None
+    return AlpacaSettings(
+        api_key=key, secret_key=secret, live=live, feed=AlpacaFeed(feed),
+        trading_url=env_text(env, "ALPACA_TRADING_URL"), data_url=data_url,
+    )  # fmt: skip
+
+
+def _alpaca_broker(env: Mapping[str, str]) -> AlpacaBrokerSettings | None:
     """The Broker API's settings in broker mode, None in trading mode; ConfigError when broker
-    mode lacks its keys or the data keys its quotes and listings come through."""
+    mode lacks its keys."""
     mode = (env_text(env, "EXEC_ALPACA_API") or AlpacaApi.TRADING.value).lower()
     if mode not in {m.value for m in AlpacaApi}:
         raise ConfigError(f"EXEC_ALPACA_API={mode!r} must be trading or broker")
@@ -168,11 +183,6 @@ def _alpaca_broker(env: Mapping[str, str], data_keys: bool) -> AlpacaBrokerSetti
     if key is None or secret is None:
         raise ConfigError(
             "EXEC_ALPACA_API=broker needs ALPACA_BROKER_API_KEY and ALPACA_BROKER_SECRET_KEY"
-        )
-    if not data_keys:
-        raise ConfigError(
-            "EXEC_ALPACA_API=broker needs ALPACA_API_KEY and ALPACA_SECRET_KEY too: quotes and "
-            "listings come through the platform's market-data keys"
         )
     logs.register_secret(key)
     logs.register_secret(secret)

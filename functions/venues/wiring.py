@@ -186,7 +186,11 @@ def _connect(
         return _Connected(
             AlpacaQuoteSource(settings.alpaca, settings.timeout_s),
             _alpaca_broker(settings, linked_accounts),
-            CachedInstruments(AlpacaInstruments(settings.alpaca, settings.timeout_s), clock, ttl_s),
+            CachedInstruments(
+                AlpacaInstruments(settings.alpaca_broker or settings.alpaca, settings.timeout_s),
+                clock,
+                ttl_s,
+            ),
         )
     if venue is Venue.OANDA and settings.oanda is not None:
         from venues.oanda.broker import OandaBroker

@@ -1,7 +1,9 @@
 """The functions on the emulators with Alpaca on the Broker API (EXEC_ALPACA_API=broker): each
-end user trades in their own brokerage account at the Broker API fake; quotes and listings come
-from the Trading API fake (the platform's market-data keys). Keys reach the functions as
-SecretParams do (.secret.local), the base URLs as environment parameters (.env.local)."""
+end user trades in their own brokerage account at the Broker API fake, which also serves the
+listings; quotes come from the market-data fake, which accepts only the broker keys as HTTP
+Basic auth. No Trading API keys are set: a broker deployment needs none. Keys reach the
+functions as SecretParams do (.secret.local), the base URLs as environment parameters
+(.env.local)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ from tools.fakes.alpaca import FakeAlpaca
 from tools.fakes.alpaca_broker import FakeAlpacaBroker
 
 KEYS = {
-    "ALPACA_API_KEY": "AKEMULATORTEST0002",
-    "ALPACA_SECRET_KEY": "emulator-alpaca-secret-0002",
     "ALPACA_BROKER_API_KEY": "CKEMULATORBROKER01",
     "ALPACA_BROKER_SECRET_KEY": "emulator-broker-secret-0001",
 }
@@ -27,7 +27,8 @@ LOG_PATH = ROOT / ".cache" / "emulators-broker-test.log"
 @pytest.fixture(scope="package")
 def fakes() -> Iterator[tuple[FakeAlpaca, FakeAlpacaBroker]]:
     broker_keys = (KEYS["ALPACA_BROKER_API_KEY"], KEYS["ALPACA_BROKER_SECRET_KEY"])
-    market, broker = FakeAlpaca().start(), FakeAlpacaBroker(broker_keys).start()
+    market = FakeAlpaca(keys=broker_keys, basic_auth=True).start()
+    broker = FakeAlpacaBroker(broker_keys).start()
     yield market, broker
     market.server.stop()
     broker.server.stop()
@@ -37,7 +38,7 @@ def fakes() -> Iterator[tuple[FakeAlpaca, FakeAlpacaBroker]]:
 def emulators(fakes) -> Iterator[None]:
     market, broker = fakes
     env = {"EXEC_ALPACA_API": "broker", "ALPACA_BROKER_URL": broker.url,
-           "ALPACA_TRADING_URL": market.url, "ALPACA_DATA_URL": market.url,
+           "ALPACA_DATA_URL": market.url,
            "EXEC_VENUE_TIMEOUT_S": "2",
            # Each task the emulator runs at once is a Python worker process of its own.
            "RECONCILEVENUEACCOUNT_MAX_CONCURRENT_DISPATCHES": "4",

@@ -177,7 +177,7 @@ def test_corrections_and_malformed_events_are_reported_not_applied(fake, setting
     assert "bust-1 is a trade_bust" in page.problems[0] and "bad-1 skipped" in page.problems[1]
 
 
-def test_broker_mode_needs_its_keys_and_the_data_keys():
+def test_broker_mode_needs_its_keys_and_no_others():
     data = {"ALPACA_API_KEY": "AK1", "ALPACA_SECRET_KEY": "s1"}
     assert load_venue_settings(data).alpaca_broker is None
     broker = {"EXEC_ALPACA_API": "broker", "ALPACA_BROKER_API_KEY": "CK1",
@@ -185,8 +185,8 @@ def test_broker_mode_needs_its_keys_and_the_data_keys():
     assert load_venue_settings({**data, **broker}).alpaca_broker.api_key == "CK1"
     with pytest.raises(ValueError, match="needs ALPACA_BROKER_API_KEY"):
         load_venue_settings({**data, "EXEC_ALPACA_API": "broker"})
-    with pytest.raises(ValueError, match="needs ALPACA_API_KEY and ALPACA_SECRET_KEY too"):
-        load_venue_settings(broker)
+    # Market data and listings come through the broker keys too.
+    assert load_venue_settings(broker).alpaca.api_key == "CK1"
     with pytest.raises(ValueError, match="must be trading or broker"):
         load_venue_settings({**data, "EXEC_ALPACA_API": "both"})
 

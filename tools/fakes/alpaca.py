@@ -6,28 +6,113 @@ an account activity (FILL) for every execution, as GET /v2/account/activities/FI
 
 from __future__ import annotations
 
+import base64
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tools.fakes.http import FakeServer, Request
+from tools.fakes.http import FakeServer, Request, Route
 
 ACCOUNT_ID = "4a4b5c6d-1111-2222-3333-444455556666"
 MAX_ACTIVITY_PAGE = 100  # Alpaca's maximum (and default) page_size without a date
+
+
+def unauthorized() -> tuple[int, Any]:
+    """Alpaca's answer to a request without the right keys."""
+    return 401, {"code": 40110000, "message": "request is not authorized"}
+
+
+def basic_header(keys: tuple[str, str]) -> str:
+    """The Authorization header alpaca-py sends with use_basic_auth (alpaca/common/rest.py)."""
+    return "Basic " + base64.b64encode(":".join(keys).encode()).decode()
+
+
+def authorized(request: Request, keys: tuple[str, str], basic: bool) -> bool:
+    """The keys as HTTP Basic auth (the Broker API, and market data under broker keys), or as
+    the APCA-API-KEY-ID / APCA-API-SECRET-KEY headers (the Trading API and its data keys)."""
+    if basic:
+        return request.headers.get("Authorization") == basic_header(keys)
+    sent = (request.headers.get("APCA-API-KEY-ID"), request.headers.get("APCA-API-SECRET-KEY"))
+    return sent == keys
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-class FakeAlpaca:
+class Listings:
+    """Alpaca's asset master list and option contracts, as the Trading API (/v2/...) and the
+    Broker API (/v1/...) answer them. Every equity, crypto pair and option contract is listed
+    (active, tradable, fractionable equities) unless a test says otherwise: `assets` /
+    `contracts` override a listing by symbol (see `equity_asset`, `crypto_asset`,
+    `option_contract`), `unlisted` are 404s."""
+
+    server: FakeServer
+    assets: dict[str, dict[str, Any]]
+    contracts: dict[str, dict[str, Any]]
+    unlisted: set[str]
+
+    def _listing_routes(self, version: str, check: Callable[[Route], Route]) -> None:
+        self.assets, self.contracts, self.unlisted = {}, {}, set()
+        for prefix, handler in ((f"/{version}/assets/", self._asset),
+                                (f"/{version}/assets", self._all_assets),
+                                (f"/{version}/options/contracts/", self._contract),
+                                (f"/{version}/options/contracts", self._contracts)):  # fmt: skip
+            self.server.route("GET", prefix, check(handler))
+
+    def asset_for(self, symbol: str) -> dict[str, Any] | None:
+        """The listing Alpaca has for an equity or crypto symbol, or None (a 404)."""
+        if symbol in self.unlisted:
+            return None
+        if symbol in self.assets:
+            return self.assets[symbol]
+        return crypto_asset(symbol) if "/" in symbol else equity_asset(symbol)
+
+    def contract_for(self, symbol: str) -> dict[str, Any] | None:
+        if symbol in self.unlisted:
+            return None
+        return self.contracts.get(symbol) or option_contract(symbol)
+
+    def _asset(self, request: Request) -> tuple[int, Any]:
+        asset = self.asset_for(request.path.rpartition("/assets/")[2])
+        if asset is None:
+            return 404, {"code": 40410000, "message": "asset not found"}
+        return 200, asset
+
+    def _all_assets(self, request: Request) -> tuple[int, Any]:
+        """Alpaca lists every asset of the class; the fake lists those it was told of plus
+        a few defaults."""
+        wanted = request.query.get("asset_class", ["us_equity"])[0]
+        defaults = (["BTC/USD", "ETH/USD", "SOL/USD"] if wanted == "crypto"
+                    else ["AAPL", "MSFT", "SPY"])  # fmt: skip
+        listed = [self.asset_for(s) for s in defaults] + list(self.assets.values())
+        by_symbol = {a["symbol"]: a for a in listed if a is not None and a["class"] == wanted}
+        return 200, list(by_symbol.values())
+
+    def _contract(self, request: Request) -> tuple[int, Any]:
+        contract = self.contract_for(request.path.rpartition("/options/contracts/")[2])
+        if contract is None:
+            return 404, {"code": 40410000, "message": "option contract not found"}
+        return 200, contract
+
+    def _contracts(self, request: Request) -> tuple[int, Any]:
+        """Only what a test configured: the fake cannot list a whole option chain."""
+        underlyings = set(request.query.get("underlying_symbols", [""])[0].upper().split(","))
+        contracts = [c for c in self.contracts.values() if c["underlying_symbol"] in underlyings]
+        return 200, {"option_contracts": contracts, "next_page_token": None}
+
+
+class FakeAlpaca(Listings):
     """`order_mode`: fill (at the touch), partial (half fills), accept (rests), reject.
 
-    Every equity, crypto pair and option contract is listed (active, tradable, fractionable
-    equities) unless a test says otherwise: `assets` / `contracts` override a listing by
-    symbol (see `equity_asset`, `crypto_asset`, `option_contract`), `unlisted` are 404s.
-    Orders off the asset's grid are refused with a 422, as Alpaca does.
+    Listings as `Listings` says. Orders off the asset's grid are refused with a 422, as Alpaca
+    does.
+
+    `keys` (key, secret): every request must carry them, else 401: as the APCA-API-KEY-ID and
+    APCA-API-SECRET-KEY headers, or with `basic_auth` as HTTP Basic auth, as a Broker API
+    partner reads market data with its broker keys. No keys: nothing is checked.
 
     Every execution is also a FILL activity. With `order_mode = "accept"` an order rests, and
     the test fills it later, in as many parts as it likes, with `fill(order, qty, price)`;
@@ -36,8 +121,11 @@ class FakeAlpaca:
     `add_activity` appends any entry as it is (see `fill_activity`).
     """
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(
+        self, latency_s: float = 0.0, keys: tuple[str, str] | None = None, basic_auth: bool = False
+    ) -> None:
         self.server = FakeServer(latency_s=latency_s)
+        self.keys, self.basic_auth = keys, basic_auth
         self.quotes: dict[str, tuple[float, float] | None] = {}
         # (bid size, ask size) in Alpaca's units; (3, 2) unless set_quote says otherwise.
         self.quote_sizes: dict[str, tuple[float, float]] = {}
@@ -48,18 +136,12 @@ class FakeAlpaca:
         self.resting_status = "accepted"
         self.reject_message = "insufficient buying power"
         self.cash = 100_000.0
-        self.assets: dict[str, dict[str, Any]] = {}
-        self.contracts: dict[str, dict[str, Any]] = {}
-        self.unlisted: set[str] = set()
         self.activities: list[dict[str, Any]] = []
         # Added to what the orders hold, by order symbol: a venue position no order explains.
         self.extra_positions: dict[str, Decimal] = {}
         self._last_activity_at = datetime.min.replace(tzinfo=UTC)
+        self._listing_routes("v2", self._authorized)
         for method, prefix, handler in (
-            ("GET", "/v2/assets/", self._asset),
-            ("GET", "/v2/assets", self._all_assets),
-            ("GET", "/v2/options/contracts/", self._contract),
-            ("GET", "/v2/options/contracts", self._contracts),
             ("GET", "/v2/stocks/quotes/latest", self._latest_quotes),
             ("GET", "/v1beta3/crypto/us/latest/quotes", self._latest_quotes),
             ("GET", "/v1beta1/options/quotes/latest", self._latest_quotes),
@@ -74,7 +156,15 @@ class FakeAlpaca:
             ("GET", "/v2/account", self._account),
             ("GET", "/v2/positions", self._positions),
         ):
-            self.server.route(method, prefix, handler)
+            self.server.route(method, prefix, self._authorized(handler))
+
+    def _authorized(self, handler: Route) -> Route:
+        def checked(request: Request) -> tuple[int, Any]:
+            if self.keys is not None and not authorized(request, self.keys, self.basic_auth):
+                return unauthorized()
+            return handler(request)
+
+        return checked
 
     def start(self) -> FakeAlpaca:
         self.server.start()
@@ -138,47 +228,6 @@ class FakeAlpaca:
                  "o": c, "h": c, "l": c, "c": c, "v": 100, "n": 5, "vw": c}
                 for i, c in enumerate(closes)]  # fmt: skip
         return 200, {"bars": {symbol: bars}, "next_page_token": None}
-
-    def asset_for(self, symbol: str) -> dict[str, Any] | None:
-        """The listing Alpaca has for an equity or crypto symbol, or None (a 404)."""
-        if symbol in self.unlisted:
-            return None
-        if symbol in self.assets:
-            return self.assets[symbol]
-        return crypto_asset(symbol) if "/" in symbol else equity_asset(symbol)
-
-    def contract_for(self, symbol: str) -> dict[str, Any] | None:
-        if symbol in self.unlisted:
-            return None
-        return self.contracts.get(symbol) or option_contract(symbol)
-
-    def _asset(self, request: Request) -> tuple[int, Any]:
-        asset = self.asset_for(request.path.removeprefix("/v2/assets/"))
-        if asset is None:
-            return 404, {"code": 40410000, "message": "asset not found"}
-        return 200, asset
-
-    def _all_assets(self, request: Request) -> tuple[int, Any]:
-        """Alpaca lists every asset of the class; the fake lists those it was told of plus
-        a few defaults."""
-        wanted = request.query.get("asset_class", ["us_equity"])[0]
-        defaults = (["BTC/USD", "ETH/USD", "SOL/USD"] if wanted == "crypto"
-                    else ["AAPL", "MSFT", "SPY"])  # fmt: skip
-        listed = [self.asset_for(s) for s in defaults] + list(self.assets.values())
-        by_symbol = {a["symbol"]: a for a in listed if a is not None and a["class"] == wanted}
-        return 200, list(by_symbol.values())
-
-    def _contract(self, request: Request) -> tuple[int, Any]:
-        contract = self.contract_for(request.path.removeprefix("/v2/options/contracts/"))
-        if contract is None:
-            return 404, {"code": 40410000, "message": "option contract not found"}
-        return 200, contract
-
-    def _contracts(self, request: Request) -> tuple[int, Any]:
-        """Only what a test configured: the fake cannot list a whole option chain."""
-        underlyings = set(request.query.get("underlying_symbols", [""])[0].upper().split(","))
-        contracts = [c for c in self.contracts.values() if c["underlying_symbol"] in underlyings]
-        return 200, {"option_contracts": contracts, "next_page_token": None}
 
     def _submit(self, request: Request) -> tuple[int, Any]:
         body = request.body

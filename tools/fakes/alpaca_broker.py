@@ -13,7 +13,6 @@ Orders fill as the Trading API fake's do (`order_mode`: fill, partial, accept, r
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from collections.abc import Callable
@@ -21,20 +20,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tools.fakes.alpaca import _asset_class_of, _now, _order
+from tools.fakes.alpaca import Listings, _asset_class_of, _now, _order, authorized, unauthorized
 from tools.fakes.http import FakeServer, Raw, Request, Route
 from venues.alpaca.ulid import ALPHABET, is_ulid, last_ulid_at, ulid_at
 
 NOT_FOUND = {"code": 40410000, "message": "account not found"}
 
 
-class FakeAlpacaBroker:
+class FakeAlpacaBroker(Listings):
     """`keys` (key, secret): every request must carry them as HTTP Basic auth, as the Broker
-    API asks, else 401."""
+    API asks, else 401. The asset master list and option contracts are the Broker API's
+    (GET /v1/assets, /v1/options/contracts), as `Listings` says."""
 
     def __init__(self, keys: tuple[str, str] | None = None) -> None:
         self.keys = keys
         self.server = FakeServer()
+        self._listing_routes("v1", self._authorized)
         self.accounts: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}  # by client_order_id
         self.order_accounts: dict[str, str] = {}  # client_order_id -> account id
@@ -54,10 +55,8 @@ class FakeAlpacaBroker:
 
     def _authorized(self, handler: Route) -> Route:
         def checked(request: Request) -> tuple[int, Any]:
-            if self.keys is not None:
-                token = base64.b64encode(":".join(self.keys).encode()).decode()
-                if request.headers.get("Authorization") != f"Basic {token}":
-                    return 401, {"code": 40110000, "message": "request is not authorized"}
+            if self.keys is not None and not authorized(request, self.keys, basic=True):
+                return unauthorized()
             return handler(request)
 
         return checked

@@ -13,7 +13,7 @@ from alpaca.common.types import RawData
 from alpaca.trading.client import TradingClient
 
 from venues.http import retry_after_s, with_timeout
-from venues.settings import AlpacaSettings
+from venues.settings import AlpacaApi, AlpacaSettings
 
 T = TypeVar("T")
 MAX_RATE_LIMIT_WAIT_S = 2.0
@@ -21,6 +21,8 @@ MAX_RATE_LIMIT_WAIT_S = 2.0
 
 def trading_client(settings: AlpacaSettings, timeout_s: float) -> TradingClient:
     """alpaca-py's trading client for these settings, with this package's timeout and retries."""
+    if settings.api is AlpacaApi.BROKER:
+        raise ValueError("the Trading API needs the Trading API keys, not the broker keys")
     client = TradingClient(
         settings.api_key, settings.secret_key, paper=not settings.live,
         url_override=settings.trading_url,

@@ -9,18 +9,23 @@ from functools import partial
 from typing import Any
 
 import requests
+from alpaca.broker.client import BrokerClient
 from alpaca.common.exceptions import APIError
 from alpaca.trading import enums as alpaca_enums
+from alpaca.trading.client import TradingClient
+from alpaca.trading.models import OptionContract, OptionContractsResponse
 from alpaca.trading.requests import GetAssetsRequest, GetOptionContractsRequest
+from pydantic import TypeAdapter
 
 from smart_routing.domain.assets import AssetClass, parse_symbol
 from smart_routing.domain.errors import InstrumentUnavailable
 from smart_routing.domain.instruments import FRACTIONAL_INCREMENT, InstrumentSpec
 from smart_routing.domain.money import ZERO, to_decimal
+from venues.alpaca.broker_api import broker_client
 from venues.alpaca.client import model, rate_limited, trading_client
 from venues.http import describe
 from venues.instrument_specs import unlisted
-from venues.settings import AlpacaSettings
+from venues.settings import AlpacaBrokerSettings, AlpacaSettings
 
 OPTION_PAGE = 10_000  # the most contracts Alpaca returns per page
 EQUITY_TICK = Decimal("0.01")
@@ -30,19 +35,53 @@ _ALPACA_CLASS = {AssetClass.EQUITY: alpaca_enums.AssetClass.US_EQUITY,
                  AssetClass.OPTIONS: alpaca_enums.AssetClass.US_OPTION}  # fmt: skip
 
 
-class AlpacaInstruments:
-    """Asset and option-contract specs from Alpaca's trading API.
+class BrokerListings:
+    """The Broker API's asset master list (GET /v1/assets, /v1/assets/{symbol}, alpaca-py's
+    BrokerClient) and its option contracts (GET /v1/options/contracts and
+    /v1/options/contracts/{symbol_or_id}, BETA in Alpaca's Broker API spec 1.1.1; alpaca-py's
+    BrokerClient has no call for them, so they are read with the Trading API's models), under
+    the broker keys."""
 
-    One symbol is one lookup (GET /v2/assets/{symbol}, /v2/options/contracts/{symbol}); a
-    batch is one listing per asset class (GET /v2/assets?asset_class=..., the contracts of the
-    underlyings). Crypto is always listed: there are few pairs, and the listing names them
-    BTC/USD as we do.
+    def __init__(self, client: BrokerClient) -> None:
+        self.client = client
+
+    def get_asset(self, symbol: str) -> Any:
+        return self.client.get_asset(symbol)
+
+    def get_all_assets(self, request: GetAssetsRequest) -> Any:
+        return self.client.get_all_assets(request)
+
+    def get_option_contract(self, symbol: str) -> OptionContract:
+        return TypeAdapter(OptionContract).validate_python(
+            self.client.get(f"/options/contracts/{symbol}")
+        )
+
+    def get_option_contracts(self, request: GetOptionContractsRequest) -> OptionContractsResponse:
+        params = request.to_request_fields()
+        params["underlying_symbols"] = ",".join(request.underlying_symbols or [])
+        return TypeAdapter(OptionContractsResponse).validate_python(
+            self.client.get("/options/contracts", params)
+        )
+
+
+class AlpacaInstruments:
+    """Asset and option-contract specs from Alpaca: the Trading API's listings in trading mode,
+    the Broker API's (`AlpacaBrokerSettings`: the broker keys) in broker mode.
+
+    One symbol is one lookup (GET /v2/assets/{symbol}, /v2/options/contracts/{symbol}; /v1/ on
+    the Broker API); a batch is one listing per asset class (GET /v2/assets?asset_class=...,
+    the contracts of the underlyings). Crypto is always listed: there are few pairs, and the
+    listing names them BTC/USD as we do.
     """
 
     name = "alpaca"
 
-    def __init__(self, settings: AlpacaSettings, timeout_s: float) -> None:
-        self.client = trading_client(settings, timeout_s)
+    def __init__(self, settings: AlpacaSettings | AlpacaBrokerSettings, timeout_s: float) -> None:
+        self.client: TradingClient | BrokerListings = (
+            BrokerListings(broker_client(settings, timeout_s))
+            if isinstance(settings, AlpacaBrokerSettings)
+            else trading_client(settings, timeout_s)
+        )
 
     def fetch_instruments(
         self, asset_class: AssetClass, symbols: list[str]

@@ -31,7 +31,7 @@ from smart_routing.domain.money import to_decimal
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import BookLevel, OrderBook
 from venues.alpaca.client import model, prepare, rate_limited
-from venues.settings import AlpacaSettings
+from venues.settings import AlpacaApi, AlpacaSettings
 
 # What one unit of a quote's bid and ask size holds. Stock quotes count round lots of 100
 # shares (Alpaca's market-data reference: "ask size in round lots"); crypto quotes count
@@ -47,10 +47,20 @@ class AlpacaQuoteSource:
     name = "alpaca"
 
     def __init__(self, settings: AlpacaSettings, timeout_s: float) -> None:
+        # A Broker API partner reads market data with its broker keys as HTTP Basic auth, from
+        # data.sandbox.alpaca.markets with sandbox keys (Alpaca's "Authentication" guide).
         key, secret, url = settings.api_key, settings.secret_key, settings.data_url
-        self.stocks = StockHistoricalDataClient(key, secret, url_override=url)
-        self.crypto = CryptoHistoricalDataClient(key, secret, url_override=url)
-        self.options = OptionHistoricalDataClient(key, secret, url_override=url)
+        basic = settings.api is AlpacaApi.BROKER
+        sandbox = basic and not settings.live
+        self.stocks = StockHistoricalDataClient(
+            key, secret, use_basic_auth=basic, sandbox=sandbox, url_override=url
+        )
+        self.crypto = CryptoHistoricalDataClient(
+            key, secret, use_basic_auth=basic, sandbox=sandbox, url_override=url
+        )
+        self.options = OptionHistoricalDataClient(
+            key, secret, use_basic_auth=basic, sandbox=sandbox, url_override=url
+        )
         for client in (self.stocks, self.crypto, self.options):
             prepare(client, timeout_s)
         self.feed = DataFeed(settings.feed.value)
