@@ -93,3 +93,19 @@ def test_setting_the_state_a_scope_has_changes_and_audits_nothing(db, tenant_id,
     again = set_state(admin.id_token, scope="tenant", state="active", reason="already")
     assert again.result["changed"] is False
     assert audit(db, tenant_id) == []
+
+
+def test_a_user_state_for_a_uid_not_of_the_tenant_is_refused_and_writes_nothing(
+    db, tenant_id, admin
+):
+    # A mistyped uid, or another tenant's user's, must not answer "changed" while the user
+    # the admin meant trades on.
+    missing = set_state(admin.id_token, scope="user", uid="no-such-user", state="halted",
+                        reason="rogue")  # fmt: skip
+    assert missing.code == "NOT_FOUND" and missing.error["message"] == "uid: no user no-such-user"
+    foreign = new_user(f"{tenant_id}-x")
+    other = set_state(admin.id_token, scope="user", uid=foreign.uid, state="halted", reason="r")
+    assert other.code == "PERMISSION_DENIED", other
+    assert other.error["message"] == f"uid: {foreign.uid} is not a user of your tenant"
+    assert list(db.collection(f"tenants/{tenant_id}/user_trading_states").stream()) == []
+    assert audit(db, tenant_id) == []

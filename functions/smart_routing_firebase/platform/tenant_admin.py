@@ -23,3 +23,20 @@ def tenant_admin(request: CallableRequest, action: str, action_by_admin: str) ->
         return check_id(request.auth.uid, "uid"), check_id(tenant_id, "tenant_id")
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
+
+
+def check_user_of_tenant(uid: str, tenant_id: str) -> None:
+    """Refuse what an admin names by a uid that is not one of their tenant's users: not-found
+    for no such user, permission-denied for another tenant's (its token's tenant_id claim)."""
+    from firebase_admin import auth
+
+    from smart_routing_firebase.platform.app import initialize
+
+    try:
+        user = auth.get_user(uid, app=initialize())
+    except auth.UserNotFoundError as exc:
+        raise HttpsError(FunctionsErrorCode.NOT_FOUND, f"uid: no user {uid}") from exc
+    if (user.custom_claims or {}).get("tenant_id") != tenant_id:
+        raise HttpsError(
+            FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
+        )
