@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from smart_routing.domain.assets import AssetClass, parse_symbol
+from smart_routing.domain.bounded_cache import put_bounded
 from smart_routing.domain.errors import InstrumentUnavailable
 from smart_routing.domain.instruments import InstrumentSpec, builtin_spec
 from smart_routing.ports import Clock, InstrumentSource
@@ -65,7 +66,7 @@ class CachedInstruments:
         fetched_at = self.clock.now().timestamp()
         with self._lock:
             for symbol in symbols:
-                self._cache[(asset_class, symbol)] = (fetched_at, specs[symbol])
+                put_bounded(self._cache, (asset_class, symbol), (fetched_at, specs[symbol]))
         return {symbol: specs[symbol] for symbol in symbols}
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from smart_routing.adapters.simulated_market import SimulatedMarket
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.bounded_cache import put_bounded
 from smart_routing.market.quotes import Bar, Quote
 from smart_routing.market.spread import OrderBook
 from smart_routing.ports import Clock
@@ -130,7 +131,7 @@ class VenueMarketData:
         fetched_at = self.clock.now().timestamp()
         with self._lock:
             for symbol in symbols:
-                self._cache[(asset_class, symbol)] = (fetched_at, quotes.get(symbol))
+                put_bounded(self._cache, (asset_class, symbol), (fetched_at, quotes.get(symbol)))
         return {symbol: quotes.get(symbol) for symbol in symbols}
 
 

@@ -17,10 +17,12 @@ position before it is sent, so concurrent sells never sell the same units twice.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from smart_routing import logs
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.bounded_cache import put_bounded
 from smart_routing.domain.errors import OrderOutcomeUnknown, OrderRejected, VenueUnavailable
 from smart_routing.domain.money import ZERO
 from smart_routing.domain.orders import (
@@ -46,6 +48,7 @@ class RecordingBroker:
         self.name = inner.name
         # Whose order each client_order_id is, for the lookups after an unclear submission.
         self._owners: dict[str, AccountOwner] = {}
+        self._owners_lock = threading.Lock()
 
     def venue_for(self, asset_class: AssetClass) -> str:
         return self.inner.venue_for(asset_class)
@@ -56,7 +59,8 @@ class RecordingBroker:
         client_order_id, and the order the venue reported is returned all the same."""
         owner = request.owner
         if owner is not None:
-            self._owners[request.client_order_id] = owner
+            with self._owners_lock:
+                put_bounded(self._owners, request.client_order_id, owner)
         reserved = self._reserve(request)
         if owner is not None:
             self._record_submitting(owner, request, reserved)

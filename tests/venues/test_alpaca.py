@@ -10,6 +10,7 @@ import pytest
 from smart_routing.adapters.clock import FixedClock
 from smart_routing.adapters.memory_ledger import InMemoryLedgerStore
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.bounded_cache import MAX_CACHED
 from smart_routing.domain.errors import OrderRejected
 from smart_routing.domain.orders import OrderIntent, OrderRequest, OrderSide, TimeInForce
 from smart_routing.execution.result import ExecutionStatus
@@ -283,3 +284,17 @@ def test_no_key_appears_in_logs_errors_or_records(fake_alpaca, make_engine, caps
     assert ALPACA_KEY not in everything and ALPACA_SECRET not in everything
     sent = fake_alpaca.server.requests_to("/v2/orders")[0]
     assert sent.headers["APCA-API-KEY-ID"] == ALPACA_KEY  # the real client sent the real key
+
+
+def test_the_quote_cache_keeps_the_newest_symbols_when_flooded(fake_alpaca, alpaca_source):
+    """Symbols come from callers: a flood of them evicts the oldest, bounding the memory of
+    an instance that serves many tenants for hours."""
+    market = VenueMarketData({AssetClass.EQUITY: alpaca_source}, FixedClock(), ttl_s=3600)
+    symbols = [f"S{n:05d}" for n in range(MAX_CACHED + 100)]
+    for start in range(0, len(symbols), 500):
+        market.fetch_quotes(AssetClass.EQUITY, symbols[start : start + 500])
+    flood = fake_alpaca.quote_requests()
+    market.get_quote(symbols[-1], AssetClass.EQUITY)  # the newest: still cached
+    assert fake_alpaca.quote_requests() == flood
+    market.get_quote(symbols[0], AssetClass.EQUITY)  # among the oldest 100: evicted
+    assert fake_alpaca.quote_requests() == flood + 1

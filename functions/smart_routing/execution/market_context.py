@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from smart_routing.domain.assets import AssetClass
+from smart_routing.domain.bounded_cache import put_bounded
 from smart_routing.market.context import MarketContext, MarketStats, stats_from_bars
 from smart_routing.market.quotes import Quote, quote_problem
 from smart_routing.market.sessions import Session
@@ -99,7 +100,7 @@ class MarketContextCache:
             error = f"bars unavailable ({type(exc).__name__}: {exc})"
         entry = (self.clock.now().timestamp(), stats, error)
         with self._lock:
-            self._stats[(symbol, asset_class)] = entry
+            put_bounded(self._stats, (symbol, asset_class), entry)
         return entry
 
     def _book(self, symbol: str, asset_class: AssetClass) -> OrderBook | None:
@@ -114,10 +115,10 @@ class MarketContextCache:
         spread = (quote.ask - quote.bid) * 2 / (quote.ask + quote.bid)
         key = (symbol, session)
         with self._lock:
-            self._last_quotes[symbol] = quote
+            put_bounded(self._last_quotes, symbol, quote)
             seen = self._spreads.get(key)
             if seen is None:
-                self._spreads[key] = (spread, 1)
+                put_bounded(self._spreads, key, (spread, 1))
             else:
                 mean, count = seen
-                self._spreads[key] = (mean + SPREAD_WEIGHT * (spread - mean), count + 1)
+                put_bounded(self._spreads, key, (mean + SPREAD_WEIGHT * (spread - mean), count + 1))
