@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import requests
@@ -27,10 +28,17 @@ def retry_after_s(response: Any, default: float = 1.0) -> float:
         return default
 
 
+# A request's path in an error's text ("Max retries exceeded with url: /v1/trading/accounts/
+# {account id}/orders"): it names accounts, and the text reaches the tenant's users (a venue
+# breaker's reason) and callers.
+_URL_PATH = re.compile(r"(url: |https?://[^/\s]+)/[^\s)'\"]*")
+
+
 def describe(error: BaseException) -> str:
-    """A one-line description of a venue error, with any secret redacted."""
-    text = " ".join(str(error).split())
-    return redact(f"{type(error).__name__}: {text[:300]}")
+    """A one-line description of a venue error, with any secret redacted (before it is cut,
+    so no secret's start survives) and request paths left out."""
+    text = _URL_PATH.sub(r"\1/…", " ".join(str(error).split()))
+    return redact(f"{type(error).__name__}: {text}")[:320]
 
 
 # A read timeout or a dropped connection after sending: the venue may have the order.

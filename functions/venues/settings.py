@@ -116,6 +116,7 @@ def load_venue_settings(environ: Mapping[str, str] | None = None) -> VenueSettin
     alpaca = _alpaca(env, broker)
     oanda_token, oanda_account = _pair(env, "OANDA_ACCESS_TOKEN", "OANDA_ACCOUNT_ID")
     logs.register_secret(oanda_token)
+    logs.register_secret(oanda_account)  # a Secret Manager secret too: it is in OANDA's URLs
     oanda_env = (env_text(env, "OANDA_ENVIRONMENT") or "practice").lower()
     if oanda_env not in ("practice", "live"):
         raise ConfigError(f"OANDA_ENVIRONMENT={oanda_env!r} must be practice or live")
