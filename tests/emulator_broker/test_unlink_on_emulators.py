@@ -3,17 +3,21 @@ functions emulator and the Broker API fake: each refusal writes nothing; an unli
 order is refused as unlinked; the user can be linked again, to another account, and the old
 account to another user; no unlink while an order can still fill, and a fill that arrives
 after the unlink still reaches the ledger exactly once; the user's drift report stops naming
-the old account."""
+the old account; no order is sent, and no drift written, while an unlink is ending a link."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from smart_routing_firebase.handlers.run_scheduled_strategies import schedule_tick
+from smart_routing_firebase.reconciliation.account_fanout import run_account
+from smart_routing_firebase.stores.venue_accounts import FirestoreLinkedAccounts
 from tests.emulator_broker.broker_users import (
     admin_of,
     link,
@@ -22,7 +26,10 @@ from tests.emulator_broker.broker_users import (
     reconcile_until,
     trade,
 )
+from tests.emulator_broker.conftest import KEYS
 from tools.emulator_client import CallResult, User, call, new_user
+from venues.alpaca.broker_api import AlpacaBrokerApi
+from venues.settings import AlpacaBrokerSettings
 
 
 @pytest.fixture
@@ -193,3 +200,39 @@ def test_no_unlink_while_an_order_can_still_fill_and_a_later_fill_is_recorded_on
     order = db.document(order_path.format(second_id)).get().to_dict()
     assert (order["status"], order["recorded_qty"]) == ("canceled", 4)  # not reopened
     assert Decimal(str(order["filled_qty"])) == 4
+
+
+def test_no_order_is_sent_on_a_link_being_ended_and_an_unlink_cut_off_is_finished(
+    db, fakes, symbol
+):
+    _, broker = fakes
+    tenant = f"unm-{uuid.uuid4().hex[:8]}"
+    admin, user = admin_of(tenant), new_user(tenant)
+    account = broker.add_account()
+    assert link(admin, user.uid, account).result["changed"] is True
+    link_ref = db.document(f"tenants/{tenant}/venue_accounts/{user.uid}")
+    link_ref.update({"unlinking_since": datetime.now(UTC)})  # an unlink cut off after step 1
+
+    sent = len(broker.orders)
+    refused = trade(user, symbol, "buy", 1)
+    assert refused.code == "FAILED_PRECONDITION", refused
+    assert "no Alpaca account linked" in refused.error["message"]
+    assert len(broker.orders) == sent
+    # Nor is a drift report written against it.
+    settings = AlpacaBrokerSettings(api_key=KEYS["ALPACA_BROKER_API_KEY"],
+                                    secret_key=KEYS["ALPACA_BROKER_SECRET_KEY"],
+                                    url=broker.url)  # fmt: skip
+    api = AlpacaBrokerApi(settings, 2.0, FirestoreLinkedAccounts(db))
+    run = schedule_tick(datetime.now(UTC))
+    assert run_account(db, api, "alpaca", run, link_ref.path, account) == {"skipped": 1}
+    assert not db.document(f"reconciliation/alpaca/user_drift/{tenant}-{user.uid}").get().exists
+
+    # Linking the same account again takes the mark off, and the user trades again.
+    assert link(admin, user.uid, account).result["changed"] is True
+    assert "unlinking_since" not in link_ref.get().to_dict()
+    assert trade(user, symbol, "buy", 1).result["status"] == "filled"
+
+    link_ref.update({"unlinking_since": datetime.now(UTC)})  # cut off again: calling it again
+    done = unlink(admin, user.uid, account)  # finishes the unlink
+    assert done.result is not None and done.result["unlinked"] is True, done
+    assert link_state(db, tenant, user.uid, account)[:2] == (None, None)

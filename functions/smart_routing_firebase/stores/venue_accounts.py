@@ -32,6 +32,9 @@ UNLINKING = "unlinking_since"  # on a link while an unlink counts the user's ord
 LINKED = "venue_account_linked"  # the audit log's actions
 UNLINKED = "venue_account_unlinked"
 NAMED_ORDERS = 5  # client_order_ids a refusal names
+# Documents of the `orders` group naming one client_order_id: its order, and an index entry
+# per venue order id (a replaced order has more than one).
+ORDER_MATCHES = 10
 
 
 class LinkRefused(ValueError):
@@ -285,10 +288,13 @@ class FirestoreLinkedAccounts:
         return data
 
     def account_of_order(self, client_order_id: str) -> str | None:
+        """The account of the user who placed the order. The `orders` collection group also
+        holds the venues' order index (reconciliation/{venue}/orders/{venue order id}), whose
+        entries name the client_order_id but no user, and which sort first: so not limit(1)."""
         query = (
             self.db.collection_group("orders")
             .where(filter=FieldFilter("client_order_id", "==", client_order_id))
-            .limit(1)
+            .limit(ORDER_MATCHES)
         )
         for snapshot in query.stream():
             order = snapshot.to_dict() or {}
