@@ -244,10 +244,9 @@ def _audit_entry(
 ) -> dict[str, Any]:
     """An entry of the tenant's audit log, in the trading states' shape (scope, uid, from, to,
     reason, by, at), with the link's venue and account."""
-    entry = {"action": action, "scope": "user", "uid": link["uid"], "venue": link["venue"],
-             "account_id": link["account_id"], "from": was, "to": now, "reason": "", "by": by,
-             "at": datetime.now(UTC), **extra}  # fmt: skip
-    return entry
+    return {"action": action, "scope": "user", "uid": link["uid"], "venue": link["venue"],
+            "account_id": link["account_id"], "from": was, "to": now, "reason": "", "by": by,
+            "at": datetime.now(UTC), **extra}  # fmt: skip
 
 
 def unlinked_refusal(venues: Any, runner: Any, run_request: Any) -> str | None:
