@@ -109,7 +109,8 @@ def test_unlink_then_the_user_is_refused_then_linked_to_another_account_trades_t
     assert done.result is not None, done
     audit_id = done.result.pop("audit_id")
     assert done.result == {"uid": user.uid, "tenant_id": tenant, "venue": "alpaca",
-                           "account_id": old, "unlinked": True}  # fmt: skip
+                           "account_id": old, "unlinked": True,
+                           "positions_of_record": {symbol: 3}}  # fmt: skip
     assert link_state(db, tenant, user.uid, old) == (None, None, [audit_id])
     entry = db.document(f"tenants/{tenant}/audit_log/{audit_id}").get().to_dict()
     assert {k: entry[k] for k in ("action", "scope", "uid", "venue", "account_id", "by",

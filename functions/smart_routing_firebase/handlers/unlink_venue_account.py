@@ -13,6 +13,7 @@ from smart_routing import logs
 from smart_routing_firebase.handlers.link_venue_account import account_uuid, checked_uid
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.tenant_admin import admin_payload, tenant_admin, tenant_user
+from smart_routing_firebase.reconciliation.user_drift import recorded
 from smart_routing_firebase.stores.venue_accounts import Unlink, UnlinkRefused, unlink_account
 
 REFUSALS = {
@@ -44,13 +45,19 @@ def handle_unlink_venue_account(request: CallableRequest) -> dict[str, Any]:
     # A user deleted from Auth may still be unlinked: the link is under the caller's tenant.
     tenant_user(uid, tenant_id, missing_ok=True)
     unlink = Unlink(tenant_id, uid, payload.venue, account_id, admin_uid, payload.reason)
+    db = firestore_client()
     try:
-        entry = unlink_account(firestore_client(), unlink)
+        entry = unlink_account(db, unlink)
     except UnlinkRefused as exc:
         raise HttpsError(REFUSALS[exc.why], str(exc)) from exc
+    # What the user still holds of record at the venue stays theirs: the admin is told, as it
+    # counts against the next account linked (after a transfer it is there; else it drifts).
+    held = {symbol: float(qty) for symbol, qty in sorted(recorded(db, uid, payload.venue).items())
+            if qty != 0}  # fmt: skip
     logs.log_event(logs.LogEvent.VENUE_ACCOUNT_UNLINKED, tenant_id=tenant_id, uid=uid,
                    venue=payload.venue, account_id=account_id, by=admin_uid,
-                   reason=payload.reason, audit_id=entry["audit_id"])  # fmt: skip
+                   reason=payload.reason, audit_id=entry["audit_id"],
+                   positions_of_record=held)  # fmt: skip
     return {"uid": uid, "tenant_id": tenant_id, "venue": payload.venue,
-            "account_id": account_id, "unlinked": True,
-            "audit_id": entry["audit_id"]}  # fmt: skip
+            "account_id": account_id, "unlinked": True, "audit_id": entry["audit_id"],
+            "positions_of_record": held}  # fmt: skip
