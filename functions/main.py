@@ -33,6 +33,11 @@ LINK_VENUE_ACCOUNT_MAX_INSTANCES = params.IntParam(
     default=5,
     description="link_venue_account instances at most (a tenant admin links a user: rare calls)",
 )
+UNLINK_VENUE_ACCOUNT_MAX_INSTANCES = params.IntParam(
+    "UNLINK_VENUE_ACCOUNT_MAX_INSTANCES",
+    default=5,
+    description="unlink_venue_account instances at most (a tenant admin ends a link: rare calls)",
+)
 SET_TRADING_STATE_MAX_INSTANCES = params.IntParam(
     "SET_TRADING_STATE_MAX_INSTANCES",
     default=5,
@@ -163,6 +168,22 @@ def link_venue_account(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.link_venue_account import handle_link_venue_account
 
     return handle_link_venue_account(request)
+
+
+# A tenant's admin ends a user's link (Broker API deployments). Firestore only: no venue keys.
+@request_guard.reject_malformed  # type: ignore[arg-type]
+@https_fn.on_call(
+    cpu=1,
+    concurrency=80,
+    memory=options.MemoryOption.MB_512,
+    timeout_sec=30,
+    max_instances=UNLINK_VENUE_ACCOUNT_MAX_INSTANCES,
+)
+@app_check_required(EXEC_ENFORCE_APP_CHECK)
+def unlink_venue_account(request: https_fn.CallableRequest) -> dict:
+    from smart_routing_firebase.handlers.unlink_venue_account import handle_unlink_venue_account
+
+    return handle_unlink_venue_account(request)
 
 
 @firestore_fn.on_document_created(

@@ -59,6 +59,11 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
         1, 80, 512, 30, None, param("LINK_VENUE_ACCOUNT_MAX_INSTANCES"), VENUE_SECRETS,
         {"callableTrigger": {}},
     ),
+    # A tenant admin ends a link: Firestore only, so no keys.
+    "unlink_venue_account": (
+        1, 80, 512, 30, None, param("UNLINK_VENUE_ACCOUNT_MAX_INSTANCES"), [],
+        {"callableTrigger": {}},
+    ),
     # The tick only fans out (retried: a retry enqueues what is missing); the configs run
     # on the runscheduledstrategy queue, whose rate limits are params.
     "run_scheduled_strategies": (
@@ -112,6 +117,7 @@ EXPECTED_PARAMS = {
     "RECONCILEVENUEACCOUNT_MAX_DISPATCHES_PER_SECOND": 100,
     "SET_TRADING_STATE_MAX_INSTANCES": 5,
     "LINK_VENUE_ACCOUNT_MAX_INSTANCES": 5,
+    "UNLINK_VENUE_ACCOUNT_MAX_INSTANCES": 5,
 }
 
 

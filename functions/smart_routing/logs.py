@@ -54,6 +54,7 @@ class LogEvent(StrEnum):
     MARKOUT_SUMMARY = "exec.markout_summary"
     TRADING_STATE_CHANGED = "exec.trading_state_changed"
     VENUE_ACCOUNT_LINKED = "exec.venue_account_linked"
+    VENUE_ACCOUNT_UNLINKED = "exec.venue_account_unlinked"
     TRADING_STATE_UNAVAILABLE = "exec.trading_state_unavailable"
     APP_CHECK_REFUSED = "exec.app_check_refused"
     ORDER_RATE_LIMITED = "exec.order_rate_limited"

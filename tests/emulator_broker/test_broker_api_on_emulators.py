@@ -10,61 +10,21 @@ from decimal import Decimal
 
 import pytest
 
-from tools.emulator_client import call, firestore_rest, new_user, run_scheduled, sign_in
-from tools.fakes.alpaca import equity_asset
+from tests.emulator_broker.broker_users import (
+    admin_of,
+    link,
+    new_symbol,
+    position_qty,
+    reconcile_until,
+    trade,
+)
+from tools.emulator_client import firestore_rest, new_user
 from tools.fakes.http import Fault
-from tools.waiting import wait_until
-
-RECONCILE_WAIT_S = 60  # the stream's newest events are read once they settle (SETTLE_LAG)
-
-
-def admin_of(tenant_id):
-    from firebase_admin import auth
-
-    user = new_user()
-    auth.set_custom_user_claims(user.uid, {"tenant_id": tenant_id, "role": "admin"})
-    return sign_in(user.email, user.password)
-
-
-def link(admin, uid, account_id):
-    return call("link_venue_account", {"uid": uid, "venue": "alpaca", "account_id": account_id},
-                admin.id_token)  # fmt: skip
-
-
-def trade(user, symbol, side, qty):
-    data = {"strategy_id": "manual", "symbol": symbol, "side": side, "qty": qty}
-    return call("execute_strategy", data, user.id_token)
-
-
-def position_qty(db, user, symbol):
-    snapshot = db.document(f"users/{user.uid}/portfolio/positions/symbols/{symbol}").get()
-    return Decimal(str(snapshot.to_dict()["qty"])) if snapshot.exists else None
-
-
-def reconcile_until(check):
-    """Run the scheduled reconciler until `check()` holds (a positive signal), or fail."""
-
-    def run_then_check() -> bool:
-        response = run_scheduled("reconcile_venues")
-        assert response.status_code == 200, response.text
-        return bool(check())
-
-    wait_until(
-        run_then_check,
-        RECONCILE_WAIT_S,
-        interval_s=1,
-        describe=lambda _: "the reconciler did not get there in time",
-    )
 
 
 @pytest.fixture
 def symbol(fakes):
-    market, broker = fakes
-    name = "B" + "".join(chr(65 + b % 26) for b in uuid.uuid4().bytes[:3])
-    market.assets[name] = equity_asset(name)
-    market.set_quote(name, 100.00, 100.02)
-    broker.prices[name] = Decimal("100.02")
-    return name
+    return new_symbol(*fakes)
 
 
 def test_a_link_is_refused_with_a_clear_error_and_nothing_written(db, fakes):

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -40,12 +41,14 @@ from tools.account_fanout import (
     wait_for_accounts,
 )
 from tools.emulator_client import run_scheduled
+from tools.waiting import wait_until
 from venues.alpaca.broker_api import AlpacaBrokerApi
 from venues.settings import AlpacaBrokerSettings
 
 FUNCTION = "reconcile_venues"
 ACCOUNTS = 30
 SYMBOL = "IBM"
+RECORDED_WAIT_S = 10  # an account task's positions read to its record: well under a second
 
 
 def now_tick() -> datetime:
@@ -112,15 +115,23 @@ def test_a_run_reconciles_each_linked_account_once_in_a_task_of_its_own(db, fake
 
 def assert_one_venue_request_per_account_task(db, broker, links) -> None:
     """Every request the venue had for these accounts is one account task's positions read:
-    as many as their tasks' deliveries over every run (the emulator's own runs included)."""
+    as many as their tasks' deliveries over every run (the emulator's own runs included). A
+    task of the emulator's own run may be between its read and its record: each account is
+    awaited until the two agree (and are not 0)."""
     for _, account_id, link_path in links:
-        of_link = FieldFilter("link", "==", link_path)
-        tasks = db.collection_group(ACCOUNT_TASKS).where(filter=of_link)
-        deliveries = sum(task.get("runs") for task in tasks.stream())
-        assert positions_requests(broker, account_id) == deliveries >= 1, link_path
+        recorded = wait_until(
+            partial(_recorded_deliveries, db, broker, account_id, link_path), RECORDED_WAIT_S
+        )
         asked = broker.server.requests_to(f"/v1/trading/accounts/{account_id}")
         asked += broker.server.requests_to(f"/v1/accounts/{account_id}")
-        assert len(asked) == deliveries, link_path  # nothing else asked of the account
+        assert len(asked) == recorded, link_path  # nothing else asked of the account
+
+
+def _recorded_deliveries(db, broker, account_id: str, link_path: str) -> int | None:
+    """The account's recorded task deliveries, once they are its positions reads."""
+    tasks = db.collection_group(ACCOUNT_TASKS).where(filter=FieldFilter("link", "==", link_path))
+    recorded = sum(task.get("runs") for task in tasks.stream())
+    return recorded if recorded == positions_requests(broker, account_id) else None
 
 
 def _task_ids(run: datetime, links: list[tuple[str, str, str]]) -> dict[str, str]:

@@ -7,16 +7,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from firebase_admin import auth
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.domain.errors import VenueUnavailable
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.services import services
-from smart_routing_firebase.platform.tenant_admin import tenant_admin
+from smart_routing_firebase.platform.tenant_admin import admin_payload, tenant_admin, tenant_user
 from smart_routing_firebase.stores.venue_accounts import LinkRefused, link_account
 
 
@@ -30,10 +29,10 @@ class LinkVenueAccountPayload(BaseModel):
 
 def handle_link_venue_account(request: CallableRequest) -> dict[str, Any]:
     admin_uid, tenant_id = _admin(request)
-    payload = _payload(request.data)
-    uid = _checked(lambda: check_id(payload.uid, "uid"))
-    account_id = _account_id(payload.account_id)
-    _same_tenant(uid, tenant_id)
+    payload = admin_payload(LinkVenueAccountPayload, request.data)
+    uid = checked_uid(payload.uid)
+    account_id = account_uuid(payload.account_id)
+    tenant_user(uid, tenant_id)
     broker = services().venues.alpaca_per_user
     if broker is None:
         raise HttpsError(
@@ -74,18 +73,8 @@ def _usable_at_venue(broker: Any, account_id: str) -> None:
         )
 
 
-def _same_tenant(uid: str, tenant_id: str) -> None:
-    try:
-        user = auth.get_user(uid)
-    except auth.UserNotFoundError as exc:
-        raise HttpsError(FunctionsErrorCode.NOT_FOUND, f"uid: no user {uid}") from exc
-    if (user.custom_claims or {}).get("tenant_id") != tenant_id:
-        raise HttpsError(
-            FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
-        )
-
-
-def _account_id(text: str) -> str:
+def account_uuid(text: str) -> str:
+    """An account id as Alpaca writes it (a UUID), else invalid-argument."""
     try:
         return str(uuid.UUID(text))
     except ValueError as exc:
@@ -93,24 +82,12 @@ def _account_id(text: str) -> str:
                          f"account_id: {text!r} is not a UUID") from exc  # fmt: skip
 
 
-def _checked(check: Any) -> str:
+def checked_uid(uid: str) -> str:
     try:
-        return str(check())
+        return check_id(uid, "uid")
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 def _admin(request: CallableRequest) -> tuple[str, str]:
     return tenant_admin(request, "link venue accounts", "links venue accounts")
-
-
-def _payload(data: Any) -> LinkVenueAccountPayload:
-    if not isinstance(data, dict):
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
-    try:
-        return LinkVenueAccountPayload.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "data"
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc

@@ -13,7 +13,7 @@ from smart_routing import logs
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.trading_state import TradingState
 from smart_routing_firebase.platform.app import firestore_client
-from smart_routing_firebase.platform.tenant_admin import check_user_of_tenant, tenant_admin
+from smart_routing_firebase.platform.tenant_admin import tenant_admin, tenant_user
 from smart_routing_firebase.stores.trading_state import change_state
 
 
@@ -48,7 +48,7 @@ def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
     if uid is not None:  # a mistyped or foreign uid must not look like a working kill switch
-        check_user_of_tenant(uid, tenant_id)
+        tenant_user(uid, tenant_id)
     entry = change_state(
         firestore_client(), tenant_id, uid, payload.state, payload.reason, by=admin_uid,
         venue=payload.venue,

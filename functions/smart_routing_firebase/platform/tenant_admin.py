@@ -1,10 +1,16 @@
-"""The caller of an admin callable: signed in, with the token claims of a tenant's admin."""
+"""The caller of an admin callable: signed in, with the token claims of a tenant's admin; the
+user it acts on, one of the tenant's; and its data, checked against the callable's model."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from firebase_admin import auth
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
+from pydantic import BaseModel, ValidationError
 
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
+from smart_routing_firebase.platform.app import initialize
 
 
 def tenant_admin(request: CallableRequest, action: str, action_by_admin: str) -> tuple[str, str]:
@@ -25,18 +31,33 @@ def tenant_admin(request: CallableRequest, action: str, action_by_admin: str) ->
         raise HttpsError(FunctionsErrorCode.PERMISSION_DENIED, str(exc)) from exc
 
 
-def check_user_of_tenant(uid: str, tenant_id: str) -> None:
-    """Refuse what an admin names by a uid that is not one of their tenant's users: not-found
-    for no such user, permission-denied for another tenant's (its token's tenant_id claim)."""
-    from firebase_admin import auth
-
-    from smart_routing_firebase.platform.app import initialize
-
+def tenant_user(uid: str, tenant_id: str, missing_ok: bool = False) -> None:
+    """The user must be one of the tenant's (token claim `tenant_id`): else permission-denied,
+    or not-found when Auth has no such user (unless `missing_ok`: a deleted user's documents
+    under the tenant are still the tenant's)."""
     try:
         user = auth.get_user(uid, app=initialize())
     except auth.UserNotFoundError as exc:
+        if missing_ok:
+            return
         raise HttpsError(FunctionsErrorCode.NOT_FOUND, f"uid: no user {uid}") from exc
     if (user.custom_claims or {}).get("tenant_id") != tenant_id:
         raise HttpsError(
             FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
         )
+
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+def admin_payload(model: type[Payload], data: Any) -> Payload:
+    """The callable's `data` as `model`; invalid-argument naming the first field at fault."""
+    if not isinstance(data, dict):
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "data"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc

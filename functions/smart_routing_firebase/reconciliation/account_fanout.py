@@ -172,6 +172,8 @@ def run_account(
         return _skipped(tally, run, venue, who,
                         f"the user is now linked to account {link.get('account_id')}")  # fmt: skip
     rows = write_user_drift(db, venue, broker, link, run_id(run))
+    if rows is None:
+        return _skipped(tally, run, venue, who, "the link was ended or changed meanwhile")
     tally["drifted" if any(row["difference"] != 0 for row in rows) else "in_step"] += 1
     identity, _ = account_task(run, venue, link_path, account_id)
     reconcile_runs.record_task(db, run_id(run), ACCOUNT_TASKS, identity,

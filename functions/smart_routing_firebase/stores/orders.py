@@ -12,7 +12,7 @@ from google.cloud import firestore
 from google.cloud.firestore import Client, DocumentReference, Transaction
 
 from smart_routing.domain.identifiers import InvalidIdentifier
-from smart_routing.domain.orders import AccountOwner, Order, OrderRequest
+from smart_routing.domain.orders import WORKING_STATUSES, AccountOwner, Order, OrderRequest
 from smart_routing_firebase.stores import paths
 from smart_routing_firebase.stores.documents import ORDER_TIMES, to_document, without_none
 from smart_routing_firebase.stores.one_commit import pending
@@ -23,6 +23,10 @@ REJECTED = "rejected"
 # What the order book holds before the venue has said anything of the order (or while what it
 # said could not be written): resolved from the venue by client_order_id.
 UNRESOLVED = frozenset({UNKNOWN, SUBMITTING})
+# What the order book holds of an order that may still fill: working at the venue, or not yet
+# resolved from it. Every other status (filled, canceled, expired, rejected, not_placed) is
+# final: the venue will fill no more of it.
+CAN_STILL_FILL = UNRESOLVED | frozenset(status.value for status in WORKING_STATUSES)
 
 
 class FirestoreOrderBook:

@@ -115,6 +115,11 @@ def open_lot(uid: str, symbol: str, trade_id: str) -> str:
     return f"{open_lots(uid, symbol)}/{trade_id}"
 
 
+def orders(tenant_id: str) -> str:
+    """The tenant's order book: one document per order, named by its client_order_id."""
+    return f"tenants/{check_id(tenant_id, 'tenant_id')}/orders"
+
+
 def order(tenant_id: str, client_order_id: str) -> str:
     return _path("tenants", tenant_id, "orders", client_order_id, "client_order_id")
 
