@@ -164,6 +164,7 @@ def set_trading_state(request: https_fn.CallableRequest) -> dict:
     max_instances=LINK_VENUE_ACCOUNT_MAX_INSTANCES,
     secrets=VENUE_SECRETS,
 )
+@app_check_required(EXEC_ENFORCE_APP_CHECK)
 def link_venue_account(request: https_fn.CallableRequest) -> dict:
     from smart_routing_firebase.handlers.link_venue_account import handle_link_venue_account
 

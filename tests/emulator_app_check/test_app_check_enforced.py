@@ -1,6 +1,6 @@
 """With App Check enforced, a callable request with no App Check token or one that does not
 verify is refused (401 unauthenticated) before the handler runs: nothing is claimed, placed,
-recorded, changed or unlinked, for a signed-in user and a tenant's admin alike."""
+recorded, changed, linked or unlinked, for a signed-in user and a tenant's admin alike."""
 
 from __future__ import annotations
 
@@ -78,3 +78,16 @@ def test_unlink_venue_account_refuses_and_unlinks_nothing(db, app_check):
     assert written_under(db, tenant_id) == [f"venue_accounts/{user.uid}"]
     assert db.document(f"tenants/{tenant_id}/venue_accounts/{user.uid}").get().to_dict() == link
     assert db.document(f"venue_account_owners/alpaca-{account_id}").get().exists
+
+
+@pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
+def test_link_venue_account_refuses_and_links_nothing(db, app_check):
+    tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
+    admin, user = new_user(), new_user(tenant_id)
+    auth.set_custom_user_claims(admin.uid, {"tenant_id": tenant_id, "role": "admin"})
+    admin = sign_in(admin.email, admin.password)
+    account_id = str(uuid.uuid4())
+    data = {"uid": user.uid, "venue": "alpaca", "account_id": account_id}
+    assert refused(call("link_venue_account", data, admin.id_token, app_check))
+    assert written_under(db, tenant_id) == []
+    assert not db.document(f"venue_account_owners/alpaca-{account_id}").get().exists
