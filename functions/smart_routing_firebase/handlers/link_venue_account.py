@@ -11,10 +11,10 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing.domain.errors import VenueUnavailable
+from smart_routing.domain.errors import ConfigError, VenueUnavailable
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import firestore_client
-from smart_routing_firebase.platform.services import services
+from smart_routing_firebase.platform.services import Services, services
 from smart_routing_firebase.platform.tenant_admin import admin_payload, tenant_admin, tenant_user
 from smart_routing_firebase.stores.venue_accounts import LinkRefused, link_account
 
@@ -33,7 +33,7 @@ def handle_link_venue_account(request: CallableRequest) -> dict[str, Any]:
     uid = checked_uid(payload.uid)
     account_id = account_uuid(payload.account_id)
     tenant_user(uid, tenant_id)
-    broker = services().venues.alpaca_per_user
+    broker = _services().venues.alpaca_per_user
     if broker is None:
         raise HttpsError(
             FunctionsErrorCode.FAILED_PRECONDITION,
@@ -91,3 +91,11 @@ def checked_uid(uid: str) -> str:
 
 def _admin(request: CallableRequest) -> tuple[str, str]:
     return tenant_admin(request, "link venue accounts", "links venue accounts")
+
+
+def _services() -> Services:
+    try:
+        return services()
+    except ConfigError as exc:
+        logs.log_event(logs.LogEvent.CONFIG_ERROR, severity="ERROR", error=str(exc))
+        raise HttpsError(FunctionsErrorCode.INTERNAL, "the service is misconfigured") from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from firebase_admin import auth
+from firebase_admin.exceptions import FirebaseError
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
 from pydantic import BaseModel, ValidationError
 
@@ -41,6 +42,10 @@ def tenant_user(uid: str, tenant_id: str, missing_ok: bool = False) -> None:
         if missing_ok:
             return
         raise HttpsError(FunctionsErrorCode.NOT_FOUND, f"uid: no user {uid}") from exc
+    except FirebaseError as exc:  # Auth could not be asked: nothing was done, try again
+        raise HttpsError(
+            FunctionsErrorCode.UNAVAILABLE, f"uid: the user could not be looked up ({exc.code})"
+        ) from exc
     if (user.custom_claims or {}).get("tenant_id") != tenant_id:
         raise HttpsError(
             FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
