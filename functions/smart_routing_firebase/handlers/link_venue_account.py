@@ -4,7 +4,6 @@ exists and is ACTIVE."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
@@ -12,10 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing.domain.errors import ConfigError, VenueUnavailable
-from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import firestore_client
 from smart_routing_firebase.platform.services import Services, services
-from smart_routing_firebase.platform.tenant_admin import admin_payload, tenant_admin, tenant_user
+from smart_routing_firebase.platform.tenant_admin import (
+    account_uuid,
+    admin_payload,
+    checked_uid,
+    tenant_admin,
+    tenant_user,
+)
 from smart_routing_firebase.stores.venue_accounts import LinkRefused, link_account
 
 
@@ -71,22 +75,6 @@ def _usable_at_venue(broker: Any, account_id: str) -> None:
             FunctionsErrorCode.FAILED_PRECONDITION,
             f"account_id: alpaca account {account_id} is {status}, not ACTIVE",
         )
-
-
-def account_uuid(text: str) -> str:
-    """An account id as Alpaca writes it (a UUID), else invalid-argument."""
-    try:
-        return str(uuid.UUID(text))
-    except ValueError as exc:
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT,
-                         f"account_id: {text!r} is not a UUID") from exc  # fmt: skip
-
-
-def checked_uid(uid: str) -> str:
-    try:
-        return check_id(uid, "uid")
-    except InvalidIdentifier as exc:
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
 
 
 def _admin(request: CallableRequest) -> tuple[str, str]:

@@ -10,10 +10,9 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from smart_routing import logs
-from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing.domain.trading_state import TradingState
 from smart_routing_firebase.platform.app import firestore_client
-from smart_routing_firebase.platform.tenant_admin import tenant_admin, tenant_user
+from smart_routing_firebase.platform.tenant_admin import checked_uid, tenant_admin, tenant_user
 from smart_routing_firebase.stores.trading_state import change_state
 
 
@@ -43,10 +42,7 @@ class SetTradingStatePayload(BaseModel):
 def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
     admin_uid, tenant_id = _admin(request)
     payload = _payload(request.data)
-    try:
-        uid = None if payload.uid is None else check_id(payload.uid, "uid")
-    except InvalidIdentifier as exc:
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
+    uid = None if payload.uid is None else checked_uid(payload.uid)
     if uid is not None:  # a mistyped or foreign uid must not look like a working kill switch
         tenant_user(uid, tenant_id)
     entry = change_state(

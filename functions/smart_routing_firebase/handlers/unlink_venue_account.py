@@ -10,9 +10,14 @@ from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, Htt
 from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
-from smart_routing_firebase.handlers.link_venue_account import account_uuid, checked_uid
 from smart_routing_firebase.platform.app import firestore_client
-from smart_routing_firebase.platform.tenant_admin import admin_payload, tenant_admin, tenant_user
+from smart_routing_firebase.platform.tenant_admin import (
+    account_uuid,
+    admin_payload,
+    checked_uid,
+    tenant_admin,
+    tenant_user,
+)
 from smart_routing_firebase.reconciliation.user_drift import recorded
 from smart_routing_firebase.stores.venue_accounts import Unlink, UnlinkRefused, unlink_account
 

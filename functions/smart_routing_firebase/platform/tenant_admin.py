@@ -3,6 +3,7 @@ user it acts on, one of the tenant's; and its data, checked against the callable
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypeVar
 
 from firebase_admin import auth
@@ -66,3 +67,19 @@ def admin_payload(model: type[Payload], data: Any) -> Payload:
         field = ".".join(str(part) for part in error["loc"]) or "data"
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
         raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
+
+
+def account_uuid(text: str) -> str:
+    """An account id as Alpaca writes it (a UUID), else invalid-argument."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT,
+                         f"account_id: {text!r} is not a UUID") from exc  # fmt: skip
+
+
+def checked_uid(uid: str) -> str:
+    try:
+        return check_id(uid, "uid")
+    except InvalidIdentifier as exc:
+        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, str(exc)) from exc
