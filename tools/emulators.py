@@ -180,16 +180,19 @@ def _stop(process: subprocess.Popen) -> None:
         return
     # The CLI starts the Firestore emulator's JVM in a process group of its own: when the CLI
     # must be killed, its children are killed too, or they keep the ports.
+    # The functions emulator's Python workers outlive even a clean exit of the CLI (it starts
+    # new ones as it shuts down; they were left running, gigabytes after a day of runs):
+    # whatever is left of its process group, and of its children elsewhere, goes too.
     children = _descendants(process.pid)
     os.killpg(process.pid, signal.SIGINT)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    process.wait()
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _descendants(pid: int) -> list[int]:
