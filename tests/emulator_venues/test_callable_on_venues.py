@@ -4,7 +4,7 @@ import uuid
 
 from smart_routing.domain.orders import client_order_id_for
 from tests.emulator_venues.conftest import KEYS, LOG_PATH
-from tools.emulator_client import call, new_user
+from tools.emulator_client import call, new_user, run_scheduled
 from tools.fakes.http import Fault
 
 VENUE_TIMEOUT_S = 2  # EXEC_VENUE_TIMEOUT_S in conftest.py
@@ -115,6 +115,11 @@ def test_a_key_sent_again_after_an_unknown_outcome_is_answered_with_the_venues_o
     order = db.document(f"tenants/{tenant}/orders/{client_order_id}").get().to_dict()
     assert order["status"] == "filled"
     assert call("execute_strategy", data, user.id_token).result == again  # the key's answer now
+    # Its fill reaches the ledger once, from the venue's fills, however often reconciled.
+    for _ in range(2):
+        assert run_scheduled("reconcile_venues").status_code == 200
+    trades = [t for t in ledger(db, tenant).values() if t["client_order_id"] == client_order_id]
+    assert [(t["symbol"], t["qty"]) for t in trades] == [("KHC", 1)], trades
 
 
 def test_a_filled_order_sent_again_with_its_key_over_the_rate_is_answered_as_it_was(db, fakes):

@@ -5,9 +5,9 @@ The task is enqueued as the tick enqueues it (task_queue.enqueue, the tick's tas
 Alpaca fake loses both answers of the first delivery: one order is placed but its answer
 comes after the client's timeout and the lookup by client_order_id does not show it yet; the
 other meets a 500 before it is placed. Both end `unknown`, so the task raises; the queue
-delivers it again minBackoffSeconds later (10 s, main.py), and the second delivery resolves
-the placed order by its client_order_id (Alpaca refuses the same id twice) and places the
-other one.
+delivers it again minBackoffSeconds later (10 s, main.py), and the second delivery first asks
+Alpaca for each order left unknown by its client_order_id: the placed one is found and taken as
+it is (nothing decided or sent again), the other is not, and is placed.
 
 Beside it, a malformed task is refused once and never delivered again: the function answers it
 2xx, since the queue (Cloud Tasks, and the emulator: taskQueue.js) retries any other answer.
@@ -28,6 +28,7 @@ from smart_routing_firebase.handlers.run_scheduled_strategies import (
 )
 from smart_routing_firebase.platform import task_queue
 from tests.emulator_venues.conftest import LOG_PATH
+from tools.emulator_client import run_scheduled
 from tools.emulator_logs import log_records
 from tools.fakes.http import Fault
 from tools.scheduled_fanout import task_runs
@@ -99,12 +100,18 @@ def test_a_task_whose_orders_ended_unknown_is_delivered_again_and_places_each_on
                  if r.get("task_id") == task_id]  # fmt: skip
     outcomes = [(r.get("status_unknown"), r.get("status_filled")) for r in summaries]
     assert outcomes == [(2, None), (None, 2)], summaries
-    # Each order reached the venue once, and was sent twice under its one client_order_id.
+    # Each order reached the venue once. The placed one was found by its client_order_id
+    # before anything was decided again, so it was sent once; the other was sent again under
+    # its one client_order_id.
     for symbol, trade_id in trade_ids.items():
         assert alpaca.orders[trade_id]["symbol"] == symbol
-        assert posts_for(alpaca, trade_id) == 2, symbol
-    ledger = {d.id: d.to_dict() for d in db.collection(f"tenants/{tenant}/ledger_trades").stream()}
-    assert set(ledger) == set(trade_ids.values())
+    assert [posts_for(alpaca, trade_ids[symbol]) for symbol in SYMBOLS] == [1, 2]
+    # Each fill reaches the ledger once (the found one from the venue's fills).
+    assert run_scheduled("reconcile_venues").status_code == 200
+    ledger = [d.to_dict() for d in db.collection(f"tenants/{tenant}/ledger_trades").stream()]
+    assert sorted((t["client_order_id"], t["qty"]) for t in ledger) == sorted(
+        (trade_id, 1) for trade_id in trade_ids.values()
+    )
     claims = db.collection(f"tenants/{tenant}/executions").stream()
     assert {c.id: c.get("state") for c in claims} == dict.fromkeys(trade_ids.values(), "done")
     # The malformed task was enqueued first and has the same backoff: had it been answered

@@ -30,9 +30,10 @@ from smart_routing.domain.orders import (
 )
 from smart_routing.execution.decision_record import DecisionSource
 from smart_routing.execution.pipeline import StrategyRunner, StrategyRunRequest, StrategyRunResult
-from smart_routing.execution.result import ExecutionStatus
+from smart_routing.execution.result import ExecutionStatus, status_of
 from smart_routing_firebase.platform import task_queue
 from smart_routing_firebase.platform.services import settles_in_firestore
+from smart_routing_firebase.reconciliation.earlier_attempt import venue_order_of_earlier_attempt
 from smart_routing_firebase.stores import idempotency, paths, scheduled_ticks
 from smart_routing_firebase.stores.decision_record import record_decision
 from smart_routing_firebase.stores.one_commit import run_in_one_commit
@@ -200,6 +201,10 @@ def run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRun
         log_failure(path, request.symbol, exc)
         return "failed_runs"
     try:
+        found = _earlier_attempt(db, runner, request)
+        if found is not None:
+            idempotency.complete(db, claim_path, {"status": found.value})
+            return f"status_{found.value}"
         work = lambda: _run_and_finish(db, runner, request, claim_path)  # noqa: E731
         if settles_in_firestore(runner, request.instrument.asset_class):
             result = run_in_one_commit(db, work)
@@ -210,6 +215,21 @@ def run_once(db: Client, runner: StrategyRunner, path: str, request: StrategyRun
         log_failure(path, request.symbol, exc)
         return "failed_runs"
     return f"status_{result.status.value}"
+
+
+def _earlier_attempt(
+    db: Client, runner: StrategyRunner, request: StrategyRunRequest
+) -> ExecutionStatus | None:
+    """What an earlier delivery's order became, when its outcome was left unknown and the
+    venue holds it (reconciliation/earlier_attempt.py): the run is not decided or sent again.
+    None: run it as usual."""
+    assert request.tenant_id and request.client_order_id
+    if settles_in_firestore(runner, request.instrument.asset_class):
+        return None
+    found = venue_order_of_earlier_attempt(
+        db, runner.engine.broker, request.tenant_id, request.client_order_id, datetime.now(UTC)
+    )
+    return None if found is None else status_of(found)[0]
 
 
 def _run_and_finish(
