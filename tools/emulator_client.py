@@ -39,9 +39,10 @@ def sign_in(email: str, password: str) -> User:
     return User(body["localId"], email, password, body["idToken"])
 
 
-def new_user(tenant_id: str | None = None) -> User:
-    """A new signed-up user; with a tenant, its ID token carries the tenant_id claim (set with
-    the Admin SDK, which must already be initialized against the emulators)."""
+def new_user(tenant_id: str | None = None, role: str | None = None) -> User:
+    """A new signed-up user; with a tenant, its ID token carries the tenant_id claim (and the
+    role claim, when given), set with the Admin SDK, which must already be initialized against
+    the emulators."""
     import uuid
 
     email, password = f"{uuid.uuid4().hex[:12]}@example.com", "password-123"
@@ -50,8 +51,14 @@ def new_user(tenant_id: str | None = None) -> User:
         return user
     from firebase_admin import auth
 
-    auth.set_custom_user_claims(user.uid, {"tenant_id": tenant_id})
+    claims = {"tenant_id": tenant_id} if role is None else {"tenant_id": tenant_id, "role": role}
+    auth.set_custom_user_claims(user.uid, claims)
     return sign_in(email, password)
+
+
+def new_admin(tenant_id: str) -> User:
+    """A new signed-up admin of the tenant (role claim "admin")."""
+    return new_user(tenant_id, role="admin")
 
 
 def _auth(method: str, email: str, password: str) -> dict[str, Any]:

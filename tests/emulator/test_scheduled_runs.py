@@ -239,17 +239,25 @@ class VenueDownOnce(StrategyRunner):
         )  # fmt: skip
 
 
+def first_delivery_with_msft_down(
+    db, market, market_data, tenant_id: str, config_id: str, tick: datetime
+) -> tuple[str, StrategyRunner]:
+    """A config buying AAPL and MSFT, its task's first delivery run with the venue down for
+    MSFT (that run ends in error, so the task raises): the config's path and the runner."""
+    path = f"tenants/{tenant_id}/strategies/{config_id}"
+    db.document(path).set({"enabled": True, "uid": f"{config_id}-user", "strategy_id": "manual",
+                           "side": "buy", "symbols": ["AAPL", "MSFT"], "qty": 1})  # fmt: skip
+    runner = VenueDownOnce(runner_on(db, market, market_data).engine, "MSFT")
+    with pytest.raises(TaskUnfinished, match="1 in error"):
+        run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+    return path, runner
+
+
 def test_a_run_the_venue_could_not_take_is_tried_again_by_the_next_delivery(
     db, market, market_data, tenant_id
 ):
     tick = datetime(2026, 1, 5, 15, 25, tzinfo=UTC)
-    path = f"tenants/{tenant_id}/strategies/down"
-    db.document(path).set({"enabled": True, "uid": "down-user", "strategy_id": "manual",
-                           "side": "buy", "symbols": ["AAPL", "MSFT"], "qty": 1})  # fmt: skip
-    runner = VenueDownOnce(runner_on(db, market, market_data).engine, "MSFT")
-
-    with pytest.raises(TaskUnfinished, match="1 in error"):
-        run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+    path, runner = first_delivery_with_msft_down(db, market, market_data, tenant_id, "down", tick)
     ledger = db.collection(f"tenants/{tenant_id}/ledger_trades")
     assert [doc.get("symbol") for doc in ledger.stream()] == ["AAPL"]
 
@@ -264,12 +272,7 @@ def test_a_config_edited_between_deliveries_of_its_task_finds_what_already_ran(
     # A run's claim is the run's identity (config, symbol, tick), not its settings: the
     # delivery after an edit runs what did not finish, as the config is now.
     tick = datetime(2026, 1, 5, 15, 35, tzinfo=UTC)
-    path = f"tenants/{tenant_id}/strategies/edited"
-    db.document(path).set({"enabled": True, "uid": "edit-user", "strategy_id": "manual",
-                           "side": "buy", "symbols": ["AAPL", "MSFT"], "qty": 1})  # fmt: skip
-    runner = VenueDownOnce(runner_on(db, market, market_data).engine, "MSFT")
-    with pytest.raises(TaskUnfinished, match="1 in error"):
-        run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)
+    path, runner = first_delivery_with_msft_down(db, market, market_data, tenant_id, "edited", tick)
 
     db.document(path).update({"qty": 2})
     again = run_config_task(db, runner, [market_data], tick, path, MAX_QUOTE_AGE_S)

@@ -8,11 +8,10 @@ import uuid
 
 import pytest
 import requests
-from firebase_admin import auth
 
 from smart_routing_firebase.platform.app_check import APP_NOT_VERIFIED
 from tests.test_app_check import forged_token
-from tools.emulator_client import FUNCTIONS_URL, new_user, sign_in
+from tools.emulator_client import FUNCTIONS_URL, new_admin, new_user
 
 TOKENS = {"no token": None, "garbage": "not-a-token", "forged": forged_token()}
 
@@ -55,9 +54,7 @@ def test_execute_strategy_refuses_and_places_nothing(db, app_check):
 @pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
 def test_set_trading_state_refuses_and_changes_nothing(db, app_check):
     tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
-    admin = new_user()
-    auth.set_custom_user_claims(admin.uid, {"tenant_id": tenant_id, "role": "admin"})
-    admin = sign_in(admin.email, admin.password)
+    admin = new_admin(tenant_id)
     change = {"scope": "tenant", "state": "halted", "reason": "no app check"}
     assert refused(call("set_trading_state", change, admin.id_token, app_check))
     assert written_under(db, tenant_id) == []
@@ -66,9 +63,7 @@ def test_set_trading_state_refuses_and_changes_nothing(db, app_check):
 @pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
 def test_unlink_venue_account_refuses_and_unlinks_nothing(db, app_check):
     tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
-    admin, user = new_user(), new_user(tenant_id)
-    auth.set_custom_user_claims(admin.uid, {"tenant_id": tenant_id, "role": "admin"})
-    admin = sign_in(admin.email, admin.password)
+    admin, user = new_admin(tenant_id), new_user(tenant_id)
     account_id = str(uuid.uuid4())
     link = {"uid": user.uid, "tenant_id": tenant_id, "venue": "alpaca", "account_id": account_id}
     db.document(f"tenants/{tenant_id}/venue_accounts/{user.uid}").set(link)
@@ -83,9 +78,7 @@ def test_unlink_venue_account_refuses_and_unlinks_nothing(db, app_check):
 @pytest.mark.parametrize("app_check", TOKENS.values(), ids=TOKENS.keys())
 def test_link_venue_account_refuses_and_links_nothing(db, app_check):
     tenant_id = f"tenant-{uuid.uuid4().hex[:10]}"
-    admin, user = new_user(), new_user(tenant_id)
-    auth.set_custom_user_claims(admin.uid, {"tenant_id": tenant_id, "role": "admin"})
-    admin = sign_in(admin.email, admin.password)
+    admin, user = new_admin(tenant_id), new_user(tenant_id)
     account_id = str(uuid.uuid4())
     data = {"uid": user.uid, "venue": "alpaca", "account_id": account_id}
     assert refused(call("link_venue_account", data, admin.id_token, app_check))

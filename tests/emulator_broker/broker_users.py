@@ -9,7 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from tools.emulator_client import CallResult, User, call, new_user, run_scheduled, sign_in
+from tools.emulator_client import CallResult, User, call, new_admin, new_user, run_scheduled
 from tools.fakes.alpaca import FakeAlpaca, equity_asset
 from tools.fakes.alpaca_broker import FakeAlpacaBroker
 from tools.waiting import wait_until
@@ -17,12 +17,14 @@ from tools.waiting import wait_until
 RECONCILE_WAIT_S = 60  # the stream's newest events are read once they settle (SETTLE_LAG)
 
 
-def admin_of(tenant_id: str) -> User:
-    from firebase_admin import auth
-
-    user = new_user()
-    auth.set_custom_user_claims(user.uid, {"tenant_id": tenant_id, "role": "admin"})
-    return sign_in(user.email, user.password)
+def linked_user(broker: FakeAlpacaBroker, prefix: str) -> tuple[str, User, User, str]:
+    """A new tenant (its id starts with `prefix`), its admin, a user of it, and the account at
+    the Broker API fake the admin linked the user to."""
+    tenant = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    admin, user = new_admin(tenant), new_user(tenant)
+    account = broker.add_account()
+    assert link(admin, user.uid, account).result["changed"] is True
+    return tenant, admin, user, account
 
 
 def link(admin: User, uid: str, account_id: str) -> CallResult:
@@ -57,9 +59,11 @@ def reconcile_until(check: Callable[[], Any]) -> None:
 
 
 def new_symbol(market: FakeAlpaca, broker: FakeAlpacaBroker) -> str:
-    """An equity no other test trades, quoted at 100.00 / 100.02 and filled at the ask."""
+    """An equity no other test trades, listed by both fakes, quoted at 100.00 / 100.02 and
+    filled at the ask."""
     name = "B" + "".join(chr(65 + b % 26) for b in uuid.uuid4().bytes[:3])
     market.assets[name] = equity_asset(name)
+    broker.assets[name] = equity_asset(name)
     market.set_quote(name, 100.00, 100.02)
     broker.prices[name] = Decimal("100.02")
     return name

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from smart_routing.market.sessions import Session
+from tests.emulator_broker.broker_users import new_symbol
 from tests.emulator_session import emulators_for_package
 from tools.emulators import ROOT, functions_overrides
 from tools.fakes.alpaca import FakeAlpaca
@@ -53,3 +54,9 @@ def db(emulators):
     from smart_routing_firebase.platform.app import firestore_client
 
     return firestore_client()
+
+
+@pytest.fixture
+def symbol(fakes):
+    """An equity no other test trades (broker_users.new_symbol)."""
+    return new_symbol(*fakes)

@@ -8,29 +8,21 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-
 from tests.emulator_broker.broker_users import (
-    admin_of,
     link,
-    new_symbol,
+    linked_user,
     position_qty,
     reconcile_until,
     trade,
 )
-from tools.emulator_client import firestore_rest, new_user
+from tools.emulator_client import firestore_rest, new_admin, new_user
 from tools.fakes.http import Fault
-
-
-@pytest.fixture
-def symbol(fakes):
-    return new_symbol(*fakes)
 
 
 def test_a_link_is_refused_with_a_clear_error_and_nothing_written(db, fakes):
     _, broker = fakes
     tenant = f"lnk-{uuid.uuid4().hex[:8]}"
-    admin, user, other = admin_of(tenant), new_user(tenant), new_user(tenant)
+    admin, user, other = new_admin(tenant), new_user(tenant), new_user(tenant)
     foreigner = new_user(f"{tenant}-x")
     active, pending = broker.add_account(), broker.add_account(status="APPROVAL_PENDING")
 
@@ -67,7 +59,7 @@ def test_a_link_is_refused_with_a_clear_error_and_nothing_written(db, fakes):
 def test_link_buy_a_partial_fill_later_sell_and_per_user_drift(db, fakes, symbol):
     _, broker = fakes
     tenant = f"e2e-{uuid.uuid4().hex[:8]}"
-    admin, user, bystander = admin_of(tenant), new_user(tenant), new_user(tenant)
+    admin, user, bystander = new_admin(tenant), new_user(tenant), new_user(tenant)
     account, bystander_account = broker.add_account(), broker.add_account()
 
     refused = trade(user, symbol, "buy", 10)  # not linked yet
@@ -125,7 +117,7 @@ def test_an_inactive_account_or_crypto_without_the_agreement_is_refused_before_s
 ):
     _, broker = fakes
     tenant = f"act-{uuid.uuid4().hex[:8]}"
-    admin, user = admin_of(tenant), new_user(tenant)
+    admin, user = new_admin(tenant), new_user(tenant)
     account = broker.add_account(crypto=False)
     assert link(admin, user.uid, account).result["changed"] is True
     sent = len(broker.orders)
@@ -143,10 +135,7 @@ def test_an_inactive_account_or_crypto_without_the_agreement_is_refused_before_s
 
 def test_an_unclear_submission_is_found_by_client_order_id_and_recorded_once(db, fakes, symbol):
     _, broker = fakes
-    tenant = f"unk-{uuid.uuid4().hex[:8]}"
-    admin, user = admin_of(tenant), new_user(tenant)
-    account = broker.add_account()
-    assert link(admin, user.uid, account).result["changed"] is True
+    tenant, _, user, account = linked_user(broker, "unk")
     # Alpaca takes the order, but its answer comes after the functions' 2 s timeout.
     broker.server.inject(Fault("hang_after", path=f"/v1/trading/accounts/{account}/orders",
                                method="POST", seconds=3))  # fmt: skip

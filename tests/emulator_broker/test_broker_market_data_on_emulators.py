@@ -4,12 +4,10 @@ and its listing is read from the Broker API."""
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
-
+from tests.emulator_broker.broker_users import linked_user
 from tests.emulator_broker.conftest import KEYS
-from tools.emulator_client import call, new_user, sign_in
-from tools.fakes.alpaca import basic_header, equity_asset
+from tools.emulator_client import call
+from tools.fakes.alpaca import basic_header
 
 BROKER_KEYS = (KEYS["ALPACA_BROKER_API_KEY"], KEYS["ALPACA_BROKER_SECRET_KEY"])
 
@@ -18,22 +16,9 @@ def test_no_trading_keys_are_set_for_the_broker_deployment():
     assert set(KEYS) == {"ALPACA_BROKER_API_KEY", "ALPACA_BROKER_SECRET_KEY"}
 
 
-def test_an_order_is_priced_on_quotes_read_with_the_broker_keys(fakes):
-    from firebase_admin import auth
-
+def test_an_order_is_priced_on_quotes_read_with_the_broker_keys(fakes, symbol):
     market, broker = fakes
-    symbol = "Q" + "".join(chr(65 + b % 26) for b in uuid.uuid4().bytes[:3])
-    broker.assets[symbol] = equity_asset(symbol)
-    market.set_quote(symbol, 100.00, 100.02)
-    broker.prices[symbol] = Decimal("100.02")
-    tenant = f"data-{uuid.uuid4().hex[:8]}"
-    admin_user, user = new_user(tenant), new_user(tenant)
-    auth.set_custom_user_claims(admin_user.uid, {"tenant_id": tenant, "role": "admin"})
-    admin = sign_in(admin_user.email, admin_user.password)
-    account = broker.add_account()
-    linked = call("link_venue_account", {"uid": user.uid, "venue": "alpaca",
-                                         "account_id": account}, admin.id_token)  # fmt: skip
-    assert linked.result["changed"] is True
+    _, _, user, _ = linked_user(broker, "data")
 
     data = {"strategy_id": "manual", "symbol": symbol, "side": "buy", "qty": 2}
     bought = call("execute_strategy", data, user.id_token).result

@@ -12,29 +12,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from smart_routing_firebase.handlers.run_scheduled_strategies import schedule_tick
 from smart_routing_firebase.reconciliation.account_fanout import run_account
 from smart_routing_firebase.stores.venue_accounts import FirestoreLinkedAccounts
 from tests.emulator_broker.broker_users import (
-    admin_of,
     link,
-    new_symbol,
+    linked_user,
     position_qty,
     reconcile_until,
     trade,
 )
 from tests.emulator_broker.conftest import KEYS
-from tools.emulator_client import CallResult, User, call, new_user
+from tools.emulator_client import CallResult, User, call, new_admin, new_user
 from venues.alpaca.broker_api import AlpacaBrokerApi
 from venues.settings import AlpacaBrokerSettings
-
-
-@pytest.fixture
-def symbol(fakes):
-    return new_symbol(*fakes)
 
 
 def unlink(caller: User, uid: str, account_id: str, **extra: Any) -> CallResult:
@@ -60,8 +53,8 @@ def link_state(db, tenant: str, uid: str, account_id: str) -> tuple[Any, ...]:
 def test_each_refusal_says_why_and_writes_nothing(db, fakes):
     _, broker = fakes
     tenant = f"unr-{uuid.uuid4().hex[:8]}"
-    admin, user, unlinked = admin_of(tenant), new_user(tenant), new_user(tenant)
-    foreigner, foreign_admin = new_user(f"{tenant}-x"), admin_of(f"{tenant}-x")
+    admin, user, unlinked = new_admin(tenant), new_user(tenant), new_user(tenant)
+    foreigner, foreign_admin = new_user(f"{tenant}-x"), new_admin(f"{tenant}-x")
     account, other_account = broker.add_account(), broker.add_account()
     assert link(admin, user.uid, account).result["changed"] is True
     before = link_state(db, tenant, user.uid, account)
@@ -95,7 +88,7 @@ def test_unlink_then_the_user_is_refused_then_linked_to_another_account_trades_t
 ):
     _, broker = fakes
     tenant = f"unl-{uuid.uuid4().hex[:8]}"
-    admin, user, other = admin_of(tenant), new_user(tenant), new_user(tenant)
+    admin, user, other = new_admin(tenant), new_user(tenant), new_user(tenant)
     old, new = broker.add_account(), broker.add_account()
     assert link(admin, user.uid, old).result["changed"] is True
     bought = trade(user, symbol, "buy", 3).result
@@ -148,10 +141,7 @@ def test_no_unlink_while_an_order_can_still_fill_and_a_later_fill_is_recorded_on
     db, fakes, symbol
 ):
     _, broker = fakes
-    tenant = f"uno-{uuid.uuid4().hex[:8]}"
-    admin, user = admin_of(tenant), new_user(tenant)
-    account = broker.add_account()
-    assert link(admin, user.uid, account).result["changed"] is True
+    tenant, admin, user, account = linked_user(broker, "uno")
     broker.order_mode = "accept"
     try:
         first = trade(user, symbol, "buy", 10).result
@@ -207,10 +197,7 @@ def test_no_order_is_sent_on_a_link_being_ended_and_an_unlink_cut_off_is_finishe
     db, fakes, symbol
 ):
     _, broker = fakes
-    tenant = f"unm-{uuid.uuid4().hex[:8]}"
-    admin, user = admin_of(tenant), new_user(tenant)
-    account = broker.add_account()
-    assert link(admin, user.uid, account).result["changed"] is True
+    tenant, admin, user, account = linked_user(broker, "unm")
     link_ref = db.document(f"tenants/{tenant}/venue_accounts/{user.uid}")
     link_ref.update({"unlinking_since": datetime.now(UTC)})  # an unlink cut off after step 1
 
