@@ -11,7 +11,7 @@ from smart_routing_firebase.handlers.unlink_venue_account import (
     REFUSALS,
     UnlinkVenueAccountPayload,
 )
-from smart_routing_firebase.platform.tenant_admin import admin_payload
+from smart_routing_firebase.platform.callable_data import payload_of
 from smart_routing_firebase.stores.orders import CAN_STILL_FILL
 from smart_routing_firebase.stores.venue_accounts import (
     UNLINKING,
@@ -93,10 +93,8 @@ def test_each_refusal_has_its_error_code():
 
 def test_the_data_takes_the_account_and_an_optional_reason():
     data = {"uid": "u1", "venue": "alpaca", "account_id": ACCOUNT}
-    assert admin_payload(UnlinkVenueAccountPayload, data).reason == ""
-    assert admin_payload(UnlinkVenueAccountPayload, {**data, "reason": "closed"}).reason == (
-        "closed"
-    )
+    assert payload_of(UnlinkVenueAccountPayload, data).reason == ""
+    assert payload_of(UnlinkVenueAccountPayload, {**data, "reason": "closed"}).reason == ("closed")
 
 
 @pytest.mark.parametrize(
@@ -112,6 +110,6 @@ def test_the_data_takes_the_account_and_an_optional_reason():
 )  # fmt: skip
 def test_bad_data_is_invalid_argument_naming_the_field(data, message):
     with pytest.raises(HttpsError) as refused:
-        admin_payload(UnlinkVenueAccountPayload, data)
+        payload_of(UnlinkVenueAccountPayload, data)
     assert refused.value.code is FunctionsErrorCode.INVALID_ARGUMENT
     assert refused.value.message == message

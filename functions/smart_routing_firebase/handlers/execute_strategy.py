@@ -21,6 +21,7 @@ from smart_routing.execution.pipeline import StrategyRunRequest, StrategyRunResu
 from smart_routing.execution.result import ExecutionStatus, status_of
 from smart_routing.gate.decision import SmartRoutingDecision
 from smart_routing.strategies import STRATEGIES
+from smart_routing_firebase.platform.callable_data import payload_of
 from smart_routing_firebase.platform.order_guards import admit_order
 from smart_routing_firebase.platform.services import Services, services, settles_in_firestore
 from smart_routing_firebase.reconciliation.earlier_attempt import venue_order_of_earlier_attempt
@@ -130,7 +131,7 @@ def _admitted_at_the_edge(
 def callable_order(request: CallableRequest) -> CallableOrder:
     """Every check that needs no I/O, so a bad request fails before anything is claimed."""
     uid, tenant_id = _identity(request)
-    payload = _payload(request.data)
+    payload = payload_of(ExecuteStrategyPayload, request.data)
     _check_strategy(payload)
     key = payload.idempotency_key
     client_order_id = client_order_id_for(tenant_id, uid, key or "no-key")
@@ -312,18 +313,6 @@ def _identity(request: CallableRequest) -> tuple[str, str]:
         )
     except InvalidIdentifier as exc:
         raise HttpsError(FunctionsErrorCode.FAILED_PRECONDITION, str(exc)) from exc
-
-
-def _payload(data: Any) -> ExecuteStrategyPayload:
-    if not isinstance(data, dict):
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
-    try:
-        return ExecuteStrategyPayload.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "data"
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
 
 
 def _check_strategy(payload: ExecuteStrategyPayload) -> None:

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from smart_routing import logs
 from smart_routing.domain.errors import ConfigError, VenueUnavailable
 from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.callable_data import payload_of
 from smart_routing_firebase.platform.services import Services, services
 from smart_routing_firebase.platform.tenant_admin import (
     account_uuid,
-    admin_payload,
     checked_uid,
     tenant_admin,
     tenant_user,
@@ -33,7 +33,7 @@ class LinkVenueAccountPayload(BaseModel):
 
 def handle_link_venue_account(request: CallableRequest) -> dict[str, Any]:
     admin_uid, tenant_id = _admin(request)
-    payload = admin_payload(LinkVenueAccountPayload, request.data)
+    payload = payload_of(LinkVenueAccountPayload, request.data)
     uid = checked_uid(payload.uid)
     account_id = account_uuid(payload.account_id)
     tenant_user(uid, tenant_id)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from firebase_functions.https_fn import CallableRequest
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smart_routing import logs
 from smart_routing.domain.trading_state import TradingState
 from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.callable_data import payload_of
 from smart_routing_firebase.platform.tenant_admin import checked_uid, tenant_admin, tenant_user
 from smart_routing_firebase.stores.trading_state import change_state
 
@@ -41,7 +42,7 @@ class SetTradingStatePayload(BaseModel):
 
 def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
     admin_uid, tenant_id = _admin(request)
-    payload = _payload(request.data)
+    payload = payload_of(SetTradingStatePayload, request.data)
     uid = None if payload.uid is None else checked_uid(payload.uid)
     if uid is not None:  # a mistyped or foreign uid must not look like a working kill switch
         tenant_user(uid, tenant_id)
@@ -62,21 +63,3 @@ def handle_set_trading_state(request: CallableRequest) -> dict[str, Any]:
 
 def _admin(request: CallableRequest) -> tuple[str, str]:
     return tenant_admin(request, "set trading states", "sets trading states")
-
-
-def _payload(data: Any) -> SetTradingStatePayload:
-    if not isinstance(data, dict):
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
-    try:
-        return SetTradingStatePayload.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "data"
-        cause = error.get("ctx", {}).get("error")
-        message = (
-            "unknown field" if error["type"] == "extra_forbidden" else str(cause or error["msg"])
-        )
-        raise HttpsError(
-            FunctionsErrorCode.INVALID_ARGUMENT,
-            message if field == "data" else f"{field}: {message}",
-        ) from exc

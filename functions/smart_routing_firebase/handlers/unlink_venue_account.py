@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smart_routing import logs
 from smart_routing_firebase.platform.app import firestore_client
+from smart_routing_firebase.platform.callable_data import payload_of
 from smart_routing_firebase.platform.tenant_admin import (
     account_uuid,
-    admin_payload,
     checked_uid,
     tenant_admin,
     tenant_user,
@@ -44,7 +44,7 @@ class UnlinkVenueAccountPayload(BaseModel):
 def handle_unlink_venue_account(request: CallableRequest) -> dict[str, Any]:
     admin_uid, tenant_id = tenant_admin(request, "unlink venue accounts",
                                         "unlinks venue accounts")  # fmt: skip
-    payload = admin_payload(UnlinkVenueAccountPayload, request.data)
+    payload = payload_of(UnlinkVenueAccountPayload, request.data)
     uid = checked_uid(payload.uid)
     account_id = account_uuid(payload.account_id)
     # A user deleted from Auth may still be unlinked: the link is under the caller's tenant.

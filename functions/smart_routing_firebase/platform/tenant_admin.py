@@ -4,12 +4,10 @@ user it acts on, one of the tenant's; and its data, checked against the callable
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
 
 from firebase_admin import auth
 from firebase_admin.exceptions import FirebaseError
 from firebase_functions.https_fn import CallableRequest, FunctionsErrorCode, HttpsError
-from pydantic import BaseModel, ValidationError
 
 from smart_routing.domain.identifiers import InvalidIdentifier, check_id
 from smart_routing_firebase.platform.app import initialize
@@ -51,22 +49,6 @@ def tenant_user(uid: str, tenant_id: str, missing_ok: bool = False) -> None:
         raise HttpsError(
             FunctionsErrorCode.PERMISSION_DENIED, f"uid: {uid} is not a user of your tenant"
         )
-
-
-Payload = TypeVar("Payload", bound=BaseModel)
-
-
-def admin_payload(model: type[Payload], data: Any) -> Payload:
-    """The callable's `data` as `model`; invalid-argument naming the first field at fault."""
-    if not isinstance(data, dict):
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, "data must be an object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "data"
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        raise HttpsError(FunctionsErrorCode.INVALID_ARGUMENT, f"{field}: {message}") from exc
 
 
 def account_uuid(text: str) -> str:
